@@ -1,0 +1,151 @@
+# netfuse: one Makefile for the library, tests, fuzzers and benchmarks.
+#
+#   make            build everything (build/libhook.so, libraries, apps, tests)
+#   make check      unit tests only: no root, no DPDK device, < 1 minute
+#   make test       everything CI runs (setup, unit, ASan/UBSan, integration)
+#   make demo       the main job
+#   make bench-NAME one benchmark (bench-hook, bench-stack, ...)
+#   make CC=clang   build with clang instead of gcc
+#
+# Source lists: one per module (STYLE.md, "Build"). A module's sources are
+# every .c/.S file in its folder; tests are tests/<module>/test_*.c (unit,
+# run by make check) and tests/<module>/itest_* (integration: need root,
+# DPDK or address 0, run by make test only).
+
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+B       ?= build
+OPT     ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wundef -Wmissing-prototypes \
+           -Wstrict-prototypes
+HOOK_CFLAGS := -mgeneral-regs-only -fno-tree-loop-distribute-patterns \
+           -fno-delete-null-pointer-checks -fno-stack-protector
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -I. $(EXTRA_CFLAGS)
+ASFLAGS := -D__ASSEMBLY__ -I. -fPIC
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
+
+# ---- source lists -------------------------------------------------------
+HOOK_SRCS  := $(wildcard hook/*.c) $(wildcard hook/*.S)
+VFS_SRCS   := $(wildcard vfs/*.c)
+STACK_SRCS := $(wildcard stack/*.c)
+IO_SRCS    := $(wildcard io/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
+san = $(patsubst %.c,$(B)/san/%.o,$(1))
+
+HOOK_OBJS  := $(call obj,$(HOOK_SRCS))
+VFS_OBJS   := $(call obj,$(VFS_SRCS))
+STACK_OBJS := $(call obj,$(STACK_SRCS))
+IO_OBJS    := $(call obj,$(IO_SRCS))
+
+LIBHOOK    := $(B)/libhook.so
+LIBSTACK   := $(B)/libnfstack.a
+LIBIO      := $(B)/libnfio.a
+
+# ---- tests --------------------------------------------------------------
+UNIT_SRCS  := $(wildcard tests/*/test_*.c)
+UNIT_BINS  := $(patsubst %.c,$(B)/%,$(UNIT_SRCS))
+UNIT_SAN   := $(patsubst %.c,$(B)/san/%,$(filter tests/stack/%,$(UNIT_SRCS)))
+ITEST_SRCS := $(wildcard tests/*/itest_*.c)
+ITEST_BINS := $(patsubst %.c,$(B)/%,$(ITEST_SRCS))
+ITEST_ASM  := $(wildcard tests/*/asm_*.S)
+
+# per-module extra link flags for tests
+TEST_LIBS_hook  := -ldl -lpthread
+TEST_LIBS_stack := $(LIBSTACK)
+TEST_LIBS_io    := $(LIBIO) $(LIBSTACK) $(DPDK_LIBS) -lnuma -lpthread
+TEST_LIBS_vfs   := -ldl -lpthread
+TEST_DEPS_stack := $(LIBSTACK)
+TEST_DEPS_io    := $(LIBIO) $(LIBSTACK)
+
+APPS_SRCS  := $(wildcard apps/*.c)
+APPS_BINS  := $(patsubst apps/%.c,$(B)/apps/%,$(APPS_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all check test test-long demo clean setup fuzz bench
+all: $(LIBHOOK) $(LIBSTACK) $(LIBIO) $(UNIT_BINS) $(ITEST_BINS) $(APPS_BINS) $(BENCH_BINS)
+
+# ---- compile rules ------------------------------------------------------
+$(B)/obj/io/%.o: io/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -MMD -c $< -o $@
+$(B)/obj/hook/%.o: hook/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(HOOK_CFLAGS) -MMD -c $< -o $@
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -c $< -o $@
+$(B)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(ASFLAGS) -MMD -c $< -o $@
+$(B)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -MMD -c $< -o $@
+
+# libhook.so: the hook, vfs/ and (once linked in) the stack and io.
+$(LIBHOOK): $(HOOK_OBJS) $(VFS_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,--version-script=hook/libhook.map \
+	      -lopcodes -lbfd -ldl -lpthread
+$(LIBSTACK): $(STACK_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@; ar rcs $@ $^
+$(LIBIO): $(IO_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@; ar rcs $@ $^
+
+# unit tests: tests/<mod>/test_x.c -> build/tests/<mod>/test_x
+.SECONDEXPANSION:
+$(B)/tests/%: tests/%.c $$(TEST_DEPS_$$(firstword $$(subst /, ,$$*))) $$(wildcard tests/$$(firstword $$(subst /, ,$$*))/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(if $(filter io/%,$*),$(DPDK_CFLAGS)) -o $@ $< \
+	      $(TEST_LIBS_$(firstword $(subst /, ,$*))) -lcmocka
+$(B)/san/libnfstack.a: $(call san,$(STACK_SRCS))
+	rm -f $@; ar rcs $@ $^
+$(B)/san/tests/stack/%: tests/stack/%.c $(B)/san/libnfstack.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(B)/san/libnfstack.a -lcmocka
+
+$(B)/apps/%: apps/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread -lm
+$(B)/bench/%: bench/%.c $(LIBSTACK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBSTACK) -lpthread -lm
+
+# ---- running ------------------------------------------------------------
+setup:
+	bash scripts/setup.sh
+
+check: $(UNIT_BINS)
+	@bash tests/run.sh unit $(UNIT_BINS)
+
+test: setup
+	$(MAKE) all
+	$(MAKE) $(UNIT_SAN)
+	@bash tests/run.sh all $(UNIT_BINS) $(UNIT_SAN) $(ITEST_BINS) \
+	      $(wildcard tests/*/itest_*.sh)
+
+test-long: test
+
+demo: setup
+	$(MAKE) all
+	bash scripts/demo.sh
+
+bench-%: all
+	bash bench/run.sh $*
+
+bench: all
+	bash bench/run.sh all
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,199 @@
+/*
+ * app_common.h: what pingpong and mcload share: strict number parsing for
+ * their command lines, the clock, the run phases (warm-up, measure, stop)
+ * driven by the main thread, socket helpers, and the one output format
+ * both print (a key=value summary line and a CSV line for the harness).
+ *
+ * Header-only (static inline) so each app stays one .c file built with
+ * plain `cc app.c -lpthread`. Only POSIX sockets, epoll and pthreads: the
+ * apps run on Linux unchanged and unmodified under LD_PRELOAD=libhook.so.
+ *
+ * Output format (both apps; bench/ parses it):
+ *   summary (stdout, or stderr with --csv):
+ *     <app> rps=.. p50_us=.. p90_us=.. p99_us=.. p999_us=.. mean_us=..
+ *           max_us=.. requests=.. errors=.. [app-specific key=value ...]
+ *   CSV (stdout, with --csv; no header, `--csv-header` prints it):
+ *     APP_CSV_HEADER below; latencies in microseconds; for pingpong
+ *     gets/sets/misses are 0, size_bytes is the payload, depth the
+ *     outstanding requests per connection; for mcload size_bytes is the
+ *     value size and depth the pipeline depth.
+ */
+#ifndef APPS_APP_COMMON_H
+#define APPS_APP_COMMON_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "apps/hist.h"
+
+#define APP_CSV_HEADER                                                     \
+	"app,threads,conns,depth,size_bytes,duration_s,requests,rps,"      \
+	"mean_us,p50_us,p90_us,p99_us,p999_us,max_us,errors,gets,sets,misses"
+
+/* ---- parsing -------------------------------------------------------------- */
+
+/* decimal unsigned integer in [min, max], nothing else; 0 or -EINVAL */
+static inline int app_parse_u64(const char *s, uint64_t min, uint64_t max,
+				uint64_t *out)
+{
+	if (s == NULL || *s < '0' || *s > '9')
+		return -EINVAL;                 /* also rejects "", "-1", " 1" */
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* decimal number (e.g. "2", "0.5") in [min, max]; 0 or -EINVAL */
+static inline int app_parse_double(const char *s, double min, double max,
+				   double *out)
+{
+	if (s == NULL || ((*s < '0' || *s > '9') && *s != '.'))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !(v >= min) || !(v <= max))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* dotted IPv4 address; 0 or -EINVAL */
+static inline int app_parse_addr(const char *s, struct in_addr *out)
+{
+	if (s == NULL || inet_pton(AF_INET, s, out) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- time ------------------------------------------------------------------ */
+
+static inline uint64_t app_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void app_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ---- run phases --------------------------------------------------------- */
+
+enum app_phase {
+	APP_WARMUP = 0,   /* requests run, nothing is recorded */
+	APP_MEASURE = 1,  /* responses arriving now are counted and timed */
+	APP_STOP = 2,     /* workers finish and return */
+};
+
+/*
+ * Run by the main thread while the workers run: warm-up, then the measured
+ * window, then stop. With progress, prints one line per second to stderr
+ * with the requests/s of that second (count() sums the workers' counters).
+ * Returns the length of the measured window in seconds.
+ */
+static inline double app_drive(_Atomic int *phase, double warmup_s,
+			       double duration_s, bool progress,
+			       uint64_t (*count)(void *), void *arg)
+{
+	app_sleep_ns((uint64_t)(warmup_s * 1e9));
+	uint64_t t0 = app_now_ns();
+	atomic_store(phase, APP_MEASURE);
+	uint64_t end = t0 + (uint64_t)(duration_s * 1e9);
+	uint64_t last_t = t0, last_n = count(arg);
+	for (;;) {
+		uint64_t now = app_now_ns();
+		if (now >= end)
+			break;
+		uint64_t step = end - now < 1000000000u ? end - now : 1000000000u;
+		app_sleep_ns(step);
+		if (progress) {
+			uint64_t t = app_now_ns(), n = count(arg);
+			fprintf(stderr, "progress t=%.0fs rps=%.0f\n",
+				(double)(t - t0) / 1e9,
+				(double)(n - last_n) * 1e9 / (double)(t - last_t));
+			last_t = t;
+			last_n = n;
+		}
+	}
+	uint64_t t1 = app_now_ns();
+	atomic_store(phase, APP_STOP);
+	return (double)(t1 - t0) / 1e9;
+}
+
+/* ---- sockets -------------------------------------------------------------- */
+
+static inline int app_set_nodelay(int fd)
+{
+	int one = 1;
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ? -errno : 0;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+struct app_result {
+	const char *app;
+	unsigned threads, conns, depth;  /* conns: total over all threads */
+	uint64_t size;
+	double duration_s;               /* measured window */
+	uint64_t requests;               /* completed in the window */
+	uint64_t errors;
+	uint64_t gets, sets, misses;     /* mcload only */
+	const struct hist *lat;          /* latencies in ns */
+};
+
+static inline double app_rps(const struct app_result *r)
+{
+	return r->duration_s > 0 ? (double)r->requests / r->duration_s : 0.0;
+}
+
+/* the key=value summary; `extra` (may be "") is appended as is */
+static inline void app_print_summary(FILE *f, const struct app_result *r,
+				     const char *extra)
+{
+	fprintf(f, "%s rps=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f "
+		"p999_us=%.1f mean_us=%.1f max_us=%.1f requests=%" PRIu64
+		" errors=%" PRIu64 " threads=%u conns=%u depth=%u size=%" PRIu64
+		" duration_s=%.2f%s%s\n",
+		r->app, app_rps(r),
+		hist_percentile(r->lat, 50) / 1e3, hist_percentile(r->lat, 90) / 1e3,
+		hist_percentile(r->lat, 99) / 1e3, hist_percentile(r->lat, 99.9) / 1e3,
+		hist_mean(r->lat) / 1e3,
+		(r->lat->total ? (double)r->lat->max : 0.0) / 1e3,
+		r->requests, r->errors, r->threads, r->conns, r->depth, r->size,
+		r->duration_s, *extra ? " " : "", extra);
+}
+
+static inline void app_print_csv(FILE *f, const struct app_result *r)
+{
+	fprintf(f, "%s,%u,%u,%u,%" PRIu64 ",%.3f,%" PRIu64 ",%.0f,%.1f,%.1f,%.1f,"
+		"%.1f,%.1f,%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+		r->app, r->threads, r->conns, r->depth, r->size, r->duration_s,
+		r->requests, app_rps(r), hist_mean(r->lat) / 1e3,
+		hist_percentile(r->lat, 50) / 1e3, hist_percentile(r->lat, 90) / 1e3,
+		hist_percentile(r->lat, 99) / 1e3, hist_percentile(r->lat, 99.9) / 1e3,
+		(r->lat->total ? (double)r->lat->max : 0.0) / 1e3,
+		r->errors, r->gets, r->sets, r->misses);
+}
+
+#endif /* APPS_APP_COMMON_H */

@@ -1,0 +1,141 @@
+/*
+ * io_priv.h: io/ internals. Not for use outside io/ (it includes DPDK).
+ *
+ * struct nf_io is the one device of the process; struct nf_io_queue is a
+ * queue pair, whose first member is the nf_io_ops table handed to stack/
+ * (ops.q points back at the queue). An nf_buf lives in the private area of
+ * its rte_mbuf (mempool priv_size = NF_IO_PRIV_SIZE), so the two convert
+ * by pointer arithmetic: nf_io_buf(m) / nf_io_mbuf(b).
+ */
+#ifndef NF_IO_PRIV_H
+#define NF_IO_PRIV_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_gso.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_spinlock.h>
+
+#include "io/io.h"
+
+#define NF_IO_PRIV_SIZE \
+	RTE_ALIGN_CEIL(sizeof(struct nf_buf), RTE_MBUF_PRIV_ALIGN)
+#define NF_IO_CACHE      256   /* per-lcore and per-queue cache, buffers */
+#define NF_IO_BURST      64    /* largest internal burst */
+#define NF_IO_MAX_SOCKETS 8    /* NUMA nodes with their own pool */
+#define NF_IO_WAKE_NS    500000 /* timerfd fallback: fire 0.5 ms after arm */
+
+static inline struct nf_buf *nf_io_buf(struct rte_mbuf *m)
+{
+	return (struct nf_buf *)((char *)m + sizeof(struct rte_mbuf));
+}
+
+static inline struct rte_mbuf *nf_io_mbuf(struct nf_buf *b)
+{
+	return (struct rte_mbuf *)((char *)b - sizeof(struct rte_mbuf));
+}
+
+enum nf_io_wake_kind {
+	NF_IO_WAKE_NONE = 0,
+	NF_IO_WAKE_INTR,       /* rx interrupt fd (tap fd, memif eventfd) */
+	NF_IO_WAKE_TIMER,      /* timerfd fallback */
+};
+
+/* One queue pair. Written only by the thread that polls it, except
+ * setup/teardown (nf_io_init/fini, single-threaded). */
+struct nf_io_queue {
+	struct nf_io_ops ops;            /* first: ops.q == this */
+	struct nf_io *io;
+	uint16_t port;
+	uint16_t qid;
+	int socket;
+	struct rte_mempool *mp;          /* pool of this queue's NUMA node */
+	struct rte_mempool_cache *cache; /* per-queue cache for alloc/free */
+	struct rte_gso_ctx gso;
+	/* what tx does in software before tx_burst */
+	uint32_t sw_cksum_mask;          /* NF_TX_* done in software */
+	uint64_t hw_tx_ol;               /* RTE_MBUF_F_TX_* the device does */
+	int sw_gso;
+	int sw_linearize;
+	/* wake-up */
+	enum nf_io_wake_kind wake;
+	int intr_fd;                     /* queue's interrupt fd, or -1 */
+	int intr_is_eventfd;             /* drain it in wake_disarm */
+	int timer_fd;                    /* timerfd fallback, or -1 */
+	int armed;
+	struct nf_io_qstats st;
+	uint16_t reta[RTE_ETH_RSS_RETA_SIZE_512];
+};
+
+struct nf_io_tel_cb {
+	nf_io_tel_fn fn;
+	void *arg;
+};
+
+/* The process's device. Written by nf_io_init/fini; read by queues and
+ * the telemetry thread. */
+struct nf_io {
+	struct nf_io_config cfg;
+	uint16_t port;
+	uint16_t nb_queues;
+	uint16_t nb_desc;
+	struct rte_eth_dev_info info;
+	struct rte_mempool *pools[NF_IO_MAX_SOCKETS];
+	uint32_t pool_n;                /* buffers per pool */
+	struct nf_io_queue *q[NF_IO_MAX_QUEUES];
+	uint64_t startup_ns, eal_ns;
+	uint32_t caps;                  /* NF_CAP_* offered */
+	uint64_t rx_ol, tx_ol;          /* offloads enabled on the port */
+	int port_started;
+	int rx_intr;                    /* port configured with rxq intr */
+	int rss_on;                     /* port spreads flows by RSS */
+	const char *driver;
+	int no_huge;
+	char eal_line[1024];            /* argv as a line, for /netfuse/config */
+	/* telemetry (io/telemetry.c) */
+	struct nf_io_tel_cb tel_stats, tel_sockets;
+	/* capture (io/capture.c) */
+	void *pcap;                     /* rte_pcapng_t * */
+	struct rte_mempool *pcap_mp;
+	rte_spinlock_t pcap_lock;
+	int pcap_fd;
+	uint64_t pcap_pkts, pcap_drops;
+};
+
+/* io/log.c */
+extern enum nf_io_log_level nf_io_log_level;
+__attribute__((format(printf, 2, 3)))
+void nf_io_log(enum nf_io_log_level lvl, const char *fmt, ...);
+
+/* io/queue.c */
+int nf_io_queue_setup_ops(struct nf_io *io, struct nf_io_queue *q);
+void nf_io_queue_release(struct nf_io_queue *q);
+
+/* io/wake.c */
+int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q);
+void nf_io_wake_release(struct nf_io_queue *q);
+
+/* io/kif.c: the kernel side of a net_tap */
+int nf_io_kif_setup(const char *ifname, uint32_t addr_be, uint8_t plen);
+
+/* io/telemetry.c */
+int nf_io_tel_register(struct nf_io *io);
+void nf_io_tel_unregister(struct nf_io *io);
+
+/* io/capture.c */
+int nf_io_capture_open(struct nf_io *io);
+void nf_io_capture_close(struct nf_io *io);
+/* Copy n frames into capture buffers (cp[], same order; NULL where the
+ * capture pool ran dry), then write the first `keep` of them and free the
+ * rest. No-op when capture is off. */
+void nf_io_capture_copy(struct nf_io *io, uint16_t qid,
+			struct rte_mbuf **m, uint16_t n, int tx,
+			struct rte_mbuf **cp);
+void nf_io_capture_write(struct nf_io *io, struct rte_mbuf **cp,
+			 uint16_t n, uint16_t keep);
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * port.c: bring up the process's one DPDK device: EAL from the NETFUSE_
+ * config (io/config.c builds the argv), the port with N rx/tx queue pairs
+ * and symmetric RSS, one mempool per NUMA node, offloads and their
+ * software fallbacks, wake-up handles (io/wake.c), the kernel side of a
+ * net_tap (io/kif.c), capture (io/capture.c) and telemetry
+ * (io/telemetry.c). And take it all down again with a buffer leak check.
+ *
+ * Called once per process by hook/vfs (or a test/benchmark) through
+ * io/io.h. Every failure prints one line naming the variable or the fix
+ * and returns -errno; the caller then stays on the kernel stack.
+ */
+#include <errno.h>
+#include <numa.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "io/io_priv.h"
+
+/* Symmetric Toeplitz key (0x6d5a repeated): hash(a,b) == hash(b,a), so
+ * both directions of a flow land on one queue. Longest key we handle. */
+#define RSS_KEY_MAX 64
+
+static struct nf_io *the_io;   /* one device per process: EAL is global */
+static int eal_started;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Bytes of memory one pool of n buffers needs, rounded up, in MB. */
+static unsigned pool_mb(uint32_t n)
+{
+	uint64_t elt = sizeof(struct rte_mbuf) + NF_IO_PRIV_SIZE +
+		       RTE_MBUF_DEFAULT_BUF_SIZE + 64 /* mempool header */;
+
+	return (unsigned)((elt * n) >> 20) + 1;
+}
+
+static int numa_socket(uint16_t port)
+{
+	int s = rte_eth_dev_socket_id(port);
+	int cpu;
+
+	if (s >= 0)
+		return s;  /* a PCI device knows its node */
+	/* virtual device: the node of the CPU we run on (libnuma) */
+	cpu = sched_getcpu();
+	if (cpu >= 0 && numa_available() >= 0) {
+		s = numa_node_of_cpu(cpu);
+		if (s >= 0)
+			return s;
+	}
+	return 0;
+}
+
+static struct rte_mempool *pool_for(struct nf_io *io, int socket)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct rte_mempool *mp;
+
+	if (socket < 0 || socket >= NF_IO_MAX_SOCKETS)
+		socket = 0;
+	if (io->pools[socket])
+		return io->pools[socket];
+	snprintf(name, sizeof(name), "nf_pool_s%d", socket);
+	mp = rte_pktmbuf_pool_create(name, io->pool_n, NF_IO_CACHE,
+				     NF_IO_PRIV_SIZE,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (mp == NULL)  /* --no-huge memory has no node: take any */
+		mp = rte_pktmbuf_pool_create(name, io->pool_n, NF_IO_CACHE,
+					     NF_IO_PRIV_SIZE,
+					     RTE_MBUF_DEFAULT_BUF_SIZE,
+					     SOCKET_ID_ANY);
+	if (mp == NULL) {
+		nf_io_log(NF_IO_LOG_ERROR, "cannot allocate %u buffers (%u MB)"
+			  " for the packet pool: %s; reserve more hugepages or "
+			  "lower NETFUSE_DESC/NETFUSE_QUEUES", io->pool_n,
+			  pool_mb(io->pool_n), rte_strerror(rte_errno));
+		return NULL;
+	}
+	io->pools[socket] = mp;
+	return mp;
+}
+
+static void eal_line(struct nf_io *io, const struct nf_io_argv *a)
+{
+	size_t used = 0;
+	int i;
+
+	io->eal_line[0] = '\0';
+	for (i = 0; i < a->argc; i++) {
+		int w = snprintf(io->eal_line + used,
+				 sizeof(io->eal_line) - used, "%s%s",
+				 i ? " " : "", a->argv[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(io->eal_line) - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static int eal_start(struct nf_io *io, uint32_t pool_n)
+{
+	struct nf_io_host h;
+	struct nf_io_argv *a;
+	char err[NF_IO_ERR_MAX];
+	uint64_t t0;
+	int r;
+
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return -ENOMEM;
+	/* --no-huge memory: the pool, the capture pool, EAL's own needs */
+	nf_io_host_probe(&h, pool_mb(pool_n) + 64 +
+			 (io->cfg.pcap[0] ? 32 : 0));
+	r = nf_io_eal_argv(&io->cfg, &h, a, err, sizeof(err));
+	if (r < 0) {
+		nf_io_log(NF_IO_LOG_ERROR, "%s", err);
+		free(a);
+		return r;
+	}
+	if (a->warn_no_huge)
+		nf_io_log(NF_IO_LOG_WARN, "no 2 MB hugepages free: running DPDK "
+			  "with --no-huge (4 KB pages: more TLB misses, a few %% "
+			  "slower, no physical addresses for PCI NICs); reserve "
+			  "them with: echo 512 > /sys/kernel/mm/hugepages/"
+			  "hugepages-2048kB/nr_hugepages");
+	io->no_huge = a->no_huge;
+	eal_line(io, a);
+	nf_io_log(NF_IO_LOG_INFO, "EAL args: %s", io->eal_line);
+
+	/* EAL logs go to stderr, never into the program's stdout */
+	rte_openlog_stream(stderr);
+	t0 = now_ns();
+	eal_started = 1;  /* even a failed rte_eal_init cannot be retried */
+	r = rte_eal_init(a->argc, a->argv);
+	io->eal_ns = now_ns() - t0;
+	free(a);
+	if (r < 0) {
+		int e = rte_errno ? rte_errno : EINVAL;
+
+		nf_io_log(NF_IO_LOG_ERROR, "DPDK EAL init failed (%s) with "
+			  "'%s'; check NETFUSE_DEV and NETFUSE_EAL_ARGS%s",
+			  rte_strerror(e), io->eal_line,
+			  io->no_huge ? "" : ", or set NETFUSE_HUGE=off");
+		return -e;
+	}
+	return 0;
+}
+
+static void sym_key(uint8_t *k, unsigned len)
+{
+	unsigned i;
+
+	for (i = 0; i < len; i++)
+		k[i] = (i & 1) ? 0x5a : 0x6d;
+}
+
+static int port_configure(struct nf_io *io)
+{
+	const struct nf_io_config *c = &io->cfg;
+	struct rte_eth_dev_info *di = &io->info;
+	struct rte_eth_conf conf;
+	uint8_t key[RSS_KEY_MAX];
+	uint64_t rss_hf = 0, want;
+	int r;
+
+	memset(&conf, 0, sizeof(conf));
+	if (io->nb_queues > di->max_rx_queues ||
+	    io->nb_queues > di->max_tx_queues) {
+		nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_QUEUES=%u: device %s has "
+			  "at most %u rx / %u tx queues", io->nb_queues,
+			  di->driver_name, di->max_rx_queues,
+			  di->max_tx_queues);
+		return -EINVAL;
+	}
+
+	/* RSS over the TCP/UDP 4-tuple, symmetric key */
+	want = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+	if (io->nb_queues > 1 && c->ol[NF_IO_OL_RSS] != NF_IO_OL_OFF)
+		rss_hf = di->flow_type_rss_offloads & want;
+	if (rss_hf) {
+		unsigned klen = di->hash_key_size ? di->hash_key_size : 40;
+
+		if (klen > RSS_KEY_MAX)
+			klen = RSS_KEY_MAX;
+		sym_key(key, klen);
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = (uint8_t)klen;
+		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+		if (di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
+			io->rx_ol |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	} else if (io->nb_queues > 1) {
+		nf_io_log(NF_IO_LOG_WARN, "device %s has no RSS over TCP/UDP "
+			  "(or NETFUSE_OFFLOAD_RSS=0): flows are not steered "
+			  "to their queue's stack instance", di->driver_name);
+	}
+	io->rss_on = rss_hf != 0;
+
+	if (c->ol[NF_IO_OL_RX_CKSUM] == NF_IO_OL_ON)
+		io->rx_ol |= di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM;
+	if (c->ol[NF_IO_OL_TX_CKSUM] == NF_IO_OL_ON)
+		io->tx_ol |= di->tx_offload_capa &
+			     (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+			      RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+			      RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	if (c->ol[NF_IO_OL_TSO] == NF_IO_OL_ON &&
+	    (di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO))
+		io->tx_ol |= RTE_ETH_TX_OFFLOAD_TCP_TSO |
+			     (di->tx_offload_capa &
+			      (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+			       RTE_ETH_TX_OFFLOAD_TCP_CKSUM));
+	if (c->ol[NF_IO_OL_MULTI_SEG] == NF_IO_OL_ON)
+		io->tx_ol |= di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* software GSO hands the device two-segment frames */
+	if (c->ol[NF_IO_OL_TSO] != NF_IO_OL_OFF)
+		io->tx_ol |= di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	conf.rxmode.offloads = io->rx_ol;
+	conf.txmode.offloads = io->tx_ol;
+
+	conf.intr_conf.rxq = c->ol[NF_IO_OL_RX_INTR] == NF_IO_OL_ON;
+	r = rte_eth_dev_configure(io->port, io->nb_queues, io->nb_queues,
+				  &conf);
+	if (r < 0 && conf.intr_conf.rxq) {
+		/* no rx interrupts here: wake.c falls back to a timerfd */
+		conf.intr_conf.rxq = 0;
+		r = rte_eth_dev_configure(io->port, io->nb_queues,
+					  io->nb_queues, &conf);
+	}
+	if (r < 0) {
+		nf_io_log(NF_IO_LOG_ERROR, "cannot configure port %u (%s, %u "
+			  "queues): %s; check NETFUSE_DEV/NETFUSE_QUEUES",
+			  io->port, di->driver_name, io->nb_queues,
+			  rte_strerror(-r));
+		return r;
+	}
+	io->rx_intr = conf.intr_conf.rxq;
+	return 0;
+}
+
+static uint32_t caps_of(const struct nf_io *io)
+{
+	const struct nf_io_config *c = &io->cfg;
+	uint32_t caps = 0;
+
+	if (io->rx_ol & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+			 RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+			 RTE_ETH_RX_OFFLOAD_UDP_CKSUM))
+		caps |= NF_CAP_RX_CKSUM;
+	if (c->ol[NF_IO_OL_TX_CKSUM] != NF_IO_OL_OFF)
+		caps |= NF_CAP_TX_IP_CKSUM | NF_CAP_TX_L4_CKSUM;
+	if (c->ol[NF_IO_OL_MULTI_SEG] != NF_IO_OL_OFF)
+		caps |= NF_CAP_MULTI_SEG;
+	if (c->ol[NF_IO_OL_TSO] != NF_IO_OL_OFF &&
+	    ((io->tx_ol & RTE_ETH_TX_OFFLOAD_TCP_TSO) ||
+	     c->ol[NF_IO_OL_MULTI_SEG] != NF_IO_OL_OFF))
+		caps |= NF_CAP_TSO;  /* hardware, or librte_gso */
+	return caps;
+}
+
+static int queue_setup(struct nf_io *io, uint16_t qid, uint16_t nb_rxd,
+		       uint16_t nb_txd)
+{
+	struct rte_eth_rxconf rxc = io->info.default_rxconf;
+	struct rte_eth_txconf txc = io->info.default_txconf;
+	struct nf_io_queue *q;
+	int socket = numa_socket(io->port), r;
+
+	q = rte_zmalloc_socket("nf_io_queue", sizeof(*q), RTE_CACHE_LINE_SIZE,
+			       socket);
+	if (q == NULL)
+		q = rte_zmalloc("nf_io_queue", sizeof(*q), RTE_CACHE_LINE_SIZE);
+	if (q == NULL)
+		return -ENOMEM;
+	io->q[qid] = q;
+	q->io = io;
+	q->port = io->port;
+	q->qid = qid;
+	q->socket = socket;
+	q->intr_fd = q->timer_fd = -1;
+	q->mp = pool_for(io, socket);
+	if (q->mp == NULL)
+		return -ENOMEM;
+	rxc.offloads = io->rx_ol;
+	txc.offloads = io->tx_ol;
+	r = rte_eth_rx_queue_setup(io->port, qid, nb_rxd, socket, &rxc, q->mp);
+	if (r == 0)
+		r = rte_eth_tx_queue_setup(io->port, qid, nb_txd, socket, &txc);
+	if (r < 0) {
+		nf_io_log(NF_IO_LOG_ERROR, "cannot set up queue %u of port %u: "
+			  "%s; try a smaller NETFUSE_DESC", qid, io->port,
+			  rte_strerror(-r));
+		return r;
+	}
+	return nf_io_queue_setup_ops(io, q);
+}
+
+/* What tx does in software, per queue (io/queue.c reads these). */
+static void queue_offloads(struct nf_io *io, struct nf_io_queue *q)
+{
+	const struct nf_io_config *c = &io->cfg;
+
+	q->hw_tx_ol = 0;
+	if (io->tx_ol & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+		q->hw_tx_ol |= RTE_MBUF_F_TX_IP_CKSUM;
+	if (io->tx_ol & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+		q->hw_tx_ol |= RTE_MBUF_F_TX_TCP_CKSUM;
+	if (io->tx_ol & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+		q->hw_tx_ol |= RTE_MBUF_F_TX_UDP_CKSUM;
+	if (io->tx_ol & RTE_ETH_TX_OFFLOAD_TCP_TSO)
+		q->hw_tx_ol |= RTE_MBUF_F_TX_TCP_SEG;
+	/* hardware checksums only when TX_CKSUM=on */
+	if (c->ol[NF_IO_OL_TX_CKSUM] != NF_IO_OL_ON)
+		q->hw_tx_ol &= ~(RTE_MBUF_F_TX_IP_CKSUM |
+				 RTE_MBUF_F_TX_TCP_CKSUM |
+				 RTE_MBUF_F_TX_UDP_CKSUM);
+	q->sw_cksum_mask = 0;
+	if (!(q->hw_tx_ol & RTE_MBUF_F_TX_IP_CKSUM))
+		q->sw_cksum_mask |= NF_TX_IP_CKSUM;
+	if (!(q->hw_tx_ol & RTE_MBUF_F_TX_TCP_CKSUM))
+		q->sw_cksum_mask |= NF_TX_TCP_CKSUM;
+	if (!(q->hw_tx_ol & RTE_MBUF_F_TX_UDP_CKSUM))
+		q->sw_cksum_mask |= NF_TX_UDP_CKSUM;
+	q->sw_gso = c->ol[NF_IO_OL_TSO] != NF_IO_OL_OFF &&
+		    !(q->hw_tx_ol & RTE_MBUF_F_TX_TCP_SEG);
+	q->sw_linearize = !(io->tx_ol & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+}
+
+static void queue_info(struct nf_io *io, struct nf_io_queue *q,
+		       const uint8_t *key, const uint16_t *reta,
+		       uint16_t reta_size)
+{
+	struct rte_ether_addr ea;
+	uint16_t mtu = RTE_ETHER_MTU;
+
+	q->ops.queue_id = q->qid;
+	q->ops.nb_queues = io->nb_queues;
+	q->ops.caps = io->caps;
+	if (rte_eth_dev_get_mtu(io->port, &mtu) < 0 || mtu == 0)
+		mtu = RTE_ETHER_MTU;
+	q->ops.mtu = mtu;
+	q->ops.buf_size = RTE_MBUF_DEFAULT_DATAROOM;
+	if (rte_eth_macaddr_get(io->port, &ea) == 0)
+		memcpy(q->ops.mac, ea.addr_bytes, 6);
+	if (io->rss_on) {
+		memcpy(q->ops.rss_key, key, sizeof(q->ops.rss_key));
+		q->ops.rss_key_len = sizeof(q->ops.rss_key);
+		memcpy(q->reta, reta, reta_size * sizeof(*reta));
+		q->ops.reta_size = reta_size;
+		q->ops.reta = q->reta;
+	} else {
+		q->ops.rss_key_len = 0;
+		q->ops.reta_size = 0;
+		q->ops.reta = NULL;
+	}
+	queue_offloads(io, q);
+}
+
+/* The redirection table the device uses (query it; else the default
+ * round robin DPDK drivers program). */
+static uint16_t reta_get(struct nf_io *io, uint16_t *reta)
+{
+	struct rte_eth_rss_reta_entry64 conf[RTE_ETH_RSS_RETA_SIZE_512 /
+					     RTE_ETH_RETA_GROUP_SIZE];
+	uint16_t size = io->info.reta_size, i;
+
+	if (size == 0 || size > RTE_ETH_RSS_RETA_SIZE_512)
+		size = size ? RTE_ETH_RSS_RETA_SIZE_512 : 128;
+	memset(conf, 0, sizeof(conf));
+	for (i = 0; i < size / RTE_ETH_RETA_GROUP_SIZE; i++)
+		conf[i].mask = ~0ULL;
+	if (io->info.reta_size &&
+	    rte_eth_dev_rss_reta_query(io->port, conf, size) == 0) {
+		for (i = 0; i < size; i++)
+			reta[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE]
+				  .reta[i % RTE_ETH_RETA_GROUP_SIZE];
+	} else {
+		for (i = 0; i < size; i++)
+			reta[i] = i % io->nb_queues;
+	}
+	return size;
+}
+
+static void teardown(struct nf_io *io, uint32_t *leaked);
+
+int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
+	       uint32_t bufs_per_queue)
+{
+	uint64_t t0 = now_ns();
+	struct nf_io *io;
+	uint16_t nb_rxd, nb_txd, pid, reta_size, i;
+	static uint16_t reta[RTE_ETH_RSS_RETA_SIZE_512];
+	uint8_t key[RSS_KEY_MAX];
+	int r;
+
+	*out = NULL;
+	if (the_io || eal_started) {
+		nf_io_log(NF_IO_LOG_ERROR, "DPDK already started in this "
+			  "process (EAL cannot start twice)");
+		return -EALREADY;
+	}
+	nf_io_log_level = cfg->log;
+	io = calloc(1, sizeof(*io));
+	if (io == NULL)
+		return -ENOMEM;
+	io->cfg = *cfg;
+	io->nb_queues = cfg->nb_queues ? cfg->nb_queues : 1;
+	io->nb_desc = cfg->nb_desc ? cfg->nb_desc : 1024;
+	io->pool_n = nf_io_pool_size(io->nb_queues, bufs_per_queue,
+				     io->nb_desc, NF_IO_CACHE);
+	io->pcap_fd = -1;
+
+	r = eal_start(io, io->pool_n);
+	if (r < 0) {
+		free(io);
+		return r;
+	}
+	io->port = RTE_MAX_ETHPORTS;
+	RTE_ETH_FOREACH_DEV(pid) {
+		io->port = pid;
+		break;
+	}
+	if (io->port == RTE_MAX_ETHPORTS) {
+		nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_DEV='%s' gave no ethernet "
+			  "port (driver missing, device busy, or no "
+			  "permission)", cfg->dev);
+		r = -ENODEV;
+		goto fail;
+	}
+	r = rte_eth_dev_info_get(io->port, &io->info);
+	if (r < 0)
+		goto fail;
+	io->driver = io->info.driver_name;
+	r = port_configure(io);
+	if (r < 0)
+		goto fail;
+	nb_rxd = nb_txd = io->nb_desc;
+	rte_eth_dev_adjust_nb_rx_tx_desc(io->port, &nb_rxd, &nb_txd);
+	for (i = 0; i < io->nb_queues; i++) {
+		r = queue_setup(io, i, nb_rxd, nb_txd);
+		if (r < 0)
+			goto fail;
+	}
+	r = rte_eth_dev_start(io->port);
+	if (r < 0) {
+		nf_io_log(NF_IO_LOG_ERROR, "port %u (%s) failed to start: %s; "
+			  "check NETFUSE_DEV", io->port, io->driver,
+			  rte_strerror(-r));
+		goto fail;
+	}
+	io->port_started = 1;
+
+	if (cfg->tap_iface[0] && cfg->tap_addr_be &&
+	    strcmp(io->driver, "net_tap") == 0) {
+		r = nf_io_kif_setup(cfg->tap_iface, cfg->tap_addr_be,
+				    cfg->tap_prefix_len);
+		if (r < 0)
+			nf_io_log(NF_IO_LOG_WARN, "cannot give %s its address "
+				  "(NETFUSE_TAP_ADDR): %s; kernel clients will "
+				  "not reach the stack", cfg->tap_iface,
+				  strerror(-r));
+	}
+
+	io->caps = caps_of(io);
+	sym_key(key, sizeof(key));
+	reta_size = io->rss_on ? reta_get(io, reta) : 0;
+	for (i = 0; i < io->nb_queues; i++) {
+		queue_info(io, io->q[i], key, reta, reta_size);
+		r = nf_io_wake_setup(io, io->q[i]);
+		if (r < 0) {
+			nf_io_log(NF_IO_LOG_ERROR, "queue %u: no wake-up fd: %s",
+				  i, strerror(-r));
+			goto fail;
+		}
+	}
+	nf_io_capture_open(io);  /* failure logged; capture stays off */
+	if (nf_io_tel_register(io) < 0)
+		nf_io_log(NF_IO_LOG_WARN, "telemetry commands /netfuse/* not "
+			  "registered");
+	io->startup_ns = now_ns() - t0;
+	nf_io_log(NF_IO_LOG_INFO, "port %u (%s) up: %u queue(s), %u buffers, "
+		  "caps 0x%x, wake %s, started in %.1f ms", io->port,
+		  io->driver, io->nb_queues, io->pool_n, io->caps,
+		  io->q[0]->wake == NF_IO_WAKE_INTR ? "rx-intr" : "timerfd",
+		  (double)io->startup_ns / 1e6);
+	the_io = io;
+	*out = io;
+	return 0;
+fail:
+	teardown(io, NULL);
+	return r < 0 ? r : -EIO;
+}
+
+struct nf_io_ops *nf_io_queue(struct nf_io *io, uint16_t q)
+{
+	if (io == NULL || q >= io->nb_queues || io->q[q] == NULL)
+		return NULL;
+	return &io->q[q]->ops;
+}
+
+uint16_t nf_io_nb_queues(const struct nf_io *io)
+{
+	return io->nb_queues;
+}
+
+uint64_t nf_io_startup_ns(const struct nf_io *io)
+{
+	return io->startup_ns;
+}
+
+uint64_t nf_io_eal_ns(const struct nf_io *io)
+{
+	return io->eal_ns;
+}
+
+const struct nf_io_config *nf_io_config(const struct nf_io *io)
+{
+	return &io->cfg;
+}
+
+const struct nf_io_qstats *nf_io_queue_stats(const struct nf_io *io,
+					     uint16_t q)
+{
+	if (q >= io->nb_queues || io->q[q] == NULL)
+		return NULL;
+	return &io->q[q]->st;
+}
+
+const char *nf_io_runtime_dir(const struct nf_io *io)
+{
+	(void)io;
+	return rte_eal_get_runtime_dir();
+}
+
+uint32_t nf_io_bufs_in_use(struct nf_io *io)
+{
+	uint32_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < io->nb_queues; i++)
+		if (io->q[i] && io->q[i]->cache)
+			rte_mempool_cache_flush(io->q[i]->cache, io->q[i]->mp);
+	for (i = 0; i < NF_IO_MAX_SOCKETS; i++)
+		if (io->pools[i])
+			n += rte_mempool_in_use_count(io->pools[i]);
+	return n;
+}
+
+static void teardown(struct nf_io *io, uint32_t *leaked)
+{
+	uint32_t in_use = 0;
+	unsigned i;
+
+	nf_io_tel_unregister(io);
+	if (io->port_started) {
+		rte_eth_dev_stop(io->port);
+		io->port_started = 0;
+	}
+	for (i = 0; i < io->nb_queues; i++)
+		if (io->q[i]) {
+			nf_io_wake_release(io->q[i]);
+			nf_io_queue_release(io->q[i]);
+		}
+	if (io->port < RTE_MAX_ETHPORTS)
+		rte_eth_dev_close(io->port);  /* drivers free their rings */
+	nf_io_capture_close(io);
+	for (i = 0; i < NF_IO_MAX_SOCKETS; i++)
+		if (io->pools[i])
+			in_use += rte_mempool_in_use_count(io->pools[i]);
+	if (leaked)
+		*leaked = in_use;
+	if (in_use)
+		nf_io_log(NF_IO_LOG_WARN, "%u packet buffers not returned to "
+			  "the pool at shutdown", in_use);
+	for (i = 0; i < NF_IO_MAX_SOCKETS; i++)
+		if (io->pools[i] && in_use == 0)
+			rte_mempool_free(io->pools[i]);
+	for (i = 0; i < io->nb_queues; i++)
+		rte_free(io->q[i]);
+	rte_eal_cleanup();
+	free(io);
+}
+
+int nf_io_fini(struct nf_io *io, uint32_t *leaked)
+{
+	uint32_t n = 0;
+
+	if (io == NULL || io != the_io)
+		return -EINVAL;
+	teardown(io, &n);
+	the_io = NULL;
+	if (leaked)
+		*leaked = n;
+	return n ? -EBUSY : 0;
+}

@@ -1,0 +1,139 @@
+/*
+ * wake.c: the wake-up handle of a queue (nf_io_ops wake_arm/wake_disarm/
+ * wake_fd), so a blocked program thread sleeps in the kernel and wakes on
+ * the next frame.
+ *
+ * Where the device has rx interrupts (net_tap: the queue's tap fd; memif:
+ * an eventfd the peer writes), wake_fd is the queue's interrupt fd from
+ * rte_eth_dev_rx_intr_ctl_q_get_fd() and arming is
+ * rte_eth_dev_rx_intr_enable(). Elsewhere (net_null, af_packet, or
+ * NETFUSE_OFFLOAD_RX_INTR=sw) wake_fd is a timerfd that wake_arm sets to
+ * fire once NF_IO_WAKE_NS later, so a sleeper polls again within 1 ms.
+ * wake_disarm turns either off and drains the fd (eventfd / timerfd
+ * counters; never a tap fd, whose reads are frames).
+ *
+ * Set up by io/port.c after the port started; called by vfs/ through the
+ * ops table from the thread that owns the queue.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "io/io_priv.h"
+
+static int fd_is_counter(int fd)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	return strstr(link, "[eventfd]") != NULL ||
+	       strstr(link, "[timerfd]") != NULL;
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+}
+
+static int q_wake_arm(void *qv)
+{
+	struct nf_io_queue *q = qv;
+	struct itimerspec its;
+
+	switch (q->wake) {
+	case NF_IO_WAKE_INTR:
+		if (rte_eth_dev_rx_intr_enable(q->port, q->qid) < 0)
+			return -EIO;
+		break;
+	case NF_IO_WAKE_TIMER:
+		memset(&its, 0, sizeof(its));
+		its.it_value.tv_nsec = NF_IO_WAKE_NS;
+		if (timerfd_settime(q->timer_fd, 0, &its, NULL) < 0)
+			return -errno;
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	q->armed = 1;
+	q->st.wakes_armed++;
+	return 0;
+}
+
+static void q_wake_disarm(void *qv)
+{
+	struct nf_io_queue *q = qv;
+	struct itimerspec its;
+
+	if (!q->armed)
+		return;
+	q->armed = 0;
+	switch (q->wake) {
+	case NF_IO_WAKE_INTR:
+		rte_eth_dev_rx_intr_disable(q->port, q->qid);
+		if (q->intr_is_eventfd)
+			drain(q->intr_fd);
+		break;
+	case NF_IO_WAKE_TIMER:
+		memset(&its, 0, sizeof(its));
+		timerfd_settime(q->timer_fd, 0, &its, NULL);
+		drain(q->timer_fd);
+		break;
+	default:
+		break;
+	}
+}
+
+int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
+{
+	q->intr_fd = -1;
+	q->timer_fd = -1;
+	q->wake = NF_IO_WAKE_NONE;
+	q->ops.wake_arm = q_wake_arm;
+	q->ops.wake_disarm = q_wake_disarm;
+	q->ops.wake_fd = -1;
+
+	if (io->cfg.ol[NF_IO_OL_RX_INTR] == NF_IO_OL_ON && io->rx_intr &&
+	    rte_eth_dev_rx_intr_enable(q->port, q->qid) == 0) {
+		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(q->port, q->qid);
+
+		rte_eth_dev_rx_intr_disable(q->port, q->qid);
+		if (fd >= 0) {
+			q->wake = NF_IO_WAKE_INTR;
+			q->intr_fd = fd;
+			q->intr_is_eventfd = fd_is_counter(fd);
+			q->ops.wake_fd = fd;
+			return 0;
+		}
+	}
+	if (io->cfg.ol[NF_IO_OL_RX_INTR] == NF_IO_OL_OFF)
+		return 0;  /* no wake-up: the caller polls */
+	q->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				     TFD_NONBLOCK | TFD_CLOEXEC);
+	if (q->timer_fd < 0)
+		return -errno;
+	q->wake = NF_IO_WAKE_TIMER;
+	q->ops.wake_fd = q->timer_fd;
+	return 0;
+}
+
+void nf_io_wake_release(struct nf_io_queue *q)
+{
+	if (q->armed)
+		q_wake_disarm(q);
+	if (q->timer_fd >= 0)
+		close(q->timer_fd);
+	q->timer_fd = -1;
+	q->ops.wake_fd = -1;
+	q->wake = NF_IO_WAKE_NONE;
+}

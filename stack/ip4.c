@@ -1,0 +1,318 @@
+/*
+ * ip4.c: IPv4 (RFC 791, RFC 1122 3.2). Input validates version, IHL,
+ * total length against the frame, the header checksum, TTL and the
+ * destination, then hands the payload to tcp_in.c, udp.c or icmp.c.
+ * Fragments are reassembled (RFC 815 holes; overlapping fragments drop
+ * the whole datagram, as RFC 5722 does for IPv6) for UDP only, with a
+ * bounded number of slots and bytes and a timeout; TCP is never
+ * fragmented (we send with DF and honour path MTU, RFC 1191).
+ * Output fills the header and passes the frame to eth.c.
+ */
+#include "stack/ns_priv.h"
+
+#include <errno.h>
+
+int ns_ip_route(struct ns_stack *st, uint32_t dst_be, uint32_t *nh_be)
+{
+	if (dst_be == 0 || dst_be == st->ip_be)
+		return -ENETUNREACH;
+	if (dst_be == 0xffffffffu || (dst_be & st->mask_be) ==
+	    (st->ip_be & st->mask_be)) {
+		*nh_be = dst_be;
+		return 0;
+	}
+	if (!st->gw_be)
+		return -ENETUNREACH;
+	*nh_be = st->gw_be;
+	return 0;
+}
+
+int ns_ip_output(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
+		 uint32_t dst_be, uint8_t proto, uint16_t l4len)
+{
+	struct ns_ip4_hdr *ih = (struct ns_ip4_hdr *)(b->data + NS_ETH_HLEN);
+	uint32_t nh, tot = NS_IP4_HLEN_MIN + (uint32_t)l4len;
+
+	if (ns_ip_route(st, dst_be, &nh)) {
+		NS_CNT(st, drop_ip_noroute);
+		ns_buf_free(st, b);
+		return -ENETUNREACH;
+	}
+	if (tot + NS_ETH_HLEN > st->hdr_room || tot > 65535) {
+		NS_CNT(st, drop_ip_too_big);
+		ns_buf_free(st, b);
+		return -EMSGSIZE;
+	}
+	ih->ver_ihl = 0x45;
+	ih->tos = 0;
+	ih->tot_len_be = ns_htons((uint16_t)tot);
+	ih->id_be = ns_htons(st->ip_id);
+	st->ip_id++;
+	ih->frag_be = ns_htons(NS_IP4_DF);
+	ih->ttl = NS_IP_TTL;
+	ih->proto = proto;
+	ih->cksum_be = 0;
+	ih->src_be = src_be;
+	ih->dst_be = dst_be;
+	b->l2_len = NS_ETH_HLEN;
+	b->l3_len = NS_IP4_HLEN_MIN;
+	if (st->io.caps & NF_CAP_TX_IP_CKSUM)
+		b->ol_flags |= NF_TX_IP_CKSUM;
+	else
+		ih->cksum_be = ns_cksum(ih, NS_IP4_HLEN_MIN);
+	b->len = b->pkt_len = NS_ETH_HLEN + tot;
+	ns_eth_output(st, b, nh);
+	return 0;
+}
+
+static void ip_deliver(struct ns_stack *st, struct nf_buf *b,
+		       const struct ns_ip_info *ii)
+{
+	switch (ii->proto) {
+	case NS_IPPROTO_TCP:
+		ns_tcp_input(st, b, ii);
+		return;
+	case NS_IPPROTO_UDP:
+		ns_udp_input(st, b, ii);
+		return;
+	case NS_IPPROTO_ICMP:
+		ns_icmp_input(st, b, ii);
+		return;
+	}
+	NS_CNT(st, drop_ip_proto);
+	if (!b->seg_next && ii->dst_be == st->ip_be)
+		ns_icmp_unreach(st, ii->ih, ii->hlen + ii->plen,
+				NS_ICMP_UNREACH_PROTO, 0);
+	ns_buf_free(st, b);
+}
+
+static void reass_free(struct ns_stack *st, struct ns_reass *r)
+{
+	struct nf_buf *f, *n;
+
+	for (f = r->frags; f; f = n) {
+		n = f->q_next;
+		f->q_next = NULL;
+		ns_buf_free(st, f);
+	}
+	st->reass_used -= r->have;
+	memset(r, 0, sizeof(*r));
+}
+
+void ns_reass_fini(struct ns_stack *st)
+{
+	uint32_t i;
+	for (i = 0; i < st->cfg.reass_slots; i++)
+		if (st->reass[i].in_use)
+			reass_free(st, &st->reass[i]);
+}
+
+void ns_reass_age(struct ns_stack *st)
+{
+	uint32_t i;
+
+	for (i = 0; i < st->cfg.reass_slots; i++) {
+		struct ns_reass *r = &st->reass[i];
+		if (!r->in_use)
+			continue;
+		if (st->now >= r->expire_ns) {
+			NS_CNT(st, drop_frag_timeout);
+			reass_free(st, r);
+		} else if (r->expire_ns < st->aging_due) {
+			st->aging_due = r->expire_ns;
+		}
+	}
+}
+
+/* b: whole frame; ih/hlen/tot validated. Consumes b. */
+static void reass_input(struct ns_stack *st, struct nf_buf *b,
+			const struct ns_ip4_hdr *ih, uint16_t hlen,
+			uint16_t tot, uint16_t frag)
+{
+	uint32_t off = (uint32_t)(frag & NS_IP4_OFFMASK) * 8;
+	uint32_t plen = (uint32_t)tot - hlen, end = off + plen;
+	int mf = !!(frag & NS_IP4_MF);
+	struct ns_reass *r = NULL, *fr = NULL;
+	struct nf_buf **pp, *f;
+	struct ns_ip_info ii;
+	uint32_t i;
+
+	if (ih->proto != NS_IPPROTO_UDP) {
+		NS_CNT(st, drop_frag_proto);
+		goto drop;
+	}
+	if (plen == 0 || (mf && (plen & 7))) {
+		NS_CNT(st, drop_ip_len);
+		goto drop;
+	}
+	if (end + hlen > 65535) {
+		/* RFC 791: a datagram is at most 65535 bytes */
+		NS_CNT(st, drop_frag_too_big);
+		goto drop;
+	}
+	for (i = 0; i < st->cfg.reass_slots; i++) {
+		struct ns_reass *s = &st->reass[i];
+		if (!s->in_use) {
+			if (!fr)
+				fr = s;
+			continue;
+		}
+		if (s->id_be == ih->id_be && s->src_be == ih->src_be &&
+		    s->dst_be == ih->dst_be && s->proto == ih->proto) {
+			r = s;
+			break;
+		}
+	}
+	if (!r) {
+		if (!fr) {
+			NS_CNT(st, drop_frag_nomem);
+			goto drop;
+		}
+		r = fr;
+		r->in_use = 1;
+		r->id_be = ih->id_be;
+		r->src_be = ih->src_be;
+		r->dst_be = ih->dst_be;
+		r->proto = ih->proto;
+		r->expire_ns = st->now + NS_REASS_TIMEOUT_NS;
+		if (r->expire_ns < st->aging_due)
+			st->aging_due = r->expire_ns;
+	}
+	if (st->reass_used + plen > st->cfg.reass_bytes ||
+	    r->nfrags >= NS_REASS_MAX_FRAGS) {
+		NS_CNT(st, drop_frag_nomem);
+		reass_free(st, r);
+		goto drop;
+	}
+	if ((r->total && end > r->total) ||
+	    (!mf && r->total && end != r->total)) {
+		NS_CNT(st, drop_frag_overlap);
+		reass_free(st, r);
+		goto drop;
+	}
+	/* find the insertion point; any overlap kills the datagram */
+	for (pp = &r->frags; (f = *pp) != NULL; pp = &f->q_next) {
+		uint32_t foff = (uint32_t)f->user, fend = foff + f->len;
+		if (off < fend && foff < end) {
+			NS_CNT(st, drop_frag_overlap);
+			reass_free(st, r);
+			goto drop;
+		}
+		if (end <= foff)
+			break;
+	}
+	if (!mf) {
+		/* the last fragment fixes the length; nothing may lie past it */
+		struct nf_buf *g;
+		for (g = r->frags; g; g = g->q_next)
+			if ((uint32_t)g->user + g->len > end) {
+				NS_CNT(st, drop_frag_overlap);
+				reass_free(st, r);
+				goto drop;
+			}
+		r->total = end;
+	}
+	if (off == 0)
+		r->first_hlen = hlen;
+	b->data += NS_ETH_HLEN + hlen;
+	b->len = plen;
+	b->user = off;
+	b->q_next = *pp;
+	*pp = b;
+	r->nfrags++;
+	r->have += plen;
+	st->reass_used += plen;
+	if (!r->total || r->have != r->total)
+		return;
+	/* complete: no overlaps and have == total means no holes */
+	{
+		struct nf_buf *head = r->frags;
+		for (f = head; f; f = f->q_next)
+			f->seg_next = f->q_next;
+		for (f = head; f; f = f->seg_next)
+			f->q_next = NULL;
+		head->pkt_len = r->total;
+		ii.ih = (const struct ns_ip4_hdr *)(head->data - r->first_hlen);
+		ii.src_be = r->src_be;
+		ii.dst_be = r->dst_be;
+		ii.hlen = r->first_hlen;
+		ii.plen = (uint16_t)r->total;
+		ii.proto = r->proto;
+		st->reass_used -= r->have;
+		r->frags = NULL;
+		r->have = 0;
+		memset(r, 0, sizeof(*r));
+		NS_CNT(st, frag_reassembled);
+		ip_deliver(st, head, &ii);
+	}
+	return;
+drop:
+	ns_buf_free(st, b);
+}
+
+void ns_ip_input(struct ns_stack *st, struct nf_buf *b)
+{
+	const struct ns_ip4_hdr *ih;
+	uint16_t hlen, tot, frag;
+	struct ns_ip_info ii;
+
+	if (b->len < NS_ETH_HLEN + NS_IP4_HLEN_MIN) {
+		NS_CNT(st, drop_ip_short);
+		goto drop;
+	}
+	ih = (const struct ns_ip4_hdr *)(b->data + NS_ETH_HLEN);
+	if ((ih->ver_ihl >> 4) != 4) {
+		NS_CNT(st, drop_ip_version);
+		goto drop;
+	}
+	hlen = (uint16_t)((ih->ver_ihl & 0xf) * 4);
+	if (hlen < NS_IP4_HLEN_MIN || NS_ETH_HLEN + (uint32_t)hlen > b->len) {
+		NS_CNT(st, drop_ip_ihl);
+		goto drop;
+	}
+	tot = ns_ntohs(ih->tot_len_be);
+	if (tot < hlen || NS_ETH_HLEN + (uint32_t)tot > b->len) {
+		NS_CNT(st, drop_ip_len);
+		goto drop;
+	}
+	if (b->ol_flags & NF_RX_IP_CKSUM_BAD) {
+		NS_CNT(st, drop_ip_cksum);
+		goto drop;
+	}
+	if (!(b->ol_flags & NF_RX_IP_CKSUM_GOOD) && ns_cksum(ih, hlen) != 0) {
+		NS_CNT(st, drop_ip_cksum);
+		goto drop;
+	}
+	if (ih->ttl == 0) {
+		NS_CNT(st, drop_ip_ttl);
+		goto drop;
+	}
+	if (ih->dst_be != st->ip_be && ih->dst_be != 0xffffffffu &&
+	    ih->dst_be != ((st->ip_be & st->mask_be) | ~st->mask_be)) {
+		NS_CNT(st, drop_ip_dst);
+		goto drop;
+	}
+	/* a source that is broadcast or multicast is never legitimate
+	 * (RFC 1122 3.2.1.3) */
+	if (ih->src_be == 0xffffffffu || (ns_ntohl(ih->src_be) >> 28) == 0xe) {
+		NS_CNT(st, drop_ip_dst);
+		goto drop;
+	}
+	frag = ns_ntohs(ih->frag_be);
+	if (frag & (NS_IP4_MF | NS_IP4_OFFMASK)) {
+		reass_input(st, b, ih, hlen, tot, frag);
+		return;
+	}
+	b->data += NS_ETH_HLEN + hlen;
+	b->len = b->pkt_len = (uint32_t)tot - hlen;
+	ii.ih = ih;
+	ii.src_be = ih->src_be;
+	ii.dst_be = ih->dst_be;
+	ii.hlen = hlen;
+	ii.plen = (uint16_t)(tot - hlen);
+	ii.proto = ih->proto;
+	ip_deliver(st, b, &ii);
+	return;
+drop:
+	ns_buf_free(st, b);
+}

@@ -1,0 +1,35 @@
+/*
+ * ns_conf.h: tunables of the stack, each with its unit and source.
+ */
+#ifndef NS_CONF_H
+#define NS_CONF_H
+
+#define NS_MS                   1000000ull   /* ns per ms */
+#define NS_TX_BATCH             32           /* frames per tx_burst */
+#define NS_IP_TTL               64           /* RFC 1700 default TTL */
+#define NS_ARP_TIMEOUT_NS       (60000 * NS_MS) /* resolved entry lifetime */
+#define NS_ARP_RETRY_NS         (1000 * NS_MS)  /* request retransmit */
+#define NS_ARP_RETRIES          3
+#define NS_REASS_TIMEOUT_NS     (30000 * NS_MS) /* RFC 791: 15 s minimum */
+#define NS_REASS_MAX_FRAGS      64           /* fragments per datagram */
+#define NS_TCP_MSS_DEFAULT      536          /* RFC 9293 3.7.1 */
+#define NS_TCP_RTO_INIT_NS      (1000 * NS_MS)  /* RFC 6298 2.1 */
+#define NS_TCP_RTO_MIN_NS       (200 * NS_MS)   /* Linux; RFC 6298 2.4 says 1 s */
+#define NS_TCP_RTO_MAX_NS       (120000 * NS_MS) /* RFC 6298 2.5 */
+#define NS_TCP_SYN_RETRIES      6
+#define NS_TCP_RETRIES2         15           /* RFC 1122 4.2.3.5 R2 */
+#define NS_TCP_DELACK_NS        (10 * NS_MS) /* RFC 1122 4.2.3.2: < 500 ms */
+#define NS_TCP_PERSIST_MIN_NS   (200 * NS_MS)
+#define NS_TCP_PERSIST_MAX_NS   (60000 * NS_MS)
+#define NS_TCP_KEEPIDLE_S       7200         /* RFC 1122 4.2.3.6 */
+#define NS_TCP_KEEPINTVL_S      75
+#define NS_TCP_KEEPCNT          9
+#define NS_TCP_FIN_WAIT2_NS     (60000 * NS_MS) /* orphan FIN_WAIT_2 */
+#define NS_TCP_INIT_CWND_SEGS   10           /* RFC 6928 */
+#define NS_TCP_OOO_RANGES       8            /* out-of-order ranges kept */
+#define NS_TCP_CHALLENGE_PER_S  1000         /* RFC 5961 10: ACK rate limit */
+#define NS_TCP_DUPACK_THRESH    3            /* RFC 5681 3.2 */
+#define NS_EPHEMERAL_LO         32768        /* Linux ip_local_port_range */
+#define NS_EPHEMERAL_HI         60999
+
+#endif

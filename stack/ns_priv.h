@@ -1,0 +1,408 @@
+/*
+ * ns_priv.h: internals of stack/ -- not for use outside this folder
+ * (tests/stack/ may include it to inspect state).
+ *
+ * Holds the instance (struct ns_stack), sockets and TCBs, and the
+ * prototypes the per-protocol files use to call each other:
+ *   stack.c   instance, poll loop, tx batching, timers, counters
+ *   eth.c     Ethernet II and ARP         ip4.c   IPv4 + reassembly
+ *   icmp.c    ICMP                        udp.c   UDP
+ *   tcp_in.c  TCP input (RFC 9293 3.10.7) tcp_out.c TCP output
+ *   tcp_timer.c TCP timers                tcp_cc.c  NewReno / CUBIC
+ *   tcp_subr.c TCB life cycle, state changes, options
+ *   sock.c    socket table, binding, the public socket API
+ *   cksum.c   Internet checksum           rss.c   Toeplitz hash
+ */
+#ifndef NS_PRIV_H
+#define NS_PRIV_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "stack/stack.h"
+#include "stack/ns_conf.h"
+#include "stack/tcp_seq.h"
+#include "stack/wire_eth.h"
+#include "stack/wire_arp.h"
+#include "stack/wire_ip4.h"
+#include "stack/wire_icmp.h"
+#include "stack/wire_udp.h"
+#include "stack/wire_tcp.h"
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ns_htons(x) ((uint16_t)__builtin_bswap16((uint16_t)(x)))
+#define ns_htonl(x) ((uint32_t)__builtin_bswap32((uint32_t)(x)))
+#else
+#define ns_htons(x) ((uint16_t)(x))
+#define ns_htonl(x) ((uint32_t)(x))
+#endif
+#define ns_ntohs(x) ns_htons(x)
+#define ns_ntohl(x) ns_htonl(x)
+
+#define NS_NONE UINT32_MAX
+#define NS_CNT(st, name) ((st)->cnt.name++)
+
+/* unaligned loads/stores of wire fields */
+static inline uint16_t ns_get16(const void *p)
+{ uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t ns_get32(const void *p)
+{ uint32_t v; memcpy(&v, p, 4); return v; }
+static inline void ns_put16(void *p, uint16_t v) { memcpy(p, &v, 2); }
+static inline void ns_put32(void *p, uint32_t v) { memcpy(p, &v, 4); }
+
+/* ---- TCP states (RFC 9293 3.3.2), in FreeBSD's order ------------------ */
+enum ns_tcp_state {
+	NS_TCPS_CLOSED = 0,
+	NS_TCPS_LISTEN,
+	NS_TCPS_SYN_SENT,
+	NS_TCPS_SYN_RECEIVED,
+	NS_TCPS_ESTABLISHED,
+	NS_TCPS_CLOSE_WAIT,
+	NS_TCPS_FIN_WAIT_1,
+	NS_TCPS_CLOSING,
+	NS_TCPS_LAST_ACK,
+	NS_TCPS_FIN_WAIT_2,
+	NS_TCPS_TIME_WAIT,
+	NS_TCPS_COUNT
+};
+/* synchronized: an ACK of our SYN has been seen */
+#define NS_TCPS_HAVEESTABLISHED(s) ((s) >= NS_TCPS_ESTABLISHED)
+/* we may still receive data */
+#define NS_TCPS_HAVERCVDFIN(s) ((s) == NS_TCPS_CLOSE_WAIT || \
+	(s) == NS_TCPS_CLOSING || (s) == NS_TCPS_LAST_ACK || \
+	(s) == NS_TCPS_TIME_WAIT)
+/* we have sent (or will send) a FIN */
+#define NS_TCPS_SENTFIN(s) ((s) > NS_TCPS_CLOSE_WAIT)
+extern const char *const ns_tcp_state_names[NS_TCPS_COUNT];
+
+/* tcb.tf flags */
+#define TF_ACKNOW      (1u << 0)  /* send an ACK at the next output */
+#define TF_DELACK      (1u << 1)  /* an ACK is owed (delayed) */
+#define TF_NODELAY     (1u << 2)  /* TCP_NODELAY: no Nagle */
+#define TF_CORK        (1u << 3)  /* TCP_CORK */
+#define TF_MORE        (1u << 4)  /* MSG_MORE on the last send */
+#define TF_TS_OK       (1u << 5)  /* timestamps negotiated (RFC 7323) */
+#define TF_WS_OK       (1u << 6)  /* window scale negotiated */
+#define TF_SACK_OK     (1u << 7)  /* SACK permitted (RFC 2018) */
+#define TF_FIN_QUEUED  (1u << 8)  /* user shut down writing */
+#define TF_RCVD_FIN_OOO (1u << 9) /* FIN seen beyond rcv_nxt */
+#define TF_RECOVERY    (1u << 10) /* NewReno fast recovery (RFC 6582) */
+#define TF_RTT_TIMING  (1u << 11) /* rtt_seq is being timed */
+#define TF_FORCE       (1u << 12) /* next output ignores Nagle/window */
+#define TF_SENT_ANY    (1u << 13)
+
+enum { NS_CC_CUBIC = 0, NS_CC_RENO = 1 };
+
+struct ns_ooo { uint32_t start, end; }; /* [start, end) sequence range */
+
+/* Transmission control block (RFC 9293 3.3.1). Written only by tcp_*.c
+ * and sock.c, under the instance's single thread. */
+struct ns_tcb {
+	uint8_t state;          /* enum ns_tcp_state; only via ns_tcp_set_state */
+	uint8_t snd_wscale;     /* peer's shift for windows it sends us */
+	uint8_t rcv_wscale;     /* our shift */
+	uint8_t rxt_shift;      /* RTO backoff count (RFC 6298 5.5) */
+	uint8_t dupacks;
+	uint8_t cc_algo;        /* NS_CC_* */
+	uint8_t keep_sent;      /* keepalive probes without answer */
+	uint8_t delack_segs;    /* segments received since our last ACK */
+	uint32_t tf;            /* TF_* */
+
+	/* send sequence space (RFC 9293 3.3.1) */
+	uint32_t iss, snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd, snd_wl1, snd_wl2, max_sndwnd;
+	/* receive sequence space */
+	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
+	uint32_t rcv_fin_seq;   /* valid with TF_RCVD_FIN_OOO */
+
+	uint16_t mss;           /* payload bytes per segment we send */
+	uint16_t peer_mss;      /* MSS option the peer sent */
+	uint16_t rcv_mss;       /* MSS we advertised */
+	uint16_t optlen;        /* bytes of options in every data segment */
+
+	/* send ring: bytes [sb_seq, sb_seq + sb_len) not yet acked,
+	 * stored from sb[sb_start] (wrapping at sb_mask + 1) */
+	uint8_t *sb;
+	uint32_t sb_mask, sb_start, sb_len, sb_seq;
+	/* receive ring: rb_len in-order unread bytes from rb[rb_start];
+	 * out-of-order data is stored at its offset from rcv_nxt */
+	uint8_t *rb;
+	uint32_t rb_mask, rb_start, rb_len;
+	struct ns_ooo ooo[NS_TCP_OOO_RANGES];
+	uint8_t ooo_n;          /* ranges in ooo[], sorted by start */
+	uint8_t ooo_last;       /* index of the range most recently added */
+	uint8_t sack_rcvd_n;    /* SACK blocks last received (sender side) */
+
+	/* timestamps (RFC 7323 3, 5) */
+	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_ns;
+
+	/* RTT and RTO (RFC 6298) */
+	uint32_t srtt_us, rttvar_us; /* 0 srtt: no sample yet */
+	uint64_t rto_ns;
+	uint32_t rtt_seq;
+	uint64_t rtt_start_ns;
+
+	/* congestion control (RFC 5681, 6582, 9438) */
+	uint32_t cwnd, ssthresh, recover;
+	uint32_t cc_acked;      /* bytes acked in congestion avoidance */
+	uint32_t cu_wmax;       /* CUBIC W_max, bytes */
+	uint32_t cu_k_ms;       /* CUBIC K, ms */
+	uint32_t cu_west;       /* CUBIC Reno-friendly estimate, bytes */
+	uint64_t cu_epoch_ns;   /* 0: no epoch */
+
+	/* timers: absolute deadlines in ns, 0 = off */
+	uint64_t t_rexmt, t_persist, t_delack, t_keep, t_2msl;
+	uint64_t t_next;        /* min of the above */
+	uint64_t persist_ns;    /* current probe interval */
+	uint64_t last_rcv_ns;   /* keepalive idle reference */
+	uint64_t first_rxt_ns;  /* TCP_USER_TIMEOUT reference */
+
+	/* options set by the user */
+	uint32_t keepidle_s, keepintvl_s, keepcnt;
+	uint32_t user_timeout_ms;
+
+	/* statistics (TCP_INFO) */
+	uint64_t bytes_acked, bytes_received;
+	uint32_t total_retrans;
+};
+
+/* sock.sf flags */
+#define SF_BOUND      (1u << 0)
+#define SF_CONNECTED  (1u << 1)  /* UDP has a default peer */
+#define SF_ORPHAN     (1u << 2)  /* closed by the user, stack finishes it */
+#define SF_SHUT_RD    (1u << 3)
+#define SF_SHUT_WR    (1u << 4)
+#define SF_REUSEADDR  (1u << 5)
+#define SF_KEEPALIVE  (1u << 6)
+#define SF_LINGER     (1u << 7)
+#define SF_LISTEN     (1u << 8)
+#define SF_ACCEPTQ    (1u << 9)  /* on its listener's accept queue */
+#define SF_ACTIVE     (1u << 10) /* on the timer list */
+#define SF_HASHED     (1u << 11) /* in the connection hash */
+#define SF_CHANGED    (1u << 12) /* on the changed list */
+#define SF_OUTPUT     (1u << 13) /* on the output list */
+#define SF_REUSEPORT  (1u << 14)
+#define SF_CONNECTING (1u << 15) /* active open not yet reported */
+
+enum { NS_SOCK_FREE = 0, NS_SOCK_TCP, NS_SOCK_UDP };
+
+/* One socket. Index in st->socks is the sd. Fields written by sock.c
+ * unless noted; the TCB by tcp_*.c. */
+struct ns_sock {
+	uint8_t type;           /* NS_SOCK_* */
+	uint32_t sf;            /* SF_* */
+	int so_error;           /* pending error (positive errno) */
+	int linger_s;
+	uint32_t lip_be, rip_be;
+	uint16_t lport_be, rport_be;
+	uint32_t hnext;         /* connection hash chain / free list */
+	uint32_t bnext;         /* bind hash chain */
+	uint32_t act_prev, act_next;  /* timer list (TCP) */
+	uint32_t chg_next;      /* changed list */
+	uint32_t out_next;      /* output list */
+	/* listener */
+	uint32_t parent;        /* listener of an embryonic/accept-queue sock */
+	uint32_t aq_head, aq_tail, aq_next; /* accept queue */
+	uint32_t backlog, qlen; /* qlen: children (SYN_RECEIVED + queued) */
+	/* UDP: queue of datagrams (chains, data = payload, user = source
+	 * ip_be | port_be << 32); owned by the socket until recv frees it */
+	struct nf_buf *uq_head, *uq_tail;
+	uint32_t uq_bytes;
+	struct ns_tcb tcb;
+};
+
+struct ns_arp_ent {
+	uint32_t ip_be;
+	uint8_t mac[6];
+	uint8_t state;          /* 0 free, 1 pending, 2 resolved */
+	uint8_t tries;
+	uint64_t expire_ns;     /* resolved: lifetime; pending: next retry */
+};
+
+/* a datagram being reassembled (RFC 791 3.2, RFC 815) */
+struct ns_reass {
+	uint8_t in_use;
+	uint8_t proto;
+	uint16_t id_be;
+	uint32_t src_be, dst_be;
+	uint64_t expire_ns;
+	struct nf_buf *frags;   /* sorted by offset (q_next); data = payload,
+				 * user = byte offset */
+	uint32_t total;         /* payload length, 0 until the last fragment */
+	uint32_t have;          /* payload bytes held */
+	uint32_t nfrags;
+	uint16_t first_hlen;    /* IP header length of the offset-0 fragment */
+};
+
+/* parsed IPv4 header of the datagram being delivered */
+struct ns_ip_info {
+	const struct ns_ip4_hdr *ih; /* header of the (first) fragment */
+	uint32_t src_be, dst_be;
+	uint16_t hlen;
+	uint16_t plen;          /* payload bytes */
+	uint8_t proto;
+};
+
+struct ns_stack {
+	struct nf_io_ops io;
+	struct ns_config cfg;
+	uint32_t ip_be, mask_be, gw_be;
+	uint64_t now;           /* time of the current / last poll */
+	uint64_t rng;
+	uint16_t ip_id;
+	uint16_t mss_max;       /* largest payload per TCP segment */
+	uint16_t hdr_room;      /* bytes a frame may hold */
+	uint8_t in_api;
+	struct ns_counters cnt;
+
+	struct nf_buf *txq[NS_TX_BATCH];
+	uint16_t txn;
+
+	struct ns_arp_ent *arp;
+	struct nf_buf *arpq_head, *arpq_tail; /* waiting frames, user = nexthop */
+	uint32_t arpq_len;
+
+	struct ns_reass *reass;
+	uint32_t reass_used;    /* payload bytes held by all slots */
+
+	struct ns_sock *socks;
+	uint32_t free_head;
+	uint32_t *conn_hash;    /* 4-tuple -> sock chain head */
+	uint32_t conn_mask;
+	uint32_t *bind_hash;    /* local port -> sock chain head */
+	uint32_t bind_mask;
+	uint32_t act_head;      /* TCP socks with timers */
+	uint32_t chg_head, chg_tail;
+	uint32_t out_head;
+	uint64_t timer_due;
+	uint64_t aging_due;
+	uint64_t chal_sec;
+	uint32_t chal_cnt;
+	uint16_t next_port;
+};
+
+/* ---- stack.c ----------------------------------------------------------- */
+struct nf_buf *ns_buf_alloc(struct ns_stack *st);
+void ns_buf_free(struct ns_stack *st, struct nf_buf *b);
+void ns_tx(struct ns_stack *st, struct nf_buf *b);   /* takes ownership */
+void ns_tx_flush(struct ns_stack *st);
+uint64_t ns_rand(struct ns_stack *st);
+void ns_timer_note(struct ns_stack *st, uint64_t deadline);
+void ns_api_end(struct ns_stack *st);
+
+/* ---- cksum.c ----------------------------------------------------------- */
+uint32_t ns_cksum_add(uint32_t sum, const void *data, size_t len);
+uint16_t ns_cksum_fold(uint32_t sum);           /* ~folded, network order */
+uint32_t ns_cksum_pseudo(uint32_t src_be, uint32_t dst_be, uint8_t proto,
+			 uint16_t len);
+uint16_t ns_cksum(const void *data, size_t len);
+/* RFC 1624 eqn 3: new checksum after a 16-bit field changes old -> new */
+uint16_t ns_cksum_update16(uint16_t cksum_be, uint16_t old_be,
+			   uint16_t new_be);
+uint32_t ns_cksum_chain(uint32_t sum, const struct nf_buf *b);
+
+/* ---- rss.c ------------------------------------------------------------- */
+uint32_t ns_toeplitz(const uint8_t *key, unsigned key_len,
+		     const uint8_t *data, unsigned len);
+/* queue the NIC would pick for a frame from rip:rport to lip:lport */
+uint16_t ns_rss_queue(const struct nf_io_ops *io, uint32_t rip_be,
+		      uint32_t lip_be, uint16_t rport_be, uint16_t lport_be);
+
+/* ---- eth.c ------------------------------------------------------------- */
+void ns_eth_input(struct ns_stack *st, struct nf_buf *b);
+/* frame has L3 from data + 14; fill the Ethernet header for nexthop and
+ * send, or queue for ARP. Consumes b. */
+void ns_eth_output(struct ns_stack *st, struct nf_buf *b, uint32_t nh_be);
+void ns_arp_input(struct ns_stack *st, struct nf_buf *b);
+void ns_arp_send_request(struct ns_stack *st, uint32_t tpa_be, int garp);
+void ns_arp_age(struct ns_stack *st);
+int ns_arp_lookup(struct ns_stack *st, uint32_t ip_be, uint8_t mac[6]);
+
+/* ---- ip4.c ------------------------------------------------------------- */
+void ns_ip_input(struct ns_stack *st, struct nf_buf *b);
+/* b->data + 14 + 20 holds l4len bytes of payload; fill the IP header
+ * (no options, DF set) and send. Consumes b. 0 or -errno. */
+int ns_ip_output(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
+		 uint32_t dst_be, uint8_t proto, uint16_t l4len);
+int ns_ip_route(struct ns_stack *st, uint32_t dst_be, uint32_t *nh_be);
+void ns_reass_age(struct ns_stack *st);
+void ns_reass_fini(struct ns_stack *st);
+
+/* ---- icmp.c ------------------------------------------------------------ */
+void ns_icmp_input(struct ns_stack *st, struct nf_buf *b,
+		   const struct ns_ip_info *ii);
+/* send a destination unreachable about the datagram whose IP header is
+ * ih (at least hlen + 8 readable bytes, or fewer if avail says so) */
+void ns_icmp_unreach(struct ns_stack *st, const struct ns_ip4_hdr *ih,
+		     uint32_t avail, uint8_t code, uint16_t mtu);
+
+/* ---- udp.c ------------------------------------------------------------- */
+void ns_udp_input(struct ns_stack *st, struct nf_buf *b,
+		  const struct ns_ip_info *ii);
+ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
+		    const struct iovec *iov, int iovcnt,
+		    const struct sockaddr_in *to);
+ssize_t ns_udp_recv(struct ns_stack *st, struct ns_sock *so,
+		    const struct iovec *iov, int iovcnt, int flags,
+		    struct sockaddr_in *from);
+void ns_udp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
+		     uint32_t avail, int err);
+void ns_udp_flush(struct ns_stack *st, struct ns_sock *so);
+
+/* ---- tcp --------------------------------------------------------------- */
+void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
+		  const struct ns_ip_info *ii);
+void ns_tcp_output(struct ns_stack *st, struct ns_sock *so);
+void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
+		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu);
+void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state);
+void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so);
+uint32_t ns_tcp_iss(struct ns_stack *st);
+/* free everything and the socket if orphaned; error -> so_error */
+void ns_tcp_drop(struct ns_stack *st, struct ns_sock *so, int err);
+void ns_tcp_close_done(struct ns_stack *st, struct ns_sock *so);
+int ns_tcp_connect(struct ns_stack *st, struct ns_sock *so);
+void ns_tcp_usr_close(struct ns_stack *st, struct ns_sock *so);
+void ns_tcp_usr_shutdown_wr(struct ns_stack *st, struct ns_sock *so);
+void ns_tcp_abort(struct ns_stack *st, struct ns_sock *so);
+/* send a bare segment (ACK, RST, probe) with the TCB's addresses */
+void ns_tcp_respond(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
+		    uint32_t ack, uint8_t flags);
+/* RST for a segment with no connection (RFC 9293 3.10.7.1) */
+void ns_tcp_reset_noconn(struct ns_stack *st, const struct ns_ip_info *ii,
+			 const struct ns_tcp_hdr *th, uint32_t seglen);
+uint32_t ns_tcp_rcv_window(const struct ns_tcb *tp);
+void ns_tcp_window_update(struct ns_stack *st, struct ns_sock *so);
+void ns_tcp_timer_set(struct ns_stack *st, struct ns_sock *so,
+		      uint64_t *t, uint64_t deadline);
+void ns_tcp_timers(struct ns_stack *st, struct ns_sock *so);
+void ns_tcp_rexmt_arm(struct ns_stack *st, struct ns_sock *so);
+void ns_tcp_rtt_sample(struct ns_tcb *tp, uint64_t rtt_ns);
+uint32_t ns_tcp_ts_now(const struct ns_stack *st, const struct ns_tcb *tp);
+/* congestion control hooks (tcp_cc.c) */
+void ns_cc_init(struct ns_stack *st, struct ns_tcb *tp);
+void ns_cc_ack(struct ns_stack *st, struct ns_tcb *tp, uint32_t acked);
+void ns_cc_loss(struct ns_stack *st, struct ns_tcb *tp); /* fast rexmt */
+void ns_cc_rto(struct ns_stack *st, struct ns_tcb *tp);
+uint32_t ns_tcp_flight(const struct ns_tcb *tp);
+
+/* ---- sock.c ------------------------------------------------------------ */
+struct ns_sock *ns_sock_alloc(struct ns_stack *st, int type);
+void ns_sock_free(struct ns_stack *st, struct ns_sock *so);
+struct ns_sock *ns_conn_lookup(struct ns_stack *st, uint32_t lip_be,
+			       uint16_t lport_be, uint32_t rip_be,
+			       uint16_t rport_be);
+void ns_conn_insert(struct ns_stack *st, struct ns_sock *so);
+void ns_conn_remove(struct ns_stack *st, struct ns_sock *so);
+struct ns_sock *ns_bind_lookup(struct ns_stack *st, int type,
+			       uint32_t lip_be, uint16_t lport_be);
+void ns_sock_event(struct ns_stack *st, struct ns_sock *so);
+void ns_sock_want_output(struct ns_stack *st, struct ns_sock *so);
+void ns_sock_run_output(struct ns_stack *st);
+static inline uint32_t ns_sd(const struct ns_stack *st,
+			     const struct ns_sock *so)
+{ return (uint32_t)(so - st->socks); }
+
+#endif

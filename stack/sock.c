@@ -1,0 +1,1050 @@
+/*
+ * sock.c: the socket table and the socket API vfs/ calls (stack.h).
+ * Owns socket allocation, the connection hash (4-tuple -> socket), the
+ * bind hash (local port -> bound sockets), ephemeral ports (picked so the
+ * NIC's RSS hash lands on this instance, see rss.c), the list of sockets
+ * whose readiness changed, and the list of sockets owing output. Calls
+ * udp.c and tcp_*.c; called by vfs/, apps and tests.
+ */
+#include "stack/ns_priv.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+
+int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so);
+
+/* ---- allocation -------------------------------------------------------- */
+struct ns_sock *ns_sock_alloc(struct ns_stack *st, int type)
+{
+	struct ns_sock *so;
+	uint32_t keep;
+	uint8_t *sb, *rb;
+	uint32_t chg_next, out_next;
+
+	if (st->free_head == NS_NONE)
+		return NULL;
+	so = &st->socks[st->free_head];
+	st->free_head = so->hnext;
+	keep = so->sf & (SF_CHANGED | SF_OUTPUT);
+	chg_next = so->chg_next;
+	out_next = so->out_next;
+	sb = so->tcb.sb;
+	rb = so->tcb.rb;
+	memset(so, 0, sizeof(*so));
+	so->sf = keep;
+	so->chg_next = chg_next;
+	so->out_next = out_next;
+	so->tcb.sb = sb;
+	so->tcb.rb = rb;
+	so->type = (uint8_t)type;
+	so->hnext = so->bnext = so->act_prev = so->act_next = NS_NONE;
+	so->parent = so->aq_head = so->aq_tail = so->aq_next = NS_NONE;
+	if (type == NS_SOCK_TCP)
+		ns_tcp_init_tcb(st, so);
+	return so;
+}
+
+static void bind_remove(struct ns_stack *st, struct ns_sock *so);
+
+void ns_sock_free(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t sd = ns_sd(st, so);
+
+	if (so->type == NS_SOCK_FREE)
+		return;
+	if (so->sf & SF_HASHED)
+		ns_conn_remove(st, so);
+	if (so->sf & SF_BOUND)
+		bind_remove(st, so);
+	if (so->sf & SF_ACTIVE) {
+		if (so->act_prev != NS_NONE)
+			st->socks[so->act_prev].act_next = so->act_next;
+		else
+			st->act_head = so->act_next;
+		if (so->act_next != NS_NONE)
+			st->socks[so->act_next].act_prev = so->act_prev;
+		so->sf &= ~SF_ACTIVE;
+	}
+	if (so->type == NS_SOCK_UDP)
+		ns_udp_flush(st, so);
+	so->type = NS_SOCK_FREE;
+	so->sf &= SF_CHANGED | SF_OUTPUT;
+	so->hnext = st->free_head;
+	st->free_head = sd;
+}
+
+static struct ns_sock *sock_get(struct ns_stack *st, int sd)
+{
+	struct ns_sock *so;
+	if (sd < 0 || (uint32_t)sd >= st->cfg.max_socks)
+		return NULL;
+	so = &st->socks[sd];
+	if (so->type == NS_SOCK_FREE || (so->sf & SF_ORPHAN) ||
+	    so->parent != NS_NONE)
+		return NULL;
+	return so;
+}
+
+/* ---- hashes ------------------------------------------------------------ */
+static uint32_t conn_hash(const struct ns_stack *st, uint32_t lip,
+			  uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	uint32_t h = lip * 0x9e3779b1u;
+	h ^= rip * 0x85ebca6bu;
+	h ^= ((uint32_t)lport << 16 | rport) * 0xc2b2ae35u;
+	h ^= h >> 15;
+	return h & st->conn_mask;
+}
+
+struct ns_sock *ns_conn_lookup(struct ns_stack *st, uint32_t lip_be,
+			       uint16_t lport_be, uint32_t rip_be,
+			       uint16_t rport_be)
+{
+	uint32_t i = st->conn_hash[conn_hash(st, lip_be, lport_be, rip_be,
+					     rport_be)];
+	while (i != NS_NONE) {
+		struct ns_sock *so = &st->socks[i];
+		if (so->lport_be == lport_be && so->rport_be == rport_be &&
+		    so->rip_be == rip_be && so->lip_be == lip_be)
+			return so;
+		i = so->hnext;
+	}
+	return NULL;
+}
+
+void ns_conn_insert(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t h = conn_hash(st, so->lip_be, so->lport_be, so->rip_be,
+			       so->rport_be);
+	so->hnext = st->conn_hash[h];
+	st->conn_hash[h] = ns_sd(st, so);
+	so->sf |= SF_HASHED;
+}
+
+void ns_conn_remove(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t h = conn_hash(st, so->lip_be, so->lport_be, so->rip_be,
+			       so->rport_be);
+	uint32_t *pp = &st->conn_hash[h], sd = ns_sd(st, so);
+
+	while (*pp != NS_NONE) {
+		if (*pp == sd) {
+			*pp = so->hnext;
+			break;
+		}
+		pp = &st->socks[*pp].hnext;
+	}
+	so->hnext = NS_NONE;
+	so->sf &= ~SF_HASHED;
+}
+
+static void bind_insert(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t h = ns_ntohs(so->lport_be) & st->bind_mask;
+	so->bnext = st->bind_hash[h];
+	st->bind_hash[h] = ns_sd(st, so);
+	so->sf |= SF_BOUND;
+}
+
+static void bind_remove(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t h = ns_ntohs(so->lport_be) & st->bind_mask;
+	uint32_t *pp = &st->bind_hash[h], sd = ns_sd(st, so);
+
+	while (*pp != NS_NONE) {
+		if (*pp == sd) {
+			*pp = so->bnext;
+			break;
+		}
+		pp = &st->socks[*pp].bnext;
+	}
+	so->bnext = NS_NONE;
+	so->sf &= ~SF_BOUND;
+}
+
+struct ns_sock *ns_bind_lookup(struct ns_stack *st, int type,
+			       uint32_t lip_be, uint16_t lport_be)
+{
+	uint32_t i = st->bind_hash[ns_ntohs(lport_be) & st->bind_mask];
+	struct ns_sock *wild = NULL;
+
+	while (i != NS_NONE) {
+		struct ns_sock *so = &st->socks[i];
+		i = so->bnext;
+		if (so->type != type || so->lport_be != lport_be)
+			continue;
+		if (type == NS_SOCK_TCP && !(so->sf & SF_LISTEN))
+			continue;
+		if (so->lip_be == lip_be)
+			return so;
+		if (so->lip_be == 0 && !wild)
+			wild = so;
+	}
+	return wild;
+}
+
+/* another socket of this type holding the port in a conflicting way */
+static int port_in_use(struct ns_stack *st, struct ns_sock *me, int type,
+		       uint32_t lip_be, uint16_t lport_be)
+{
+	uint32_t i = st->bind_hash[ns_ntohs(lport_be) & st->bind_mask];
+
+	while (i != NS_NONE) {
+		struct ns_sock *so = &st->socks[i];
+		i = so->bnext;
+		if (so == me || so->type != type || so->lport_be != lport_be)
+			continue;
+		if (so->lip_be && lip_be && so->lip_be != lip_be)
+			continue;
+		if ((so->sf & SF_REUSEPORT) && (me->sf & SF_REUSEPORT))
+			continue;
+		if (type == NS_SOCK_TCP && (so->sf & SF_REUSEADDR) &&
+		    (me->sf & SF_REUSEADDR) && !(so->sf & SF_LISTEN))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+static uint16_t next_ephemeral(struct ns_stack *st)
+{
+	uint16_t p = st->next_port++;
+	if (st->next_port > NS_EPHEMERAL_HI || st->next_port < NS_EPHEMERAL_LO)
+		st->next_port = NS_EPHEMERAL_LO;
+	return p;
+}
+
+int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t n;
+	for (n = 0; n <= NS_EPHEMERAL_HI - NS_EPHEMERAL_LO; n++) {
+		uint16_t p = ns_htons(next_ephemeral(st));
+		if (!port_in_use(st, so, so->type, so->lip_be, p)) {
+			so->lport_be = p;
+			bind_insert(st, so);
+			return 0;
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/* RSS-aware source port for an active open (DESIGN.md "Shared nothing") */
+static int pick_conn_port(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t n, lip = so->lip_be ? so->lip_be : st->ip_be;
+
+	for (n = 0; n <= NS_EPHEMERAL_HI - NS_EPHEMERAL_LO; n++) {
+		uint16_t p = ns_htons(next_ephemeral(st));
+		if (ns_rss_queue(&st->io, so->rip_be, lip, so->rport_be, p) !=
+		    st->io.queue_id)
+			continue;
+		if (port_in_use(st, so, NS_SOCK_TCP, lip, p) ||
+		    ns_conn_lookup(st, lip, p, so->rip_be, so->rport_be))
+			continue;
+		so->lport_be = p;
+		bind_insert(st, so);
+		return 0;
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/* ---- event and output lists -------------------------------------------- */
+void ns_sock_event(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t sd = ns_sd(st, so);
+	if (so->sf & SF_CHANGED)
+		return;
+	so->sf |= SF_CHANGED;
+	so->chg_next = NS_NONE;
+	if (st->chg_tail != NS_NONE)
+		st->socks[st->chg_tail].chg_next = sd;
+	else
+		st->chg_head = sd;
+	st->chg_tail = sd;
+}
+
+int ns_stack_changed(struct ns_stack *st, int *sds, int max)
+{
+	int n = 0;
+	while (n < max && st->chg_head != NS_NONE) {
+		struct ns_sock *so = &st->socks[st->chg_head];
+		st->chg_head = so->chg_next;
+		if (st->chg_head == NS_NONE)
+			st->chg_tail = NS_NONE;
+		so->sf &= ~SF_CHANGED;
+		if (so->type != NS_SOCK_FREE && !(so->sf & SF_ORPHAN) &&
+		    so->parent == NS_NONE)
+			sds[n++] = (int)ns_sd(st, so);
+	}
+	return n;
+}
+
+void ns_sock_want_output(struct ns_stack *st, struct ns_sock *so)
+{
+	if (so->sf & SF_OUTPUT)
+		return;
+	so->sf |= SF_OUTPUT;
+	so->out_next = st->out_head;
+	st->out_head = ns_sd(st, so);
+}
+
+void ns_sock_run_output(struct ns_stack *st)
+{
+	while (st->out_head != NS_NONE) {
+		struct ns_sock *so = &st->socks[st->out_head];
+		st->out_head = so->out_next;
+		so->sf &= ~SF_OUTPUT;
+		if (so->type == NS_SOCK_TCP)
+			ns_tcp_output(st, so);
+	}
+}
+
+/* ---- the API ----------------------------------------------------------- */
+int ns_socket(struct ns_stack *st, int type)
+{
+	struct ns_sock *so;
+	int t = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (t != SOCK_STREAM && t != SOCK_DGRAM)
+		return -EPROTONOSUPPORT;
+	so = ns_sock_alloc(st, t == SOCK_STREAM ? NS_SOCK_TCP : NS_SOCK_UDP);
+	if (!so)
+		return -EMFILE;
+	return (int)ns_sd(st, so);
+}
+
+int ns_bind(struct ns_stack *st, int sd, const struct sockaddr_in *a)
+{
+	struct ns_sock *so = sock_get(st, sd);
+
+	if (!so)
+		return -EBADF;
+	if (!a || a->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if ((so->sf & SF_BOUND) || (so->type == NS_SOCK_TCP &&
+				    so->tcb.state != NS_TCPS_CLOSED))
+		return -EINVAL;
+	if (a->sin_addr.s_addr != 0 && a->sin_addr.s_addr != st->ip_be)
+		return -EADDRNOTAVAIL;
+	so->lip_be = a->sin_addr.s_addr;
+	if (a->sin_port == 0)
+		return ns_sock_autobind(st, so);
+	if (port_in_use(st, so, so->type, so->lip_be, a->sin_port))
+		return -EADDRINUSE;
+	so->lport_be = a->sin_port;
+	bind_insert(st, so);
+	return 0;
+}
+
+int ns_listen(struct ns_stack *st, int sd, int backlog)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	int rc;
+
+	if (!so)
+		return -EBADF;
+	if (so->type != NS_SOCK_TCP)
+		return -EOPNOTSUPP;
+	if (so->tcb.state != NS_TCPS_CLOSED && so->tcb.state != NS_TCPS_LISTEN)
+		return -EINVAL;
+	if (!(so->sf & SF_BOUND)) {
+		rc = ns_sock_autobind(st, so);
+		if (rc)
+			return rc;
+	}
+	if (!(so->sf & SF_LISTEN) && port_in_use(st, so, NS_SOCK_TCP,
+						 so->lip_be, so->lport_be))
+		return -EADDRINUSE;
+	if (backlog < 1)
+		backlog = 1;
+	if ((uint32_t)backlog > st->cfg.max_socks)
+		backlog = (int)st->cfg.max_socks;
+	so->backlog = (uint32_t)backlog;
+	so->sf |= SF_LISTEN;
+	ns_tcp_set_state(st, so, NS_TCPS_LISTEN);
+	return 0;
+}
+
+int ns_accept(struct ns_stack *st, int sd, struct sockaddr_in *peer)
+{
+	struct ns_sock *so = sock_get(st, sd), *c;
+
+	if (!so)
+		return -EBADF;
+	if (so->type != NS_SOCK_TCP || !(so->sf & SF_LISTEN))
+		return -EINVAL;
+	if (so->aq_head == NS_NONE)
+		return -EAGAIN;
+	c = &st->socks[so->aq_head];
+	so->aq_head = c->aq_next;
+	if (so->aq_head == NS_NONE)
+		so->aq_tail = NS_NONE;
+	so->qlen--;
+	c->aq_next = NS_NONE;
+	c->parent = NS_NONE;
+	c->sf &= ~SF_ACCEPTQ;
+	if (peer) {
+		memset(peer, 0, sizeof(*peer));
+		peer->sin_family = AF_INET;
+		peer->sin_addr.s_addr = c->rip_be;
+		peer->sin_port = c->rport_be;
+	}
+	/* readiness of the new socket is current; report it once */
+	ns_sock_event(st, c);
+	return (int)ns_sd(st, c);
+}
+
+int ns_connect(struct ns_stack *st, int sd, const struct sockaddr_in *a)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	uint32_t nh;
+	int rc;
+
+	if (!so)
+		return -EBADF;
+	if (!a)
+		return -EINVAL;
+	if (so->type == NS_SOCK_UDP) {
+		if (a->sin_family == AF_UNSPEC) {
+			so->sf &= ~SF_CONNECTED;
+			so->rip_be = 0;
+			so->rport_be = 0;
+			return 0;
+		}
+		if (a->sin_family != AF_INET)
+			return -EAFNOSUPPORT;
+		if (ns_ip_route(st, a->sin_addr.s_addr, &nh))
+			return -ENETUNREACH;
+		if (!(so->sf & SF_BOUND) && (rc = ns_sock_autobind(st, so)))
+			return rc;
+		so->rip_be = a->sin_addr.s_addr;
+		so->rport_be = a->sin_port;
+		so->sf |= SF_CONNECTED;
+		return 0;
+	}
+	if (a->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	switch (so->tcb.state) {
+	case NS_TCPS_CLOSED:
+		break;
+	case NS_TCPS_SYN_SENT:
+	case NS_TCPS_SYN_RECEIVED:
+		return -EALREADY;
+	case NS_TCPS_LISTEN:
+		return -EINVAL;
+	default:
+		if (so->sf & SF_CONNECTING) {
+			so->sf &= ~SF_CONNECTING;
+			return 0;
+		}
+		return -EISCONN;
+	}
+	if (so->so_error) {
+		rc = -so->so_error;
+		so->so_error = 0;
+		so->sf &= ~SF_CONNECTING;
+		return rc;
+	}
+	if (so->sf & SF_CONNECTING)
+		return -ECONNABORTED;
+	if (a->sin_port == 0)
+		return -ECONNREFUSED;
+	if (ns_ip_route(st, a->sin_addr.s_addr, &nh))
+		return -ENETUNREACH;
+	so->rip_be = a->sin_addr.s_addr;
+	so->rport_be = a->sin_port;
+	if (!so->lip_be)
+		so->lip_be = st->ip_be;
+	if (so->sf & SF_BOUND) {
+		if (ns_conn_lookup(st, so->lip_be, so->lport_be, so->rip_be,
+				   so->rport_be))
+			return -EADDRNOTAVAIL;
+	} else if ((rc = pick_conn_port(st, so)) != 0) {
+		return rc;
+	}
+	ns_conn_insert(st, so);
+	rc = ns_tcp_connect(st, so);
+	if (rc)
+		return rc;
+	so->sf |= SF_CONNECTING;
+	ns_api_end(st);
+	return -EINPROGRESS;
+}
+
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+	size_t t = 0;
+	int i;
+	for (i = 0; i < iovcnt; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+static ssize_t tcp_send(struct ns_stack *st, struct ns_sock *so,
+			const struct iovec *iov, int iovcnt, int flags)
+{
+	struct ns_tcb *tp = &so->tcb;
+	size_t want = iov_total(iov, iovcnt), done = 0;
+	uint32_t room;
+	int i;
+
+	if (so->so_error) {
+		int e = so->so_error;
+		so->so_error = 0;
+		return -e;
+	}
+	if ((so->sf & SF_SHUT_WR) || (tp->tf & TF_FIN_QUEUED))
+		return -EPIPE;
+	switch (tp->state) {
+	case NS_TCPS_ESTABLISHED:
+	case NS_TCPS_CLOSE_WAIT:
+		break;
+	case NS_TCPS_SYN_SENT:
+	case NS_TCPS_SYN_RECEIVED:
+		return -EAGAIN;
+	case NS_TCPS_CLOSED:
+	case NS_TCPS_LISTEN:
+		return (so->sf & SF_CONNECTING) ? -EPIPE : -ENOTCONN;
+	default:
+		return -EPIPE;
+	}
+	room = tp->sb_mask + 1 - tp->sb_len;
+	if (room == 0)
+		return -EAGAIN;
+	if (want == 0)
+		return 0;
+	for (i = 0; i < iovcnt && room; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t n = iov[i].iov_len;
+		if (n > room)
+			n = room;
+		while (n) {
+			uint32_t pos = (tp->sb_start + tp->sb_len) & tp->sb_mask;
+			uint32_t chunk = tp->sb_mask + 1 - pos;
+			if (chunk > n)
+				chunk = (uint32_t)n;
+			memcpy(tp->sb + pos, p, chunk);
+			tp->sb_len += chunk;
+			p += chunk;
+			n -= chunk;
+			room -= chunk;
+			done += chunk;
+		}
+	}
+	if (flags & MSG_MORE)
+		tp->tf |= TF_MORE;
+	else
+		tp->tf &= ~TF_MORE;
+	ns_sock_want_output(st, so);
+	return (ssize_t)done;
+}
+
+ssize_t ns_sendmsg(struct ns_stack *st, int sd, const struct iovec *iov,
+		   int iovcnt, int flags, const struct sockaddr_in *to)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	ssize_t r;
+
+	if (!so)
+		return -EBADF;
+	if (iovcnt < 0 || (iovcnt && !iov))
+		return -EINVAL;
+	if (so->type == NS_SOCK_UDP)
+		r = ns_udp_send(st, so, iov, iovcnt, to);
+	else if (to && so->tcb.state != NS_TCPS_ESTABLISHED &&
+		 so->tcb.state != NS_TCPS_CLOSE_WAIT)
+		r = -ENOTCONN;
+	else
+		r = tcp_send(st, so, iov, iovcnt, flags);
+	ns_api_end(st);
+	return r;
+}
+
+ssize_t ns_send(struct ns_stack *st, int sd, const void *buf, size_t len,
+		int flags)
+{
+	struct iovec v = { (void *)(uintptr_t)buf, len };
+	return ns_sendmsg(st, sd, &v, 1, flags, NULL);
+}
+
+static ssize_t tcp_recv(struct ns_stack *st, struct ns_sock *so,
+			const struct iovec *iov, int iovcnt, int flags)
+{
+	struct ns_tcb *tp = &so->tcb;
+	size_t want = iov_total(iov, iovcnt), done = 0;
+	uint32_t pos = tp->rb_start, avail = tp->rb_len;
+	int i;
+
+	if (avail == 0 || (so->sf & SF_SHUT_RD)) {
+		if (so->so_error) {
+			int e = so->so_error;
+			so->so_error = 0;
+			return -e;
+		}
+		if (so->sf & SF_SHUT_RD)
+			return 0;
+		if (NS_TCPS_HAVERCVDFIN(tp->state))
+			return 0;
+		if (tp->state == NS_TCPS_CLOSED)
+			return (so->sf & SF_CONNECTING) ? 0 : -ENOTCONN;
+		if (tp->state == NS_TCPS_LISTEN)
+			return -ENOTCONN;
+		return -EAGAIN;
+	}
+	if (want == 0)
+		return 0;
+	if ((flags & MSG_WAITALL) && !(flags & MSG_PEEK) && avail < want &&
+	    !NS_TCPS_HAVERCVDFIN(tp->state) && !so->so_error &&
+	    avail < tp->rb_mask + 1 && tp->state != NS_TCPS_CLOSED)
+		return -EAGAIN;
+	for (i = 0; i < iovcnt && avail; i++) {
+		uint8_t *p = iov[i].iov_base;
+		size_t n = iov[i].iov_len;
+		if (n > avail)
+			n = avail;
+		while (n) {
+			uint32_t chunk = tp->rb_mask + 1 - pos;
+			if (chunk > n)
+				chunk = (uint32_t)n;
+			memcpy(p, tp->rb + pos, chunk);
+			pos = (pos + chunk) & tp->rb_mask;
+			p += chunk;
+			n -= chunk;
+			avail -= chunk;
+			done += chunk;
+		}
+	}
+	if (!(flags & MSG_PEEK)) {
+		tp->rb_start = pos;
+		tp->rb_len -= (uint32_t)done;
+		ns_tcp_window_update(st, so);
+	}
+	return (ssize_t)done;
+}
+
+ssize_t ns_recvmsg(struct ns_stack *st, int sd, const struct iovec *iov,
+		   int iovcnt, int flags, struct sockaddr_in *from)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	ssize_t r;
+
+	if (!so)
+		return -EBADF;
+	if (iovcnt < 0 || (iovcnt && !iov))
+		return -EINVAL;
+	if (so->type == NS_SOCK_UDP) {
+		r = ns_udp_recv(st, so, iov, iovcnt, flags, from);
+	} else {
+		if (so->sf & SF_LISTEN)
+			return -ENOTCONN;
+		r = tcp_recv(st, so, iov, iovcnt, flags);
+		if (from && r >= 0) {
+			memset(from, 0, sizeof(*from));
+			from->sin_family = AF_INET;
+			from->sin_addr.s_addr = so->rip_be;
+			from->sin_port = so->rport_be;
+		}
+	}
+	ns_api_end(st);
+	return r;
+}
+
+ssize_t ns_recv(struct ns_stack *st, int sd, void *buf, size_t len, int flags)
+{
+	struct iovec v = { buf, len };
+	return ns_recvmsg(st, sd, &v, 1, flags, NULL);
+}
+
+int ns_shutdown(struct ns_stack *st, int sd, int how)
+{
+	struct ns_sock *so = sock_get(st, sd);
+
+	if (!so)
+		return -EBADF;
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	if (so->type == NS_SOCK_TCP) {
+		if (so->sf & SF_LISTEN) {
+			/* Linux: shutdown of a listener stops it */
+			if (how == SHUT_WR)
+				return -ENOTCONN;
+		} else if (so->tcb.state == NS_TCPS_CLOSED ||
+			   so->tcb.state == NS_TCPS_SYN_SENT) {
+			return -ENOTCONN;
+		}
+	} else if (!(so->sf & SF_CONNECTED)) {
+		return -ENOTCONN;
+	}
+	if (how != SHUT_WR)
+		so->sf |= SF_SHUT_RD;
+	if (how != SHUT_RD && !(so->sf & SF_SHUT_WR)) {
+		so->sf |= SF_SHUT_WR;
+		if (so->type == NS_SOCK_TCP && !(so->sf & SF_LISTEN))
+			ns_tcp_usr_shutdown_wr(st, so);
+	}
+	ns_sock_event(st, so);
+	ns_api_end(st);
+	return 0;
+}
+
+static void listener_close(struct ns_stack *st, struct ns_sock *so)
+{
+	uint32_t i;
+	/* children: in SYN_RECEIVED (anywhere in the table) or queued */
+	for (i = 0; i < st->cfg.max_socks; i++) {
+		struct ns_sock *c = &st->socks[i];
+		if (c->type == NS_SOCK_TCP && c->parent == ns_sd(st, so)) {
+			c->parent = NS_NONE;
+			c->sf &= ~SF_ACCEPTQ;
+			c->sf |= SF_ORPHAN;
+			ns_tcp_abort(st, c);
+		}
+	}
+	so->aq_head = so->aq_tail = NS_NONE;
+	so->qlen = 0;
+	ns_tcp_set_state(st, so, NS_TCPS_CLOSED);
+	ns_sock_free(st, so);
+}
+
+int ns_close(struct ns_stack *st, int sd)
+{
+	struct ns_sock *so = sock_get(st, sd);
+
+	if (!so)
+		return -EBADF;
+	if (so->type == NS_SOCK_UDP) {
+		ns_sock_free(st, so);
+	} else if (so->sf & SF_LISTEN) {
+		listener_close(st, so);
+	} else {
+		so->sf |= SF_ORPHAN;
+		if (so->tcb.rb_len || ((so->sf & SF_LINGER) && so->linger_s == 0))
+			/* RFC 9293 3.6 / RFC 2525 2.17: unread data -> RST */
+			ns_tcp_abort(st, so);
+		else
+			ns_tcp_usr_close(st, so);
+	}
+	ns_api_end(st);
+	return 0;
+}
+
+int ns_abort(struct ns_stack *st, int sd)
+{
+	struct ns_sock *so = sock_get(st, sd);
+
+	if (!so)
+		return -EBADF;
+	if (so->type == NS_SOCK_UDP) {
+		ns_sock_free(st, so);
+	} else if (so->sf & SF_LISTEN) {
+		listener_close(st, so);
+	} else {
+		so->sf |= SF_ORPHAN;
+		ns_tcp_abort(st, so);
+	}
+	ns_api_end(st);
+	return 0;
+}
+
+int ns_getsockname(struct ns_stack *st, int sd, struct sockaddr_in *a)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	if (!so)
+		return -EBADF;
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = so->lip_be;
+	a->sin_port = so->lport_be;
+	return 0;
+}
+
+int ns_getpeername(struct ns_stack *st, int sd, struct sockaddr_in *a)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	if (!so)
+		return -EBADF;
+	if (so->type == NS_SOCK_UDP ? !(so->sf & SF_CONNECTED) :
+	    (so->tcb.state == NS_TCPS_CLOSED || so->tcb.state == NS_TCPS_LISTEN ||
+	     so->tcb.state == NS_TCPS_SYN_SENT))
+		return -ENOTCONN;
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = so->rip_be;
+	a->sin_port = so->rport_be;
+	return 0;
+}
+
+uint32_t ns_sock_events(struct ns_stack *st, int sd)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	struct ns_tcb *tp;
+	uint32_t ev = 0;
+
+	if (!so)
+		return 0;
+	if (so->so_error)
+		ev |= NS_EV_ERR | NS_EV_IN;
+	if (so->type == NS_SOCK_UDP) {
+		if (so->uq_head || (so->sf & SF_SHUT_RD))
+			ev |= NS_EV_IN;
+		if (!(so->sf & SF_SHUT_WR))
+			ev |= NS_EV_OUT;
+		return ev;
+	}
+	tp = &so->tcb;
+	if (so->sf & SF_LISTEN) {
+		if (so->aq_head != NS_NONE)
+			ev |= NS_EV_IN | NS_EV_ACCEPT;
+		return ev;
+	}
+	if (tp->rb_len || (so->sf & SF_SHUT_RD))
+		ev |= NS_EV_IN;
+	if (NS_TCPS_HAVERCVDFIN(tp->state))
+		ev |= NS_EV_IN | NS_EV_RDHUP;
+	if ((tp->state == NS_TCPS_ESTABLISHED ||
+	     tp->state == NS_TCPS_CLOSE_WAIT) &&
+	    !(so->sf & SF_SHUT_WR) && tp->sb_len < tp->sb_mask + 1)
+		ev |= NS_EV_OUT;
+	if (tp->state == NS_TCPS_CLOSED) {
+		ev |= NS_EV_HUP | NS_EV_IN | NS_EV_RDHUP;
+		if (!(so->sf & SF_CONNECTING) || so->so_error)
+			ev |= NS_EV_OUT;
+	} else if ((so->sf & SF_SHUT_WR) && NS_TCPS_HAVERCVDFIN(tp->state)) {
+		ev |= NS_EV_HUP;
+	}
+	return ev;
+}
+
+static int get_int(const void *val, socklen_t len, int *out)
+{
+	if (!val || len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+static int put_int(void *val, socklen_t *len, int v)
+{
+	if (!val || !len || *len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}
+
+int ns_setsockopt(struct ns_stack *st, int sd, int level, int name,
+		  const void *val, socklen_t len)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	struct ns_tcb *tp;
+	int v = 0, rc;
+
+	if (!so)
+		return -EBADF;
+	tp = &so->tcb;
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		struct linger l;
+		if (!val || len < (socklen_t)sizeof(l))
+			return -EINVAL;
+		memcpy(&l, val, sizeof(l));
+		if (l.l_onoff)
+			so->sf |= SF_LINGER;
+		else
+			so->sf &= ~SF_LINGER;
+		so->linger_s = l.l_linger;
+		return 0;
+	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		if (so->type != NS_SOCK_TCP || !val)
+			return -ENOPROTOOPT;
+		if (len >= 5 && memcmp(val, "cubic", 5) == 0)
+			tp->cc_algo = NS_CC_CUBIC;
+		else if ((len >= 4 && memcmp(val, "reno", 4) == 0) ||
+			 (len >= 7 && memcmp(val, "newreno", 7) == 0))
+			tp->cc_algo = NS_CC_RENO;
+		else
+			return -ENOENT;
+		return 0;
+	}
+	rc = get_int(val, len, &v);
+	if (rc)
+		return rc;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR:
+			so->sf = v ? so->sf | SF_REUSEADDR : so->sf & ~SF_REUSEADDR;
+			return 0;
+		case SO_REUSEPORT:
+			so->sf = v ? so->sf | SF_REUSEPORT : so->sf & ~SF_REUSEPORT;
+			return 0;
+		case SO_KEEPALIVE:
+			if (so->type != NS_SOCK_TCP)
+				return 0;
+			so->sf = v ? so->sf | SF_KEEPALIVE : so->sf & ~SF_KEEPALIVE;
+			ns_tcp_timer_set(st, so, &tp->t_keep,
+				(v && NS_TCPS_HAVEESTABLISHED(tp->state)) ?
+				st->now + (uint64_t)tp->keepidle_s * 1000 * NS_MS : 0);
+			return 0;
+		case SO_SNDBUF:
+		case SO_RCVBUF:
+			return 0; /* fixed per instance; accepted and ignored */
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level != IPPROTO_TCP || so->type != NS_SOCK_TCP)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case TCP_NODELAY:
+		tp->tf = v ? tp->tf | TF_NODELAY : tp->tf & ~TF_NODELAY;
+		if (v)
+			ns_sock_want_output(st, so);
+		break;
+	case TCP_CORK:
+		tp->tf = v ? tp->tf | TF_CORK : tp->tf & ~TF_CORK;
+		if (!v) {
+			tp->tf |= TF_FORCE; /* push what was held */
+			ns_sock_want_output(st, so);
+		}
+		break;
+	case TCP_KEEPIDLE:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		tp->keepidle_s = (uint32_t)v;
+		break;
+	case TCP_KEEPINTVL:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		tp->keepintvl_s = (uint32_t)v;
+		break;
+	case TCP_KEEPCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		tp->keepcnt = (uint32_t)v;
+		break;
+	case TCP_USER_TIMEOUT:
+		if (v < 0)
+			return -EINVAL;
+		tp->user_timeout_ms = (uint32_t)v;
+		break;
+	case TCP_MAXSEG:
+		return 0; /* accepted; path MTU decides */
+	default:
+		return -ENOPROTOOPT;
+	}
+	ns_api_end(st);
+	return 0;
+}
+
+int ns_getsockopt(struct ns_stack *st, int sd, int level, int name,
+		  void *val, socklen_t *len)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	struct ns_tcb *tp;
+
+	if (!so)
+		return -EBADF;
+	if (!val || !len)
+		return -EFAULT;
+	tp = &so->tcb;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_ERROR: {
+			int e = so->so_error;
+			so->so_error = 0;
+			return put_int(val, len, e);
+		}
+		case SO_TYPE:
+			return put_int(val, len, so->type == NS_SOCK_TCP ?
+				       SOCK_STREAM : SOCK_DGRAM);
+		case SO_REUSEADDR:
+			return put_int(val, len, !!(so->sf & SF_REUSEADDR));
+		case SO_REUSEPORT:
+			return put_int(val, len, !!(so->sf & SF_REUSEPORT));
+		case SO_KEEPALIVE:
+			return put_int(val, len, !!(so->sf & SF_KEEPALIVE));
+		case SO_ACCEPTCONN:
+			return put_int(val, len, !!(so->sf & SF_LISTEN));
+		case SO_SNDBUF:
+			return put_int(val, len, (int)(tp->sb_mask + 1));
+		case SO_RCVBUF:
+			return put_int(val, len, so->type == NS_SOCK_TCP ?
+				       (int)(tp->rb_mask + 1) :
+				       (int)st->cfg.udp_rcvbuf);
+		case SO_LINGER: {
+			struct linger l;
+			if (*len < (socklen_t)sizeof(l))
+				return -EINVAL;
+			l.l_onoff = !!(so->sf & SF_LINGER);
+			l.l_linger = so->linger_s;
+			memcpy(val, &l, sizeof(l));
+			*len = sizeof(l);
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level != IPPROTO_TCP || so->type != NS_SOCK_TCP)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case TCP_NODELAY:
+		return put_int(val, len, !!(tp->tf & TF_NODELAY));
+	case TCP_CORK:
+		return put_int(val, len, !!(tp->tf & TF_CORK));
+	case TCP_MAXSEG:
+		return put_int(val, len, tp->mss);
+	case TCP_KEEPIDLE:
+		return put_int(val, len, (int)tp->keepidle_s);
+	case TCP_KEEPINTVL:
+		return put_int(val, len, (int)tp->keepintvl_s);
+	case TCP_KEEPCNT:
+		return put_int(val, len, (int)tp->keepcnt);
+	case TCP_USER_TIMEOUT:
+		return put_int(val, len, (int)tp->user_timeout_ms);
+	case TCP_CONGESTION: {
+		const char *n = tp->cc_algo == NS_CC_RENO ? "reno" : "cubic";
+		size_t l = strlen(n) + 1;
+		if (*len < (socklen_t)l)
+			l = *len;
+		memcpy(val, n, l);
+		*len = (socklen_t)l;
+		return 0;
+	}
+	case TCP_INFO: {
+		struct ns_tcp_info ti;
+		memset(&ti, 0, sizeof(ti));
+		ti.state = tp->state;
+		ti.ca_state = (tp->tf & TF_RECOVERY) ? 1 :
+			      tp->rxt_shift ? 2 : 0;
+		ti.retransmits = tp->rxt_shift;
+		ti.snd_wscale = tp->snd_wscale;
+		ti.rcv_wscale = tp->rcv_wscale;
+		ti.options = (uint8_t)(((tp->tf & TF_TS_OK) ? 1 : 0) |
+				       ((tp->tf & TF_SACK_OK) ? 2 : 0) |
+				       ((tp->tf & TF_WS_OK) ? 4 : 0));
+		ti.rto_us = (uint32_t)(tp->rto_ns / 1000);
+		ti.rtt_us = tp->srtt_us;
+		ti.rttvar_us = tp->rttvar_us;
+		ti.snd_mss = tp->mss;
+		ti.rcv_mss = tp->rcv_mss;
+		ti.snd_cwnd = tp->cwnd;
+		ti.snd_ssthresh = tp->ssthresh;
+		ti.snd_wnd = tp->snd_wnd;
+		ti.rcv_wnd = ns_tcp_rcv_window(tp);
+		ti.bytes_acked = tp->bytes_acked;
+		ti.bytes_received = tp->bytes_received;
+		ti.total_retrans = tp->total_retrans;
+		ti.unacked = ns_tcp_flight(tp);
+		if (*len < (socklen_t)sizeof(ti)) {
+			memcpy(val, &ti, *len);
+		} else {
+			memcpy(val, &ti, sizeof(ti));
+			*len = sizeof(ti);
+		}
+		return 0;
+	}
+	default:
+		return -ENOPROTOOPT;
+	}
+}

@@ -1,0 +1,180 @@
+/*
+ * stack.h: public API of the netfuse per-core TCP/IP stack (stack/).
+ *
+ * One struct ns_stack per core / NIC queue pair. The caller (vfs/, apps,
+ * tests, benchmarks) drives it: ns_stack_poll() takes a batch of received
+ * frames and the current time, processes them and every due timer, sends
+ * through the instance's struct nf_io_ops (nf_io.h), and returns the time
+ * at which it next wants to be called. Nothing inside reads a clock, makes
+ * a system call or allocates memory after ns_stack_init(); an instance is
+ * touched by one thread at a time and takes no locks.
+ *
+ * Sockets are small integers ("sd") local to an instance. Every call
+ * returns 0, a count, or -errno with Linux's errno values; nothing blocks
+ * (-EAGAIN means "wait for readiness": see ns_sock_events() and
+ * ns_stack_changed()). Signals (SIGPIPE) are vfs/'s business: the stack
+ * returns -EPIPE and ignores MSG_NOSIGNAL.
+ *
+ * Frames produced by socket calls made outside ns_stack_poll() are sent
+ * before the call returns; they use the time of the last poll.
+ */
+#ifndef NS_STACK_H
+#define NS_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "stack/nf_io.h"
+
+struct ns_stack;
+
+/* Configuration of one instance. Addresses in network byte order. */
+struct ns_config {
+	uint32_t ip_be;          /* our address */
+	uint8_t prefix_len;      /* subnet prefix length (0..32) */
+	uint32_t gw_be;          /* default gateway, 0 for none */
+	uint32_t max_socks;      /* sockets (TCP + UDP, incl. SYN_RECEIVED) */
+	uint32_t sndbuf;         /* TCP send buffer bytes (power of 2) */
+	uint32_t rcvbuf;         /* TCP receive buffer bytes (power of 2) */
+	uint32_t udp_rcvbuf;     /* UDP queued bytes per socket */
+	uint32_t arp_entries;    /* ARP table size */
+	uint32_t arp_queue;      /* frames waiting for ARP resolution */
+	uint32_t reass_slots;    /* datagrams being reassembled at once */
+	uint32_t reass_bytes;    /* bytes held by all reassembly slots */
+	uint32_t time_wait_ms;   /* 2*MSL (RFC 9293 3.6.1) */
+	uint64_t seed;           /* ISN / port / ID randomisation */
+	uint8_t no_garp;         /* 1: do not send gratuitous ARP at init */
+};
+
+/* Fill *c with defaults (addresses left 0). */
+void ns_config_default(struct ns_config *c);
+/* Bytes of memory ns_stack_init() needs for this configuration. */
+size_t ns_stack_size(const struct ns_config *c);
+/* Build an instance in mem (ns_stack_size() bytes, 64-byte aligned).
+ * io is copied. Sends a gratuitous ARP. NULL on bad configuration. */
+struct ns_stack *ns_stack_init(void *mem, size_t len,
+			       const struct ns_config *c,
+			       const struct nf_io_ops *io, uint64_t now_ns);
+/* Free every buffer the instance holds (queues, sockets). mem stays the
+ * caller's. */
+void ns_stack_fini(struct ns_stack *st);
+
+/* Process n received frames (ownership passes to the stack) and the due
+ * timers at now_ns; send what results. Returns the next deadline in ns
+ * (UINT64_MAX if none). */
+uint64_t ns_stack_poll(struct ns_stack *st, struct nf_buf **bufs, uint16_t n,
+		       uint64_t now_ns);
+/* Convenience: rx_burst from the io ops, then ns_stack_poll(). */
+uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
+
+/* ---- counters ---------------------------------------------------------- */
+#define NS_COUNTERS(X) \
+	X(rx_frames) X(tx_frames) X(rx_bytes) X(tx_bytes) \
+	X(drop_eth_short) X(drop_eth_type) X(drop_eth_dst) \
+	X(drop_arp_bad) X(drop_arp_other) X(drop_arp_noreply) X(drop_arp_queue_full) \
+	X(arp_requests_sent) X(arp_replies_sent) \
+	X(drop_ip_short) X(drop_ip_version) X(drop_ip_ihl) X(drop_ip_len) \
+	X(drop_ip_cksum) X(drop_ip_ttl) X(drop_ip_dst) X(drop_ip_proto) \
+	X(drop_ip_noroute) X(drop_ip_too_big) \
+	X(drop_frag_overlap) X(drop_frag_too_big) X(drop_frag_nomem) \
+	X(drop_frag_timeout) X(drop_frag_proto) X(frag_reassembled) \
+	X(drop_icmp_short) X(drop_icmp_cksum) X(drop_icmp_type) \
+	X(icmp_echo_replied) X(icmp_unreach_sent) X(icmp_pmtu_updates) \
+	X(drop_udp_short) X(drop_udp_cksum) X(drop_udp_noport) \
+	X(drop_udp_rcvbuf) \
+	X(drop_tcp_short) X(drop_tcp_off) X(drop_tcp_cksum) X(drop_tcp_opt) \
+	X(drop_tcp_noport) X(drop_tcp_state) X(drop_tcp_seq) \
+	X(drop_tcp_ack) X(drop_tcp_paws) X(drop_tcp_rst) X(drop_tcp_syn) \
+	X(drop_tcp_backlog) X(drop_tcp_nosock) X(drop_tcp_ooo_full) \
+	X(tcp_rst_sent) X(tcp_challenge_acks) X(tcp_retransmits) \
+	X(tcp_fast_retransmits) X(tcp_rto_timeouts) X(tcp_zwp_sent) \
+	X(tcp_keepalive_sent) X(tcp_conn_active) X(tcp_conn_passive) \
+	X(tcp_conn_timeout) X(tcp_conn_reset) X(tcp_ooo_segs) \
+	X(tcp_dup_segs) X(tcp_urg_ignored) \
+	X(drop_tx_nobuf) X(drop_tx_full)
+
+struct ns_counters {
+#define NS_X_FIELD(n) uint64_t n;
+	NS_COUNTERS(NS_X_FIELD)
+#undef NS_X_FIELD
+};
+/* ns_counter_names[i] names the i-th uint64_t of struct ns_counters. */
+extern const char *const ns_counter_names[];
+extern const unsigned ns_counter_count;
+const struct ns_counters *ns_stack_counters(const struct ns_stack *st);
+
+/* ---- sockets (the interface vfs/ calls) --------------------------------- */
+/* Readiness bits (same values as EPOLLIN/OUT/ERR/HUP/RDHUP). */
+#define NS_EV_IN     0x001u  /* data, EOF, or a pending accept */
+#define NS_EV_OUT    0x004u  /* send would accept bytes / connect done */
+#define NS_EV_ERR    0x008u  /* so_error pending */
+#define NS_EV_HUP    0x010u  /* both directions closed / reset */
+#define NS_EV_RDHUP  0x2000u /* peer sent FIN */
+#define NS_EV_ACCEPT 0x10000u /* listener: a connection can be accepted */
+
+/* Socket options supported (level, name as in Linux):
+ * SOL_SOCKET: SO_ERROR, SO_TYPE, SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE,
+ *   SO_LINGER, SO_SNDBUF, SO_RCVBUF (read only: fixed per instance),
+ *   SO_ACCEPTCONN
+ * IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_MAXSEG (get), TCP_KEEPIDLE,
+ *   TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_CONGESTION
+ *   ("cubic", "reno"), TCP_INFO (struct ns_tcp_info)
+ */
+struct ns_tcp_info {
+	uint8_t state;           /* enum ns_tcp_state */
+	uint8_t ca_state;        /* 0 open, 1 recovery, 2 loss (rto) */
+	uint8_t retransmits;     /* consecutive RTO backoffs */
+	uint8_t snd_wscale, rcv_wscale, options; /* options: 1 ts 2 sack 4 ws */
+	uint32_t rto_us, rtt_us, rttvar_us;
+	uint32_t snd_mss, rcv_mss;
+	uint32_t snd_cwnd;       /* bytes */
+	uint32_t snd_ssthresh;   /* bytes */
+	uint32_t snd_wnd, rcv_wnd;
+	uint64_t bytes_acked, bytes_received;
+	uint32_t total_retrans;
+	uint32_t unacked;        /* bytes in flight */
+};
+
+int ns_socket(struct ns_stack *st, int type); /* SOCK_STREAM / SOCK_DGRAM */
+int ns_bind(struct ns_stack *st, int sd, const struct sockaddr_in *a);
+int ns_listen(struct ns_stack *st, int sd, int backlog);
+/* Returns the new sd, or -EAGAIN. peer may be NULL. */
+int ns_accept(struct ns_stack *st, int sd, struct sockaddr_in *peer);
+/* TCP: -EINPROGRESS then NS_EV_OUT (or NS_EV_ERR); UDP: sets the peer. */
+int ns_connect(struct ns_stack *st, int sd, const struct sockaddr_in *a);
+/* flags: MSG_MORE (hold a partial segment), MSG_DONTWAIT (always implied),
+ * MSG_NOSIGNAL (ignored; -EPIPE is returned either way). */
+ssize_t ns_sendmsg(struct ns_stack *st, int sd, const struct iovec *iov,
+		   int iovcnt, int flags, const struct sockaddr_in *to);
+/* flags: MSG_PEEK, MSG_DONTWAIT (implied), MSG_WAITALL (returns -EAGAIN
+ * until the whole request, EOF, an error, or a full receive buffer can be
+ * returned; vfs/ waits on NS_EV_IN in between), MSG_TRUNC (UDP). */
+ssize_t ns_recvmsg(struct ns_stack *st, int sd, const struct iovec *iov,
+		   int iovcnt, int flags, struct sockaddr_in *from);
+ssize_t ns_send(struct ns_stack *st, int sd, const void *buf, size_t len,
+		int flags);
+ssize_t ns_recv(struct ns_stack *st, int sd, void *buf, size_t len,
+		int flags);
+int ns_shutdown(struct ns_stack *st, int sd, int how); /* SHUT_RD/WR/RDWR */
+/* Release sd. TCP: orderly close continues in the background (FIN,
+ * TIME_WAIT); unread data or SO_LINGER {1,0} sends RST instead. */
+int ns_close(struct ns_stack *st, int sd);
+/* Drop the connection now with RST and release sd. */
+int ns_abort(struct ns_stack *st, int sd);
+int ns_getsockopt(struct ns_stack *st, int sd, int level, int name,
+		  void *val, socklen_t *len);
+int ns_setsockopt(struct ns_stack *st, int sd, int level, int name,
+		  const void *val, socklen_t len);
+int ns_getsockname(struct ns_stack *st, int sd, struct sockaddr_in *a);
+int ns_getpeername(struct ns_stack *st, int sd, struct sockaddr_in *a);
+/* Current readiness (NS_EV_*), or 0 for a bad sd. */
+uint32_t ns_sock_events(struct ns_stack *st, int sd);
+/* Up to max sds whose readiness may have changed since the last call
+ * (each reported once; the list is then emptied). */
+int ns_stack_changed(struct ns_stack *st, int *sds, int max);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * udp.c: UDP (RFC 768, RFC 1122 4.1): input demultiplexing to bound
+ * sockets (connected sockets only take datagrams from their peer), the
+ * checksum both ways, a per-socket queue of received datagrams bounded in
+ * bytes, sends that fit one frame, and ICMP errors for connected sockets.
+ * Called by ip4.c, icmp.c and sock.c.
+ */
+#include "stack/ns_priv.h"
+
+#include <errno.h>
+
+int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so);
+
+void ns_udp_input(struct ns_stack *st, struct nf_buf *b,
+		  const struct ns_ip_info *ii)
+{
+	const struct ns_udp_hdr *uh;
+	struct ns_sock *so;
+	uint32_t ulen;
+
+	if (b->pkt_len < NS_UDP_HLEN || b->len < NS_UDP_HLEN) {
+		NS_CNT(st, drop_udp_short);
+		goto drop;
+	}
+	uh = (const struct ns_udp_hdr *)b->data;
+	ulen = ns_ntohs(uh->len_be);
+	if (ulen < NS_UDP_HLEN || ulen > b->pkt_len ||
+	    (b->seg_next && ulen != b->pkt_len)) {
+		NS_CNT(st, drop_udp_short);
+		goto drop;
+	}
+	if (!b->seg_next)
+		b->len = b->pkt_len = ulen;
+	if (uh->cksum_be != 0 && !(b->ol_flags & NF_RX_L4_CKSUM_GOOD)) {
+		uint32_t s = ns_cksum_pseudo(ii->src_be, ii->dst_be,
+					     NS_IPPROTO_UDP, (uint16_t)ulen);
+		if ((b->ol_flags & NF_RX_L4_CKSUM_BAD) ||
+		    ns_cksum_fold(ns_cksum_chain(s, b)) != 0) {
+			NS_CNT(st, drop_udp_cksum);
+			goto drop;
+		}
+	}
+	so = ns_bind_lookup(st, NS_SOCK_UDP, ii->dst_be, uh->dport_be);
+	if (!so || ((so->sf & SF_CONNECTED) &&
+		    (so->rip_be != ii->src_be || so->rport_be != uh->sport_be))) {
+		NS_CNT(st, drop_udp_noport);
+		if (!b->seg_next && ii->dst_be == st->ip_be)
+			ns_icmp_unreach(st, ii->ih, ii->hlen + ulen,
+					NS_ICMP_UNREACH_PORT, 0);
+		goto drop;
+	}
+	if (so->uq_bytes + ulen > st->cfg.udp_rcvbuf ||
+	    (so->sf & SF_SHUT_RD)) {
+		NS_CNT(st, drop_udp_rcvbuf);
+		goto drop;
+	}
+	b->user = (uint64_t)ii->src_be | (uint64_t)uh->sport_be << 32;
+	b->data += NS_UDP_HLEN;
+	b->len -= NS_UDP_HLEN;
+	b->pkt_len = ulen - NS_UDP_HLEN;
+	b->q_next = NULL;
+	if (so->uq_tail)
+		so->uq_tail->q_next = b;
+	else
+		so->uq_head = b;
+	so->uq_tail = b;
+	so->uq_bytes += ulen;
+	ns_sock_event(st, so);
+	return;
+drop:
+	ns_buf_free(st, b);
+}
+
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+	size_t t = 0;
+	int i;
+	for (i = 0; i < iovcnt; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
+		    const struct iovec *iov, int iovcnt,
+		    const struct sockaddr_in *to)
+{
+	uint32_t dst_be, src_be, nh;
+	uint16_t dport_be;
+	size_t len = iov_total(iov, iovcnt), off;
+	struct nf_buf *b;
+	struct ns_udp_hdr *uh;
+	uint8_t *p;
+	int i, rc;
+
+	if (to) {
+		if (to->sin_family != AF_INET)
+			return -EAFNOSUPPORT;
+		dst_be = to->sin_addr.s_addr;
+		dport_be = to->sin_port;
+		if (dport_be == 0)
+			return -EINVAL;
+	} else if (so->sf & SF_CONNECTED) {
+		dst_be = so->rip_be;
+		dport_be = so->rport_be;
+	} else {
+		return -EDESTADDRREQ;
+	}
+	if (so->sf & SF_SHUT_WR)
+		return -EPIPE;
+	if (len + NS_UDP_HLEN + NS_IP4_HLEN_MIN > st->io.mtu ||
+	    len + NS_UDP_HLEN + NS_IP4_HLEN_MIN + NS_ETH_HLEN > st->hdr_room)
+		return -EMSGSIZE; /* no fragmentation on output (yet) */
+	if (ns_ip_route(st, dst_be, &nh))
+		return -ENETUNREACH;
+	if (!(so->sf & SF_BOUND)) {
+		rc = ns_sock_autobind(st, so);
+		if (rc)
+			return rc;
+	}
+	src_be = so->lip_be ? so->lip_be : st->ip_be;
+	b = ns_buf_alloc(st);
+	if (!b)
+		return -ENOBUFS;
+	p = b->data + NS_ETH_HLEN + NS_IP4_HLEN_MIN + NS_UDP_HLEN;
+	for (i = 0, off = 0; i < iovcnt; i++) {
+		memcpy(p + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	uh = (struct ns_udp_hdr *)(b->data + NS_ETH_HLEN + NS_IP4_HLEN_MIN);
+	uh->sport_be = so->lport_be;
+	uh->dport_be = dport_be;
+	uh->len_be = ns_htons((uint16_t)(len + NS_UDP_HLEN));
+	uh->cksum_be = 0;
+	{
+		uint32_t s = ns_cksum_pseudo(src_be, dst_be, NS_IPPROTO_UDP,
+					     (uint16_t)(len + NS_UDP_HLEN));
+		if (st->io.caps & NF_CAP_TX_L4_CKSUM) {
+			uh->cksum_be = (uint16_t)~ns_cksum_fold(s);
+			b->ol_flags |= NF_TX_UDP_CKSUM;
+			b->l4_len = NS_UDP_HLEN;
+		} else {
+			uint16_t c = ns_cksum_fold(ns_cksum_add(s, uh,
+						len + NS_UDP_HLEN));
+			/* RFC 768: a computed zero is sent as all ones */
+			uh->cksum_be = c ? c : 0xffff;
+		}
+	}
+	rc = ns_ip_output(st, b, src_be, dst_be, NS_IPPROTO_UDP,
+			  (uint16_t)(len + NS_UDP_HLEN));
+	if (rc)
+		return rc;
+	return (ssize_t)len;
+}
+
+ssize_t ns_udp_recv(struct ns_stack *st, struct ns_sock *so,
+		    const struct iovec *iov, int iovcnt, int flags,
+		    struct sockaddr_in *from)
+{
+	struct nf_buf *b = so->uq_head, *s;
+	size_t want = iov_total(iov, iovcnt), done = 0, soff = 0;
+	int i = 0;
+	size_t ioff = 0;
+
+	if (!b) {
+		if (so->so_error) {
+			int e = so->so_error;
+			so->so_error = 0;
+			return -e;
+		}
+		if (so->sf & SF_SHUT_RD)
+			return 0;
+		return -EAGAIN;
+	}
+	s = b;
+	while (s && done < want && i < iovcnt) {
+		size_t n = s->len - soff, room = iov[i].iov_len - ioff;
+		if (n > room)
+			n = room;
+		if (n > want - done)
+			n = want - done;
+		memcpy((uint8_t *)iov[i].iov_base + ioff, s->data + soff, n);
+		done += n;
+		soff += n;
+		ioff += n;
+		if (soff == s->len) {
+			s = s->seg_next;
+			soff = 0;
+		}
+		if (ioff == iov[i].iov_len) {
+			i++;
+			ioff = 0;
+		}
+	}
+	if (from) {
+		memset(from, 0, sizeof(*from));
+		from->sin_family = AF_INET;
+		from->sin_addr.s_addr = (uint32_t)b->user;
+		from->sin_port = (uint16_t)(b->user >> 32);
+	}
+	{
+		size_t full = b->pkt_len;
+		if (!(flags & MSG_PEEK)) {
+			so->uq_head = b->q_next;
+			if (!so->uq_head)
+				so->uq_tail = NULL;
+			so->uq_bytes -= (uint32_t)full + NS_UDP_HLEN;
+			b->q_next = NULL;
+			ns_buf_free(st, b);
+		}
+		if (flags & MSG_TRUNC)
+			return (ssize_t)full;
+	}
+	return (ssize_t)done;
+}
+
+void ns_udp_flush(struct ns_stack *st, struct ns_sock *so)
+{
+	struct nf_buf *b, *n;
+	for (b = so->uq_head; b; b = n) {
+		n = b->q_next;
+		b->q_next = NULL;
+		ns_buf_free(st, b);
+	}
+	so->uq_head = so->uq_tail = NULL;
+	so->uq_bytes = 0;
+}
+
+void ns_udp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
+		     uint32_t avail, int err)
+{
+	uint32_t hlen = (uint32_t)(ih->ver_ihl & 0xf) * 4;
+	const struct ns_udp_hdr *uh;
+	struct ns_sock *so;
+
+	if (avail < hlen + NS_UDP_HLEN)
+		return;
+	uh = (const struct ns_udp_hdr *)((const uint8_t *)ih + hlen);
+	so = ns_bind_lookup(st, NS_SOCK_UDP, ih->src_be, uh->sport_be);
+	/* only connected sockets learn of errors (Linux, RFC 1122 4.1.3.3) */
+	if (!so || !(so->sf & SF_CONNECTED) || so->rip_be != ih->dst_be ||
+	    so->rport_be != uh->dport_be)
+		return;
+	so->so_error = err;
+	ns_sock_event(st, so);
+}
