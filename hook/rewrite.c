@@ -66,28 +66,15 @@ static size_t fn_find(const struct funcs *fs, uintptr_t a, uintptr_t *lo,
 	return l;
 }
 
-static long patch(uintptr_t site, uintptr_t mstart, uintptr_t mend, int prot)
+/* Rewrite one site; the caller made the mapping writable. */
+static long patch(uintptr_t site)
 {
-	uintptr_t pg = site & ~4095ul;
-	uintptr_t pg_end = (site + 2 + 4095) & ~4095ul;
-	if (pg < mstart || pg_end > mend)
-		return -ERANGE;
-	long r = RAW(SYS_mprotect, pg, pg_end - pg,
-		     PROT_READ | PROT_WRITE | PROT_EXEC, 0, 0, 0);
-	if (r < 0)
-		return r;
 	volatile uint8_t *p = (volatile uint8_t *)site;
-	if (p[0] == 0x0f && (p[1] == 0x05 || p[1] == 0x34)) {
-		__atomic_store_n((uint16_t *)site, (uint16_t)0xd0ff,
-				 __ATOMIC_RELEASE);
-		r = sites_add(site + 2);
-	} else {
-		r = -EAGAIN;
-	}
-	RAW(SYS_mprotect, pg, pg_end - pg, prot, 0, 0, 0);
-	return r;
+	if (!(p[0] == 0x0f && (p[1] == 0x05 || p[1] == 0x34)))
+		return -EAGAIN;
+	__atomic_store_n((uint16_t *)site, (uint16_t)0xd0ff, __ATOMIC_RELEASE);
+	return sites_add(site + 2);
 }
-
 
 long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 			  uint64_t file_off, int prot)
@@ -96,6 +83,7 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 	int have_fs = 0;
 	long done = 0;
 	int added_read = 0;
+	int writable = 0;
 
 	rw_stats.regions++;
 	if (!(prot & PROT_READ)) {
@@ -131,10 +119,18 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 			lo = done_to; /* linear from the last known boundary */
 			hi = end;
 		}
+		/* Decode up to the function's last candidate: every red-zone
+		 * use that matters (a live value stored before the call, an
+		 * address passed to the kernel) comes before it. */
+		uintptr_t last = (uintptr_t)p;
+		for (const uint8_t *q = p; q + 1 < (const uint8_t *)hi; q++)
+			if (is_candidate(q))
+				last = (uintptr_t)q;
 		struct fn_sites s;
 		struct dis_result dr;
 		s.n = 0;
-		dis_run(lo, hi, (uintptr_t)p, hi, collect, &s, &dr);
+		dis_run(lo, last + 2 <= hi ? last + 2 : hi, (uintptr_t)p, hi,
+			collect, &s, &dr);
 		rw_stats.decoded_insns += dr.ninsns;
 		/* count byte pairs in [p, hi) that were not instructions */
 		uint64_t cands = 0;
@@ -146,7 +142,17 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 				rw_stats.skipped_redzone++;
 				continue;
 			}
-			long r = patch(s.at[i], start, end, prot);
+			if (!writable) {
+				/* once per mapping, kept executable: other
+				 * threads may be running in it */
+				if (RAW(SYS_mprotect, start, end - start,
+					prot | PROT_WRITE, 0, 0, 0) < 0) {
+					rw_stats.skipped_other++;
+					continue;
+				}
+				writable = 1;
+			}
+			long r = patch(s.at[i]);
 			if (r < 0)
 				rw_stats.skipped_other++;
 			else {
@@ -159,9 +165,9 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 	}
 	if (have_fs)
 		funcs_free(&fs);
-	if (added_read)
-		RAW(SYS_mprotect, start, end - start, prot & ~PROT_READ, 0, 0,
-		    0);
+	if (writable || added_read)
+		RAW(SYS_mprotect, start, end - start,
+		    added_read ? prot & ~PROT_READ : prot, 0, 0, 0);
 	return done;
 }
 

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/io_priv.h"
+
 #include <rte_cycles.h>
 #include <rte_pcapng.h>
-
-#include "io/io_priv.h"
 
 #define PCAP_POOL 1023
 

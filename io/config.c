@@ -393,9 +393,6 @@ int nf_io_eal_argv(const struct nf_io_config *c, const struct nf_io_host *h,
 	 * even if the program dies without nf_io_fini(). */
 	if (!has_word_prefix(extra, "--file-prefix"))
 		pushf(&b, "--file-prefix=netfuse-%ld", (long)h->pid);
-	if (!has_word_prefix(extra, "--in-memory") &&
-	    !has_word_prefix(extra, "--proc-type"))
-		push(&b, "--in-memory", 11);
 	/* A single lcore (the calling thread, main lcore 0) allowed on every
 	 * CPU the program may use: EAL starts no worker threads and does not
 	 * re-pin the program's thread. No service cores (-s not given). */
@@ -437,6 +434,14 @@ int nf_io_eal_argv(const struct nf_io_config *c, const struct nf_io_host *h,
 		out->no_huge = 1;
 	else if (out->no_huge)
 		push(&b, "--no-huge", 9);
+	/* No files shared with other processes: --in-memory with
+	 * hugepages, --no-shconf without (EAL refuses --in-memory with
+	 * --no-huge, which implies --legacy-mem). */
+	if (!has_word_prefix(extra, "--in-memory") &&
+	    !has_word_prefix(extra, "--no-shconf") &&
+	    !has_word_prefix(extra, "--proc-type"))
+		push(&b, out->no_huge ? "--no-shconf" : "--in-memory",
+		     out->no_huge ? 12 : 11);
 	/* --no-huge gets 64 MB by default; size it from the pools. */
 	if (out->no_huge && !has_word_prefix(extra, "-m") &&
 	    !has_word_prefix(extra, "--socket-mem"))

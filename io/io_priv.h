@@ -13,6 +13,13 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+/* DPDK's headers test GCC_VERSION, which rte_common.h defines only for
+ * gcc; clang -Wundef -Werror would stop there. Include this header before
+ * any rte_*.h. */
+#if defined(__clang__) && !defined(GCC_VERSION)
+#define GCC_VERSION 0
+#endif
+
 #include <rte_common.h>
 #include <rte_ethdev.h>
 #include <rte_gso.h>

@@ -17,13 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "io/io_priv.h"
 
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 
-#include "io/io_priv.h"
 
 /* Symmetric Toeplitz key (0x6d5a repeated): hash(a,b) == hash(b,a), so
  * both directions of a flow land on one queue. Longest key we handle. */
@@ -118,7 +120,7 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 	struct nf_io_argv *a;
 	char err[NF_IO_ERR_MAX];
 	uint64_t t0;
-	int r;
+	int r, saved;
 
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
@@ -144,10 +146,21 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 
 	/* EAL logs go to stderr, never into the program's stdout */
 	rte_openlog_stream(stderr);
+	/* ... and so does its usage text on a bad argument (printf): point
+	 * fd 1 at stderr for the call. */
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	if (saved >= 0)
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	t0 = now_ns();
 	eal_started = 1;  /* even a failed rte_eal_init cannot be retried */
 	r = rte_eal_init(a->argc, a->argv);
 	io->eal_ns = now_ns() - t0;
+	if (saved >= 0) {
+		fflush(stdout);
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
 	free(a);
 	if (r < 0) {
 		int e = rte_errno ? rte_errno : EINVAL;

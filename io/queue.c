@@ -20,11 +20,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "io/io_priv.h"
+
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
-#include "io/io_priv.h"
 
 #define GSO_MAX_SEGS 64   /* a 64 KB TSO frame at MSS 1024 and more */
 #define TX_OUT_MAX   (NF_IO_BURST + GSO_MAX_SEGS)

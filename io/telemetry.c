@@ -18,9 +18,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/io_priv.h"
+
 #include <rte_telemetry.h>
 
-#include "io/io_priv.h"
 
 #define TEL_MAX_ENTRIES 250
 

@@ -281,6 +281,10 @@ struct ns_stack {
 	uint64_t chal_sec;
 	uint32_t chal_cnt;
 	uint16_t next_port;
+	/* tests: pin the next ISN; observe state changes */
+	uint8_t iss_next_set;
+	uint32_t iss_next;
+	void (*state_hook)(struct ns_stack *st, uint32_t sd, int from, int to);
 };
 
 /* ---- stack.c ----------------------------------------------------------- */

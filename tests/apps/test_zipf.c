@@ -2,8 +2,11 @@
  * test_zipf.c: apps/zipf.h. The libm-free exp/log against reference values
  * (Python's math module), zeta(n, theta) against independently computed
  * sums, the drawn distribution against the exact Zipf probabilities
- * (ranks 0 and 1 exactly, the tail within the approximation's error), the
- * uniform mode, and the rank scrambling being a bijection.
+ * (see check_zipf), the
+ * uniform mode, and the rank scrambling being a bijection. Gray's method
+ * is exact for ranks 0 and 1 and approximates the tail: the draws are
+ * checked against the method's own CDF tightly and against the Zipf law
+ * within the method's known error.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,10 +82,31 @@ static void test_zeta(void **state)
 }
 
 /*
- * Draws N ranks for (n, theta) and compares with P(i) = (i+1)^-theta / zeta:
- * ranks 0 and 1 are exact in Gray's method, so they must be within 5
- * standard deviations; the CDF at every rank within max_cdf_err (the
- * method approximates the tail; YCSB accepts the same).
+ * CDF at rank k of Gray's method itself (what zipf_rank computes): rank <= k
+ * for k >= 2 iff u < (((k+1)/n)^(1/alpha) - 1 + eta) / eta.
+ */
+static double gray_cdf(const struct zipf *z, uint64_t k)
+{
+	double lo1 = 1.0 / z->zetan, lo2 = (1.0 + z->half_pow_theta) / z->zetan;
+	if (k == 0)
+		return lo1;
+	if (k == 1 || z->n == 2)
+		return lo2;
+	double u = (zipf_pow((double)(k + 1) / (double)z->n, 1.0 / z->alpha) - 1.0 +
+		    z->eta) / z->eta;
+	return u > lo2 ? (u < 1.0 ? u : 1.0) : lo2;
+}
+
+/*
+ * Draws N ranks for (n, theta) and compares with the exact Zipf law
+ * P(i) = (i+1)^-theta / zeta(n, theta):
+ *  - ranks 0 and 1 are exact in Gray's method: within 5 standard deviations;
+ *  - the empirical CDF matches Gray's own CDF within 0.002 at every rank
+ *    (Dvoretzky-Kiefer-Wolfowitz: 0.0014 at 99.9% for N = 2M), so the
+ *    generator is what it claims to be;
+ *  - Gray's CDF is within max_cdf_err of the exact Zipf CDF: the method's
+ *    approximation error (1.6% at n = 1000, theta = 0.99, 1.1% at 1M;
+ *    YCSB lives with the same).
  */
 static void check_zipf(uint64_t n, double theta, double max_cdf_err)
 {
@@ -102,10 +126,8 @@ static void check_zipf(uint64_t n, double theta, double max_cdf_err)
 	for (uint64_t i = 0; i < 2; i++) {
 		double p = zipf_pow((double)(i + 1), -theta) / zeta;
 		double mean = p * (double)N;
-		double sd = 0;
 		/* sqrt(N p (1 - p)) by Newton's method: no libm */
-		double var = mean * (1 - p);
-		sd = var > 1 ? var / 2 : 1;
+		double var = mean * (1 - p), sd = var > 1 ? var / 2 : 1;
 		for (int it = 0; it < 60; it++)
 			sd = 0.5 * (sd + var / sd);
 		double dev = (double)cnt[i] - mean;
@@ -116,19 +138,24 @@ static void check_zipf(uint64_t n, double theta, double max_cdf_err)
 				 (unsigned long)n, theta, (unsigned long)i,
 				 (unsigned long)cnt[i], mean, sd);
 	}
-	double cdf = 0, emp = 0, worst = 0;
+	double cdf = 0, emp = 0, worst_gray = 0, worst_zipf = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		cdf += zipf_pow((double)(i + 1), -theta) / zeta;
 		emp += (double)cnt[i] / (double)N;
-		double d = emp - cdf;
-		if (d < 0)
-			d = -d;
-		if (d > worst)
-			worst = d;
+		double g = gray_cdf(&z, i);
+		double d1 = emp > g ? emp - g : g - emp;
+		double d2 = g > cdf ? g - cdf : cdf - g;
+		if (d1 > worst_gray)
+			worst_gray = d1;
+		if (d2 > worst_zipf)
+			worst_zipf = d2;
 	}
-	if (worst > max_cdf_err)
-		fail_msg("n=%lu theta=%.2f: CDF off by %.4f > %.4f", (unsigned long)n,
-			 theta, worst, max_cdf_err);
+	if (worst_gray > 0.002)
+		fail_msg("n=%lu theta=%.2f: draws off the method's CDF by %.4f",
+			 (unsigned long)n, theta, worst_gray);
+	if (worst_zipf > max_cdf_err)
+		fail_msg("n=%lu theta=%.2f: CDF off the Zipf law by %.4f > %.4f",
+			 (unsigned long)n, theta, worst_zipf, max_cdf_err);
 	/* monotone popularity: the first ranks are the most drawn */
 	assert_true(cnt[0] > cnt[1]);
 	assert_true(cnt[1] > cnt[10]);
@@ -139,14 +166,14 @@ static void check_zipf(uint64_t n, double theta, double max_cdf_err)
 static void test_zipf_099(void **state)
 {
 	(void)state;
-	check_zipf(1000, 0.99, 0.01);
-	check_zipf(100000, 0.99, 0.01);
+	check_zipf(1000, 0.99, 0.017);
+	check_zipf(1000000, 0.99, 0.012);
 }
 
 static void test_zipf_05(void **state)
 {
 	(void)state;
-	check_zipf(1000, 0.5, 0.01);
+	check_zipf(1000, 0.5, 0.004);
 }
 
 static void test_uniform(void **state)
