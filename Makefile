@@ -57,7 +57,9 @@ ITEST_BINS := $(patsubst %.c,$(B)/%,$(ITEST_SRCS))
 ITEST_ASM  := $(wildcard tests/*/asm_*.S)
 
 # per-module extra link flags for tests
-TEST_LIBS_hook  := -ldl -lpthread
+HOOK_TEST_OBJS  := $(filter-out $(B)/obj/hook/init.o,$(HOOK_OBJS))
+TEST_LIBS_hook  := $(HOOK_TEST_OBJS) -lopcodes -lbfd -ldl -lpthread
+TEST_DEPS_hook  := $(HOOK_TEST_OBJS)
 TEST_LIBS_stack := $(LIBSTACK)
 TEST_LIBS_io    := $(LIBIO) $(LIBSTACK) $(DPDK_LIBS) -lnuma -lpthread
 TEST_LIBS_vfs   := -ldl -lpthread
@@ -100,6 +102,14 @@ $(LIBSTACK): $(STACK_OBJS)
 $(LIBIO): $(IO_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@; ar rcs $@ $^
+
+# hook integration tests run under LD_PRELOAD: they must not link the hook
+$(B)/tests/hook/itest_%: tests/hook/itest_%.c $(LIBHOOK) $(B)/tests/hook/libfixture.so
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -ldl -lpthread -lcmocka
+$(B)/tests/hook/libfixture.so: tests/hook/fixture.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared -o $@ $<
 
 # unit tests: tests/<mod>/test_x.c -> build/tests/<mod>/test_x
 .SECONDEXPANSION:

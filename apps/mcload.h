@@ -43,11 +43,13 @@ struct mcl_opts {
 	"              [--seed n] [--progress] [--csv]\n"                         \
 	"       mcload --csv-header\n"                                            \
 	"memcached text-protocol load: each connection keeps -o requests in\n"    \
-	"  flight, -g%% gets and the rest sets, keys drawn Zipfian (theta -z) or\n"\
+	"  flight, -g percent gets and the rest sets, keys drawn Zipfian (theta -z) or\n"\
 	"  uniformly from -k keys. First every key is set (the preload; skip\n"   \
 	"  with --no-preload). Every response is checked: a get must return the\n"\
 	"  value last stored for its key (values are derived from key and\n"       \
 	"  version); a wrong value, a lost key, or an error reply is an error.\n" \
+	"  Sets of one key are never in flight together: a set drawn for a key\n" \
+	"  with a set in flight redraws the key, and after 8 tries is a get.\n"  \
 	"  Output as pingpong's: one summary line (stderr with --csv) and, with\n"\
 	"  --csv, one CSV line on stdout (columns: --csv-header).\n"              \
 	"defaults: -a 127.0.0.1 -p 11211 -t 1 -c 1 -o 1 -k 1000000 -K 8 -V 8\n"   \

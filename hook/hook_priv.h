@@ -8,13 +8,9 @@
 #include <stdint.h>
 #include "hook/hook.h"
 
-/* Trampoline geometry (trampoline.c). Numbers 0..HOOK_SLED_LEN-1 slide
- * through the nops to the jump; x32 numbers (bit 30) use a second sled at
- * 0x40000000 when that page is free. */
-#define HOOK_SLED_LEN     4096u
-#define HOOK_TRAMP_LEN    (HOOK_SLED_LEN + 4096u)
-#define HOOK_X32_BASE     0x40000000ul
-#define HOOK_CRASH_OFF    (HOOK_SLED_LEN + 32u) /* hlt for bogus calls */
+/* Trampoline geometry (trampoline.c): page 0 only. */
+#define HOOK_SLED_LEN     4091u /* numbers below slide to the jump */
+#define HOOK_TRAMP_LEN    4096u
 
 /* Actions hook_entry_c asks entry.S to carry out (frame->action). */
 #define HOOK_ACT_RETURN   0 /* rax holds the result */

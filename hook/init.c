@@ -66,7 +66,13 @@ static void report_mmap0(int err)
 	for (const char *s = num; *s && k < 80; s++)
 		msg[k++] = *s;
 	msg[k] = 0;
-	(void)err;
+	if (err != -EPERM && err != -EACCES) {
+		char e[24];
+		raw_fmt_i64(e, err);
+		hook_log("cannot map the trampoline at address 0: error ", e);
+		hook_log("running this program unhooked", "");
+		return;
+	}
 	hook_log(msg, "): run `sysctl -w vm.mmap_min_addr=0` as root "
 		 "(scripts/setup.sh does); running this program unhooked");
 }

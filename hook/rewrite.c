@@ -228,8 +228,7 @@ static long walk_maps(uintptr_t lo, uintptr_t hi)
 		const char *path = s;
 		int skip = perm[2] != 'x' || end <= lo || start >= hi ||
 			   start < HOOK_TRAMP_LEN ||
-			   (start >= HOOK_X32_BASE &&
-			    start < HOOK_X32_BASE + HOOK_TRAMP_LEN) ||
+			   start == (tramp_crash_addr() & ~4095ul) ||
 			   (self >= start && self < end) ||
 			   strcmp(path, "[vsyscall]") == 0 || strcmp(path, "[vdso]") == 0 ||
 			   strstr(path, "/libopcodes") || strstr(path, "/libbfd");

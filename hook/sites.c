@@ -100,8 +100,8 @@ out:
 int sites_contains(uintptr_t a)
 {
 	struct site_tab *t = atomic_load_explicit(&cur, memory_order_acquire);
-	if (__builtin_expect(!t, 0))
-		return 0;
+	if (__builtin_expect(!t || a == 0, 0))
+		return 0; /* 0 marks an empty slot */
 	uint64_t i = site_hash(a) >> 32;
 	for (;; i++) {
 		uintptr_t v = atomic_load_explicit(&t->slot[i & t->mask],

@@ -10,8 +10,8 @@
  *    outputs the kernel writes there (glibc's ____longjmp_chk, ld.so's
  *    F_GETOWN_EX) survive. Only section hook_gate (entry.S) may enter the
  *    kernel directly. A few microseconds per call; it is the exception.
- * 2. Numbers past the sled. `call *%rax` with rax >= HOOK_SLED_LEN (and
- *    not an x32 number) or negative faults; the SIGSEGV handler sees the
+ * 2. Numbers past the sled. `call *%rax` with rax >= HOOK_SLED_LEN+1
+ *    (x32 numbers, negative and non-canonical ones too) faults; the SIGSEGV handler sees the
  *    return address of a rewritten site and emulates the syscall, which
  *    the kernel answers (ENOSYS) exactly as without the hook.
  *
@@ -149,18 +149,19 @@ static void on_sigsegv(int sig, siginfo_t *si, void *ucv)
 	const uint8_t *ip = (const uint8_t *)rip;
 
 	if (si->si_code > 0) {
-		/* The call itself faulted (#GP: non-canonical target). */
-		if (sites_contains(rip + 2) && ip[0] == 0xff && ip[1] == 0xd0) {
-			hook_stats_g.sigsegv_calls++;
-			emulate(g, rip + 2, 0);
-			return;
-		}
 		/* The call went through, the fetch at the target faulted. */
 		if ((uintptr_t)g[REG_RAX] == rip &&
 		    sites_contains(*(const uintptr_t *)rsp)) {
 			hook_stats_g.sigsegv_calls++;
 			g[REG_RSP] = (greg_t)(rsp + 8);
 			emulate(g, *(const uintptr_t *)rsp, 0);
+			return;
+		}
+		/* The call itself faulted (#GP: non-canonical target); the
+		 * site table holds only addresses of our own code. */
+		if (sites_contains(rip + 2) && ip[0] == 0xff && ip[1] == 0xd0) {
+			hook_stats_g.sigsegv_calls++;
+			emulate(g, rip + 2, 0);
 			return;
 		}
 	}

@@ -408,6 +408,10 @@ int nf_io_eal_argv(const struct nf_io_config *c, const struct nf_io_host *h,
 	    !has_word_prefix(extra, "-a") && !has_word_prefix(extra, "--allow"))
 		push(&b, "--no-pci", 8);
 	pushf(&b, "--log-level=%s", log_names[c->log]);
+	/* net_tap reports missing optional kernel features (multiq qdisc,
+	 * flow rules) as errors on every start; keep them for info/debug */
+	if (c->log < NF_IO_LOG_INFO && strstr(c->dev, "net_tap"))
+		push(&b, "--log-level=pmd.net.tap:critical", 32);
 
 	switch (c->huge) {
 	case NF_IO_HUGE_ON:

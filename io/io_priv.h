@@ -72,6 +72,7 @@ struct nf_io_queue {
 	enum nf_io_wake_kind wake;
 	int intr_fd;                     /* queue's interrupt fd, or -1 */
 	int intr_is_eventfd;             /* drain it in wake_disarm */
+	int intr_noarm;                  /* fd is live without enable */
 	int timer_fd;                    /* timerfd fallback, or -1 */
 	int armed;
 	struct nf_io_qstats st;

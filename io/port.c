@@ -10,7 +10,9 @@
  * io/io.h. Every failure prints one line naming the variable or the fix
  * and returns -errno; the caller then stays on the kernel stack.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <numa.h>
 #include <sched.h>
 #include <stdio.h>
@@ -33,6 +35,33 @@
 
 static struct nf_io *the_io;   /* one device per process: EAL is global */
 static int eal_started;
+static char run_dir[PATH_MAX]; /* EAL runtime dir, removed at exit */
+
+/* Remove the EAL runtime dir (telemetry socket, config): --in-memory and
+ * --no-shconf keep hugepage files away but not this directory. Runs from
+ * nf_io_fini() and, if the program exits without it, from atexit. Only
+ * the files directly in our own netfuse-<pid> dir are removed. */
+static void run_dir_remove(void)
+{
+	DIR *d;
+	struct dirent *e;
+	char p[PATH_MAX + 256];
+
+	if (run_dir[0] == '\0' || strstr(run_dir, "/netfuse-") == NULL)
+		return;
+	d = opendir(run_dir);
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", run_dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(run_dir);
+	run_dir[0] = '\0';
+}
 
 static uint64_t now_ns(void)
 {
@@ -171,6 +200,8 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 			  io->no_huge ? "" : ", or set NETFUSE_HUGE=off");
 		return -e;
 	}
+	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
+	atexit(run_dir_remove);
 	return 0;
 }
 
@@ -605,6 +636,7 @@ static void teardown(struct nf_io *io, uint32_t *leaked)
 	for (i = 0; i < io->nb_queues; i++)
 		rte_free(io->q[i]);
 	rte_eal_cleanup();
+	run_dir_remove();
 	free(io);
 }
 

@@ -6,7 +6,8 @@
  * Where the device has rx interrupts (net_tap: the queue's tap fd; memif:
  * an eventfd the peer writes), wake_fd is the queue's interrupt fd from
  * rte_eth_dev_rx_intr_ctl_q_get_fd() and arming is
- * rte_eth_dev_rx_intr_enable(). Elsewhere (net_null, af_packet, or
+ * rte_eth_dev_rx_intr_enable() (net_tap has no enable op: its fd is
+ * readable whenever frames wait, so arming is a no-op there). Elsewhere (net_null, af_packet, or
  * NETFUSE_OFFLOAD_RX_INTR=sw) wake_fd is a timerfd that wake_arm sets to
  * fire once NF_IO_WAKE_NS later, so a sleeper polls again within 1 ms.
  * wake_disarm turns either off and drains the fd (eventfd / timerfd
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #include "io/io_priv.h"
+
+#include <rte_log.h>
 
 static int fd_is_counter(int fd)
 {
@@ -53,7 +56,8 @@ static int q_wake_arm(void *qv)
 
 	switch (q->wake) {
 	case NF_IO_WAKE_INTR:
-		if (rte_eth_dev_rx_intr_enable(q->port, q->qid) < 0)
+		if (!q->intr_noarm &&
+		    rte_eth_dev_rx_intr_enable(q->port, q->qid) < 0)
 			return -EIO;
 		break;
 	case NF_IO_WAKE_TIMER:
@@ -80,7 +84,8 @@ static void q_wake_disarm(void *qv)
 	q->armed = 0;
 	switch (q->wake) {
 	case NF_IO_WAKE_INTR:
-		rte_eth_dev_rx_intr_disable(q->port, q->qid);
+		if (!q->intr_noarm)
+			rte_eth_dev_rx_intr_disable(q->port, q->qid);
 		if (q->intr_is_eventfd)
 			drain(q->intr_fd);
 		break;
@@ -103,12 +108,24 @@ int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
 	q->ops.wake_disarm = q_wake_disarm;
 	q->ops.wake_fd = -1;
 
-	if (io->cfg.ol[NF_IO_OL_RX_INTR] == NF_IO_OL_ON && io->rx_intr &&
-	    rte_eth_dev_rx_intr_enable(q->port, q->qid) == 0) {
-		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(q->port, q->qid);
+	if (io->cfg.ol[NF_IO_OL_RX_INTR] == NF_IO_OL_ON && io->rx_intr) {
+		uint32_t lvl = rte_log_get_global_level();
+		int fd, r;
 
-		rte_eth_dev_rx_intr_disable(q->port, q->qid);
-		if (fd >= 0) {
+		/* ethdev logs an error when the device has no interrupt
+		 * handle at all (net_null): that is the fallback case */
+		rte_log_set_global_level(RTE_LOG_CRIT);
+		fd = rte_eth_dev_rx_intr_ctl_q_get_fd(q->port, q->qid);
+		rte_log_set_global_level(lvl);
+		r = fd >= 0 ? rte_eth_dev_rx_intr_enable(q->port, q->qid) :
+			      -ENODEV;
+
+		if (r == 0 || r == -ENOTSUP) {
+			/* -ENOTSUP: the fd is live without arming (net_tap's
+			 * queue fd is readable while frames wait) */
+			if (r == 0)
+				rte_eth_dev_rx_intr_disable(q->port, q->qid);
+			q->intr_noarm = r != 0;
 			q->wake = NF_IO_WAKE_INTR;
 			q->intr_fd = fd;
 			q->intr_is_eventfd = fd_is_counter(fd);

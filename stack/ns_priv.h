@@ -359,6 +359,7 @@ void ns_udp_flush(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 		  const struct ns_ip_info *ii);
 void ns_tcp_output(struct ns_stack *st, struct ns_sock *so);
+void ns_tcp_rexmit_una(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu);
 void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state);

@@ -200,6 +200,7 @@ int ns_tcp_connect(struct ns_stack *st, struct ns_sock *so)
 	tp->iss = ns_tcp_iss(st);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->sb_seq = tp->iss + 1;
+	tp->recover = tp->iss;
 	tp->mss = (uint16_t)(st->mss_max < NS_TCP_MSS_DEFAULT ?
 			     st->mss_max : NS_TCP_MSS_DEFAULT);
 	ns_cc_init(st, tp);

@@ -1,0 +1,150 @@
+/*
+ * tcp_cc.c: congestion control. Initial window (RFC 6928), slow start and
+ * congestion avoidance (RFC 5681 3.1, with RFC 3465 L = 2), the loss
+ * response for fast retransmit and RTO, and CUBIC (RFC 9438, the default;
+ * NewReno selectable per socket with TCP_CONGESTION). Fast recovery
+ * itself (RFC 6582) lives in tcp_in.c. Called by tcp_in.c, tcp_timer.c.
+ * Floating point is used for CUBIC's cubic function only; cube roots by
+ * Newton's method so no libm is needed.
+ */
+#include "stack/ns_priv.h"
+
+#define CUBIC_C    0.4   /* RFC 9438 4.2 */
+#define CUBIC_BETA 0.7   /* RFC 9438 4.6 */
+
+static uint32_t cwnd_cap(const struct ns_tcb *tp)
+{
+	/* no use growing past twice what the send buffer can hold */
+	return 2 * (tp->sb_mask + 1);
+}
+
+void ns_cc_init(struct ns_stack *st, struct ns_tcb *tp)
+{
+	uint32_t mss = tp->mss, w = 2 * mss > 14600 ? 2 * mss : 14600;
+	(void)st;
+	/* RFC 6928 2: min(10*MSS, max(2*MSS, 14600)) */
+	tp->cwnd = NS_TCP_INIT_CWND_SEGS * mss < w ?
+		   NS_TCP_INIT_CWND_SEGS * mss : w;
+	tp->ssthresh = UINT32_MAX / 2;
+	tp->cc_acked = 0;
+	tp->cu_wmax = 0;
+	tp->cu_epoch_ns = 0;
+}
+
+static double ns_cbrt(double x)
+{
+	double r = x > 1 ? x / 3 : 1;
+	int i;
+	if (x <= 0)
+		return 0;
+	for (i = 0; i < 60; i++) {
+		double n = r - (r * r * r - x) / (3 * r * r);
+		if (n == r)
+			break;
+		r = n;
+	}
+	return r;
+}
+
+static void cubic_ack(struct ns_stack *st, struct ns_tcb *tp, uint32_t acked)
+{
+	double mss = tp->mss, cwnd = tp->cwnd / mss, wmax, t, target, west;
+
+	if (!tp->cu_epoch_ns) {
+		/* RFC 9438 4.2: a new congestion avoidance epoch */
+		tp->cu_epoch_ns = st->now;
+		if (tp->cu_wmax < tp->cwnd) {
+			tp->cu_wmax = tp->cwnd;
+			tp->cu_k_ms = 0;
+		} else {
+			tp->cu_k_ms = (uint32_t)(ns_cbrt(((tp->cu_wmax -
+				tp->cwnd) / mss) / CUBIC_C) * 1000.0);
+		}
+		tp->cu_west = tp->cwnd;
+	}
+	wmax = tp->cu_wmax / mss;
+	t = (double)(st->now - tp->cu_epoch_ns) / 1e9 +
+	    (double)tp->srtt_us / 1e6;
+	t -= tp->cu_k_ms / 1000.0;
+	target = CUBIC_C * t * t * t + wmax; /* eq. 1 at t + RTT */
+	if (target > 1.5 * cwnd)
+		target = 1.5 * cwnd;            /* RFC 9438 4.4 */
+	/* Reno-friendly region, eq. 4: alpha = 3(1-b)/(1+b) */
+	west = tp->cu_west / mss;
+	west += 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA) * (acked / mss) / cwnd;
+	tp->cu_west = (uint32_t)(west * mss);
+	if (target < west) {
+		if (tp->cu_west > tp->cwnd)
+			tp->cwnd = tp->cu_west;
+	} else if (target > cwnd) {
+		double inc = (target - cwnd) / cwnd * (acked / mss) * mss;
+		tp->cwnd += (uint32_t)(inc + 0.5) ? (uint32_t)(inc + 0.5) : 1;
+	} else {
+		/* plateau: grow very slowly (RFC 9438 4.3) */
+		tp->cc_acked += acked;
+		if (tp->cc_acked >= 100 * tp->cwnd / tp->mss) {
+			tp->cc_acked = 0;
+			tp->cwnd += 1;
+		}
+	}
+}
+
+void ns_cc_ack(struct ns_stack *st, struct ns_tcb *tp, uint32_t acked)
+{
+	if (tp->cwnd < tp->ssthresh) {
+		/* slow start, RFC 5681 3.1 eq. 2 with RFC 3465 L = 2 */
+		uint32_t inc = acked < 2u * tp->mss ? acked : 2u * tp->mss;
+		tp->cwnd += inc;
+	} else if (tp->cc_algo == NS_CC_CUBIC) {
+		cubic_ack(st, tp, acked);
+	} else {
+		/* congestion avoidance: one MSS per cwnd acked (eq. 3) */
+		tp->cc_acked += acked;
+		if (tp->cc_acked >= tp->cwnd) {
+			tp->cc_acked -= tp->cwnd;
+			tp->cwnd += tp->mss;
+		}
+	}
+	if (tp->cwnd > cwnd_cap(tp))
+		tp->cwnd = cwnd_cap(tp);
+}
+
+static void reduce(struct ns_tcb *tp)
+{
+	uint32_t flight = ns_tcp_flight(tp), base, ss;
+
+	if (tp->cc_algo == NS_CC_CUBIC) {
+		/* RFC 9438 4.7 fast convergence */
+		if (tp->cwnd < tp->cu_wmax)
+			tp->cu_wmax = (uint32_t)(tp->cwnd * (1 + CUBIC_BETA) / 2);
+		else
+			tp->cu_wmax = tp->cwnd;
+		base = tp->cwnd < flight ? tp->cwnd : flight;
+		if (base < tp->cwnd)
+			base = tp->cwnd;
+		ss = (uint32_t)(base * CUBIC_BETA);
+		tp->cu_epoch_ns = 0;
+	} else {
+		ss = flight / 2; /* RFC 5681 eq. 4 */
+	}
+	if (ss < 2u * tp->mss)
+		ss = 2u * tp->mss;
+	tp->ssthresh = ss;
+	tp->cc_acked = 0;
+}
+
+void ns_cc_loss(struct ns_stack *st, struct ns_tcb *tp)
+{
+	(void)st;
+	reduce(tp);
+	/* RFC 6582 3.2 step 2: cwnd = ssthresh + 3*SMSS */
+	tp->cwnd = tp->ssthresh + 3u * tp->mss;
+}
+
+void ns_cc_rto(struct ns_stack *st, struct ns_tcb *tp)
+{
+	(void)st;
+	if (tp->rxt_shift <= 1)
+		reduce(tp); /* only the first timeout of a series (RFC 5681 eq. 4) */
+	tp->cwnd = tp->mss; /* loss window, RFC 5681 3.1 */
+}

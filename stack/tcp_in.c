@@ -1,0 +1,838 @@
+/*
+ * tcp_in.c: TCP input, following RFC 9293 3.10.7 ("SEGMENT ARRIVES") in
+ * its order: parse and validate (header length, options, checksum), find
+ * the connection (4-tuple, then a listener), then per state: LISTEN
+ * (backlog, embryonic connection), SYN_SENT, and the synchronized states:
+ * PAWS (RFC 7323 5), sequence acceptability and trimming, RST and SYN
+ * with RFC 5961 challenge ACKs, ACK processing (RFC 5961 5.2 bounds, RTT,
+ * NewReno fast retransmit and recovery, RFC 5681 / 6582), window update,
+ * data (in order into the receive ring, out of order kept as SACK ranges,
+ * RFC 2018), FIN and the close states. Also ICMP errors for TCP
+ * (RFC 1191 path MTU, RFC 5927 checks). Called by ip4.c and icmp.c.
+ */
+#include "stack/ns_priv.h"
+
+#include <errno.h>
+
+struct tcp_opts {
+	uint16_t mss;
+	uint8_t ws, has_mss, has_ws, sack_ok, has_ts, nsack;
+	uint32_t tsval, tsecr;
+	struct ns_ooo sack[4];
+};
+
+/* 0 or -EINVAL; never reads past [o, o + len) */
+static int parse_opts(const uint8_t *o, unsigned len, struct tcp_opts *to,
+		      int syn)
+{
+	unsigned i = 0;
+
+	memset(to, 0, sizeof(*to));
+	while (i < len) {
+		uint8_t kind = o[i], olen;
+		if (kind == NS_TCPOPT_EOL)
+			break;
+		if (kind == NS_TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return -EINVAL;   /* length byte past the header */
+		olen = o[i + 1];
+		if (olen < 2 || i + olen > len)
+			return -EINVAL;   /* zero-length or past the header */
+		switch (kind) {
+		case NS_TCPOPT_MSS:
+			if (olen != 4)
+				return -EINVAL;
+			if (syn) {
+				to->mss = ns_ntohs(ns_get16(o + i + 2));
+				to->has_mss = 1;
+			}
+			break;
+		case NS_TCPOPT_WSCALE:
+			if (olen != 3)
+				return -EINVAL;
+			if (syn) {
+				to->ws = o[i + 2] > 14 ? 14 : o[i + 2]; /* 7323 2.3 */
+				to->has_ws = 1;
+			}
+			break;
+		case NS_TCPOPT_SACK_OK:
+			if (olen != 2)
+				return -EINVAL;
+			if (syn)
+				to->sack_ok = 1;
+			break;
+		case NS_TCPOPT_TS:
+			if (olen != 10)
+				return -EINVAL;
+			to->has_ts = 1;
+			to->tsval = ns_ntohl(ns_get32(o + i + 2));
+			to->tsecr = ns_ntohl(ns_get32(o + i + 6));
+			break;
+		case NS_TCPOPT_SACK:
+			if ((olen - 2) % 8)
+				return -EINVAL;
+			{
+				unsigned k, n = (olen - 2u) / 8;
+				for (k = 0; k < n && to->nsack < 4; k++) {
+					to->sack[to->nsack].start =
+						ns_ntohl(ns_get32(o + i + 2 + 8 * k));
+					to->sack[to->nsack].end =
+						ns_ntohl(ns_get32(o + i + 6 + 8 * k));
+					to->nsack++;
+				}
+			}
+			break;
+		default:
+			break; /* unknown options are skipped (RFC 9293 3.1) */
+		}
+		i += olen;
+	}
+	return 0;
+}
+
+static void apply_syn_opts(struct ns_stack *st, struct ns_tcb *tp,
+			   const struct tcp_opts *to)
+{
+	uint16_t mss = to->has_mss ? to->mss : NS_TCP_MSS_DEFAULT;
+
+	tp->peer_mss = mss;
+	if (mss > st->mss_max)
+		mss = st->mss_max;
+	if (mss < 64)
+		mss = 64;
+	if (to->has_ws) {
+		tp->tf |= TF_WS_OK;
+		tp->snd_wscale = to->ws;
+	} else {
+		tp->snd_wscale = 0;
+		tp->rcv_wscale = 0;
+	}
+	if (to->has_ts) {
+		tp->tf |= TF_TS_OK;
+		tp->ts_recent = to->tsval;
+		tp->ts_recent_ns = st->now;
+		mss = (uint16_t)(mss - 12); /* RFC 6691: options come out of it */
+	}
+	if (to->sack_ok)
+		tp->tf |= TF_SACK_OK;
+	tp->mss = mss;
+}
+
+/* ---- receive queue ----------------------------------------------------- */
+
+/* copy data for seq into the ring (offset from rcv_nxt must fit) */
+static void rb_put(struct ns_tcb *tp, uint32_t seq, const uint8_t *p,
+		   uint32_t len)
+{
+	uint32_t pos = (tp->rb_start + tp->rb_len + (seq - tp->rcv_nxt)) &
+		       tp->rb_mask;
+	uint32_t first = tp->rb_mask + 1 - pos;
+	if (first > len)
+		first = len;
+	memcpy(tp->rb + pos, p, first);
+	if (first < len)
+		memcpy(tp->rb, p + first, len - first);
+}
+
+/* add [s, e) to the out-of-order ranges; -1 if there is no room */
+static int ooo_add(struct ns_tcb *tp, uint32_t s, uint32_t e)
+{
+	unsigned i, j;
+
+	/* merge with every range it touches */
+	for (i = 0; i < tp->ooo_n;) {
+		struct ns_ooo *r = &tp->ooo[i];
+		if (SEQ_LEQ(r->start, e) && SEQ_GEQ(r->end, s)) {
+			s = SEQ_MIN(s, r->start);
+			e = SEQ_MAX(e, r->end);
+			for (j = i; j + 1 < tp->ooo_n; j++)
+				tp->ooo[j] = tp->ooo[j + 1];
+			tp->ooo_n--;
+			continue;
+		}
+		i++;
+	}
+	if (tp->ooo_n >= NS_TCP_OOO_RANGES)
+		return -1;
+	for (i = 0; i < tp->ooo_n && SEQ_LT(tp->ooo[i].start, s); i++)
+		;
+	for (j = tp->ooo_n; j > i; j--)
+		tp->ooo[j] = tp->ooo[j - 1];
+	tp->ooo[i].start = s;
+	tp->ooo[i].end = e;
+	tp->ooo_n++;
+	tp->ooo_last = (uint8_t)i;
+	return 0;
+}
+
+/* would [s, e) fit in the ranges (merging or a free slot)? */
+static int ooo_fits(const struct ns_tcb *tp, uint32_t s, uint32_t e)
+{
+	unsigned i;
+	if (tp->ooo_n < NS_TCP_OOO_RANGES)
+		return 1;
+	for (i = 0; i < tp->ooo_n; i++)
+		if (SEQ_LEQ(tp->ooo[i].start, e) && SEQ_GEQ(tp->ooo[i].end, s))
+			return 1;
+	return 0;
+}
+
+/* rcv_nxt moved: absorb ranges now contiguous */
+static void ooo_pull(struct ns_tcb *tp)
+{
+	while (tp->ooo_n && SEQ_LEQ(tp->ooo[0].start, tp->rcv_nxt)) {
+		unsigned j;
+		if (SEQ_GT(tp->ooo[0].end, tp->rcv_nxt)) {
+			uint32_t n = tp->ooo[0].end - tp->rcv_nxt;
+			tp->rb_len += n;
+			tp->rcv_nxt += n;
+			tp->bytes_received += n;
+		}
+		for (j = 0; j + 1 < tp->ooo_n; j++)
+			tp->ooo[j] = tp->ooo[j + 1];
+		tp->ooo_n--;
+	}
+	if (tp->ooo_last >= tp->ooo_n)
+		tp->ooo_last = 0;
+}
+
+static void challenge_ack(struct ns_stack *st, struct ns_sock *so)
+{
+	uint64_t sec = st->now / (1000 * NS_MS);
+
+	/* RFC 5961 7: rate limit */
+	if (sec != st->chal_sec) {
+		st->chal_sec = sec;
+		st->chal_cnt = 0;
+	}
+	if (st->chal_cnt++ >= NS_TCP_CHALLENGE_PER_S)
+		return;
+	NS_CNT(st, tcp_challenge_acks);
+	ns_tcp_respond(st, so, so->tcb.snd_nxt, so->tcb.rcv_nxt, NS_TH_ACK);
+}
+
+static void process_fin(struct ns_stack *st, struct ns_sock *so, int finacked)
+{
+	struct ns_tcb *tp = &so->tcb;
+
+	tp->tf &= ~TF_RCVD_FIN_OOO;
+	tp->rcv_nxt++;
+	tp->tf |= TF_ACKNOW;
+	switch (tp->state) {
+	case NS_TCPS_SYN_RECEIVED:
+	case NS_TCPS_ESTABLISHED:
+		ns_tcp_set_state(st, so, NS_TCPS_CLOSE_WAIT);
+		break;
+	case NS_TCPS_FIN_WAIT_1:
+		/* simultaneous close unless our FIN is acked too */
+		ns_tcp_set_state(st, so, finacked ? NS_TCPS_TIME_WAIT :
+				 NS_TCPS_CLOSING);
+		break;
+	case NS_TCPS_FIN_WAIT_2:
+		ns_tcp_set_state(st, so, NS_TCPS_TIME_WAIT);
+		break;
+	default:
+		break;
+	}
+	ns_sock_event(st, so);
+}
+
+/* ---- LISTEN (RFC 9293 3.10.7.2) ----------------------------------------- */
+static void listen_input(struct ns_stack *st, struct ns_sock *l,
+			 const struct ns_ip_info *ii,
+			 const struct ns_tcp_hdr *th, const struct tcp_opts *to,
+			 uint32_t seglen)
+{
+	struct ns_sock *c;
+	struct ns_tcb *tp;
+	uint8_t fl = th->flags;
+
+	if (fl & NS_TH_RST) {
+		NS_CNT(st, drop_tcp_rst);
+		return;
+	}
+	if (fl & NS_TH_ACK) {
+		NS_CNT(st, drop_tcp_nosock);
+		ns_tcp_reset_noconn(st, ii, th, seglen);
+		return;
+	}
+	if (!(fl & NS_TH_SYN) || ii->dst_be != st->ip_be) {
+		NS_CNT(st, drop_tcp_syn);
+		return;
+	}
+	if (l->qlen >= l->backlog) {
+		NS_CNT(st, drop_tcp_backlog);
+		return;
+	}
+	c = ns_sock_alloc(st, NS_SOCK_TCP);
+	if (!c) {
+		NS_CNT(st, drop_tcp_backlog);
+		return;
+	}
+	tp = &c->tcb;
+	c->lip_be = ii->dst_be;
+	c->lport_be = th->dport_be;
+	c->rip_be = ii->src_be;
+	c->rport_be = th->sport_be;
+	c->parent = ns_sd(st, l);
+	c->sf |= l->sf & (SF_KEEPALIVE | SF_LINGER);
+	c->linger_s = l->linger_s;
+	tp->tf |= l->tcb.tf & (TF_NODELAY | TF_CORK);
+	tp->cc_algo = l->tcb.cc_algo;
+	tp->keepidle_s = l->tcb.keepidle_s;
+	tp->keepintvl_s = l->tcb.keepintvl_s;
+	tp->keepcnt = l->tcb.keepcnt;
+	tp->user_timeout_ms = l->tcb.user_timeout_ms;
+	l->qlen++;
+	ns_conn_insert(st, c);
+	tp->irs = ns_ntohl(th->seq_be);
+	tp->rcv_nxt = tp->irs + 1;
+	tp->rcv_adv = tp->rcv_nxt;
+	tp->iss = ns_tcp_iss(st);
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tp->sb_seq = tp->iss + 1;
+	tp->recover = tp->iss;
+	apply_syn_opts(st, tp, to);
+	tp->snd_wnd = ns_ntohs(th->win_be); /* never scaled in a SYN */
+	tp->max_sndwnd = tp->snd_wnd;
+	tp->snd_wl1 = tp->irs;
+	tp->snd_wl2 = tp->iss;
+	ns_cc_init(st, tp);
+	tp->last_rcv_ns = st->now;
+	ns_tcp_set_state(st, c, NS_TCPS_SYN_RECEIVED);
+	ns_sock_want_output(st, c);
+}
+
+/* ---- SYN_SENT (RFC 9293 3.10.7.3) --------------------------------------- */
+static void syn_sent_input(struct ns_stack *st, struct ns_sock *so,
+			   const struct ns_ip_info *ii,
+			   const struct ns_tcp_hdr *th,
+			   const struct tcp_opts *to, uint32_t seglen)
+{
+	struct ns_tcb *tp = &so->tcb;
+	uint8_t fl = th->flags;
+	uint32_t seq = ns_ntohl(th->seq_be), ack = ns_ntohl(th->ack_be);
+
+	if (fl & NS_TH_ACK) {
+		if (SEQ_LEQ(ack, tp->iss) || SEQ_GT(ack, tp->snd_max)) {
+			NS_CNT(st, drop_tcp_ack);
+			if (!(fl & NS_TH_RST))
+				ns_tcp_reset_noconn(st, ii, th, seglen);
+			return;
+		}
+	}
+	if (fl & NS_TH_RST) {
+		if (fl & NS_TH_ACK)
+			ns_tcp_drop(st, so, ECONNREFUSED);
+		else
+			NS_CNT(st, drop_tcp_rst);
+		return;
+	}
+	if (!(fl & NS_TH_SYN)) {
+		NS_CNT(st, drop_tcp_state);
+		return;
+	}
+	tp->irs = seq;
+	tp->rcv_nxt = seq + 1;
+	tp->rcv_adv = tp->rcv_nxt;
+	apply_syn_opts(st, tp, to);
+	ns_cc_init(st, tp);
+	tp->snd_wnd = ns_ntohs(th->win_be);
+	tp->max_sndwnd = tp->snd_wnd;
+	tp->snd_wl1 = seq;
+	tp->snd_wl2 = ack;
+	tp->last_rcv_ns = st->now;
+	tp->tf |= TF_ACKNOW;
+	if (fl & NS_TH_ACK) {
+		tp->snd_una = ack;
+		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
+			tp->snd_nxt = tp->snd_una;
+		if ((tp->tf & TF_RTT_TIMING) && SEQ_GT(ack, tp->rtt_seq)) {
+			ns_tcp_rtt_sample(tp, st->now - tp->rtt_start_ns);
+			tp->tf &= ~TF_RTT_TIMING;
+		}
+		tp->rxt_shift = 0;
+		tp->first_rxt_ns = 0;
+		ns_tcp_timer_set(st, so, &tp->t_rexmt, 0);
+		ns_tcp_set_state(st, so, NS_TCPS_ESTABLISHED);
+	} else {
+		/* simultaneous open: SYN,ACK with our ISS again */
+		tp->snd_nxt = tp->iss;
+		ns_tcp_set_state(st, so, NS_TCPS_SYN_RECEIVED);
+	}
+	ns_sock_want_output(st, so);
+}
+
+/* ---- ACK processing (RFC 9293 3.10.7.4 fifth check) --------------------- */
+/* returns 1 if the connection is gone */
+static int ack_input(struct ns_stack *st, struct ns_sock *so,
+		     const struct ns_tcp_hdr *th, uint32_t seq, uint32_t ack,
+		     uint32_t tlen, int *finacked)
+{
+	struct ns_tcb *tp = &so->tcb;
+	uint32_t win = (uint32_t)ns_ntohs(th->win_be) << tp->snd_wscale;
+	uint32_t bound = tp->snd_una - tp->max_sndwnd;
+
+	if (SEQ_GT(ack, tp->snd_max)) {
+		/* acks something not yet sent: ACK and drop */
+		NS_CNT(st, drop_tcp_ack);
+		tp->tf |= TF_ACKNOW;
+		return -1;
+	}
+	if (SEQ_LT(ack, bound)) {
+		/* RFC 5961 5.2: too old, challenge */
+		NS_CNT(st, drop_tcp_ack);
+		challenge_ack(st, so);
+		return -1;
+	}
+	if (SEQ_LEQ(ack, tp->snd_una)) {
+		/* RFC 5681 2 duplicate ACK */
+		if (ack == tp->snd_una && tlen == 0 &&
+		    !(th->flags & (NS_TH_FIN | NS_TH_SYN)) &&
+		    win == tp->snd_wnd && tp->snd_max != tp->snd_una) {
+			tp->dupacks++;
+			if (tp->tf & TF_RECOVERY) {
+				tp->cwnd += tp->mss; /* RFC 6582 3.2 step 3 */
+				ns_sock_want_output(st, so);
+			} else if (tp->dupacks == NS_TCP_DUPACK_THRESH &&
+				   SEQ_GT(ack - 1, tp->recover)) {
+				/* RFC 6582 3.2 step 2 */
+				NS_CNT(st, tcp_fast_retransmits);
+				ns_cc_loss(st, tp);
+				tp->recover = tp->snd_max;
+				tp->tf |= TF_RECOVERY;
+				ns_tcp_rexmit_una(st, so);
+			}
+		}
+	} else {
+		uint32_t acked = ack - tp->snd_una, dacked = 0;
+
+		if (SEQ_GT(ack, tp->sb_seq)) {
+			dacked = ack - tp->sb_seq;
+			if (dacked > tp->sb_len)
+				dacked = tp->sb_len;
+			tp->sb_start = (tp->sb_start + dacked) & tp->sb_mask;
+			tp->sb_len -= dacked;
+			tp->sb_seq += dacked;
+			tp->bytes_acked += dacked;
+			ns_sock_event(st, so);
+		}
+		if ((tp->tf & TF_FIN_QUEUED) && tp->sb_len == 0 &&
+		    SEQ_GT(ack, tp->sb_seq))
+			*finacked = 1;
+		if ((tp->tf & TF_RTT_TIMING) && SEQ_GT(ack, tp->rtt_seq)) {
+			ns_tcp_rtt_sample(tp, st->now - tp->rtt_start_ns);
+			tp->tf &= ~TF_RTT_TIMING;
+		}
+		tp->rxt_shift = 0;
+		tp->first_rxt_ns = 0;
+		if (tp->tf & TF_RECOVERY) {
+			if (SEQ_GEQ(ack, tp->recover)) {
+				/* full ACK, RFC 6582 3.2 step 3 */
+				uint32_t fl = tp->snd_max - ack;
+				tp->tf &= ~TF_RECOVERY;
+				tp->cwnd = tp->ssthresh < fl + tp->mss ?
+					   tp->ssthresh : fl + tp->mss;
+				tp->dupacks = 0;
+			} else {
+				/* partial ACK: retransmit the next hole and
+				 * deflate (RFC 6582 3.2 step 4) */
+				tp->snd_una = ack;
+				ns_tcp_rexmit_una(st, so);
+				tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : 0;
+				if (acked >= tp->mss)
+					tp->cwnd += tp->mss;
+				if (tp->cwnd < tp->mss)
+					tp->cwnd = tp->mss;
+			}
+		} else {
+			tp->dupacks = 0;
+			ns_cc_ack(st, tp, acked);
+		}
+		tp->snd_una = ack;
+		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
+			tp->snd_nxt = tp->snd_una;
+		if (tp->snd_una == tp->snd_max)
+			ns_tcp_timer_set(st, so, &tp->t_rexmt, 0);
+		else
+			ns_tcp_rexmt_arm(st, so); /* RFC 6298 5.3 */
+		ns_sock_want_output(st, so);
+	}
+	/* window update (RFC 9293 3.10.7.4: SND.WL1 / SND.WL2 rule) */
+	if (SEQ_LT(tp->snd_wl1, seq) ||
+	    (tp->snd_wl1 == seq && SEQ_LEQ(tp->snd_wl2, ack))) {
+		if (win > tp->snd_wnd)
+			ns_sock_want_output(st, so);
+		tp->snd_wnd = win;
+		tp->snd_wl1 = seq;
+		tp->snd_wl2 = ack;
+		if (win > tp->max_sndwnd)
+			tp->max_sndwnd = win;
+		if (win && tp->t_persist) {
+			ns_tcp_timer_set(st, so, &tp->t_persist, 0);
+			tp->persist_ns = NS_TCP_PERSIST_MIN_NS;
+		}
+	}
+	return 0;
+}
+
+/* ---- synchronized states ----------------------------------------------- */
+static void sync_input(struct ns_stack *st, struct ns_sock *so,
+		       const struct ns_tcp_hdr *th, const struct tcp_opts *to,
+		       const uint8_t *data, uint32_t tlen)
+{
+	struct ns_tcb *tp = &so->tcb;
+	uint8_t fl = th->flags;
+	uint32_t seq = ns_ntohl(th->seq_be), ack = ns_ntohl(th->ack_be);
+	uint32_t oseq = seq, seglen, win;
+	int finacked = 0, acceptable;
+
+	/* PAWS, RFC 7323 5.3 R1 */
+	if ((tp->tf & TF_TS_OK) && to->has_ts && !(fl & NS_TH_RST) &&
+	    SEQ_LT(to->tsval, tp->ts_recent) &&
+	    st->now - tp->ts_recent_ns < 24ull * 86400 * 1000 * NS_MS) {
+		NS_CNT(st, drop_tcp_paws);
+		tp->tf |= TF_ACKNOW;
+		goto out;
+	}
+	/* SYN_RECEIVED: a retransmitted SYN means our SYN,ACK was lost */
+	if (tp->state == NS_TCPS_SYN_RECEIVED && (fl & NS_TH_SYN) &&
+	    !(fl & NS_TH_ACK) && seq == tp->irs) {
+		tp->snd_nxt = tp->iss;
+		goto out;
+	}
+	/* sequence acceptability, RFC 9293 3.10.7.4 first check */
+	seglen = tlen + !!(fl & NS_TH_SYN) + !!(fl & NS_TH_FIN);
+	win = ns_tcp_rcv_window(tp);
+	if (seglen == 0)
+		acceptable = win == 0 ? seq == tp->rcv_nxt :
+			     SEQ_IN(seq, tp->rcv_nxt, tp->rcv_nxt + win);
+	else if (win == 0)
+		acceptable = seq == tp->rcv_nxt; /* take its ACK, not its data */
+	else
+		acceptable = SEQ_IN(seq, tp->rcv_nxt, tp->rcv_nxt + win) ||
+			     SEQ_IN(seq + seglen - 1, tp->rcv_nxt,
+				    tp->rcv_nxt + win);
+	if (!acceptable) {
+		if (!(fl & NS_TH_RST)) {
+			tp->tf |= TF_ACKNOW;
+			if (SEQ_LT(seq, tp->rcv_nxt))
+				NS_CNT(st, tcp_dup_segs);
+		}
+		NS_CNT(st, drop_tcp_seq);
+		if (tp->state == NS_TCPS_TIME_WAIT && (fl & NS_TH_FIN))
+			ns_tcp_timer_set(st, so, &tp->t_2msl, st->now +
+				(uint64_t)st->cfg.time_wait_ms * NS_MS);
+		goto out;
+	}
+	/* RST, RFC 5961 3.2 */
+	if (fl & NS_TH_RST) {
+		if (oseq != tp->rcv_nxt) {
+			challenge_ack(st, so);
+			goto out;
+		}
+		switch (tp->state) {
+		case NS_TCPS_SYN_RECEIVED:
+			if (so->parent != NS_NONE && !(so->sf & SF_ACCEPTQ)) {
+				/* passive open: back to LISTEN */
+				ns_tcp_close_done(st, so);
+				return;
+			}
+			ns_tcp_drop(st, so, ECONNREFUSED);
+			return;
+		case NS_TCPS_CLOSING:
+		case NS_TCPS_LAST_ACK:
+		case NS_TCPS_TIME_WAIT:
+			ns_tcp_close_done(st, so);
+			return;
+		default:
+			ns_tcp_drop(st, so, ECONNRESET);
+			return;
+		}
+	}
+	/* SYN in a synchronized state, RFC 5961 4.2 */
+	if (fl & NS_TH_SYN) {
+		NS_CNT(st, drop_tcp_syn);
+		challenge_ack(st, so);
+		goto out;
+	}
+	if (!(fl & NS_TH_ACK)) {
+		NS_CNT(st, drop_tcp_ack);
+		goto out;
+	}
+	tp->last_rcv_ns = st->now;
+	tp->keep_sent = 0;
+	/* trim to the window */
+	if (SEQ_LT(seq, tp->rcv_nxt)) {
+		uint32_t d = tp->rcv_nxt - seq;
+		if (d >= tlen) {
+			if (d > tlen)
+				fl &= (uint8_t)~NS_TH_FIN; /* FIN already seen */
+			d = tlen;
+		}
+		data += d;
+		tlen -= d;
+		seq += d;
+		tp->tf |= TF_ACKNOW;
+		NS_CNT(st, tcp_dup_segs);
+	}
+	if (SEQ_GT(seq + tlen, tp->rcv_nxt + win)) {
+		uint32_t keep = tp->rcv_nxt + win - seq;
+		if (SEQ_LT(tp->rcv_nxt + win, seq))
+			keep = 0;
+		tlen = keep;
+		fl &= (uint8_t)~NS_TH_FIN;
+		tp->tf |= TF_ACKNOW;
+	}
+	/* update ts_recent, RFC 7323 4.3 */
+	if ((tp->tf & TF_TS_OK) && to->has_ts &&
+	    SEQ_GEQ(to->tsval, tp->ts_recent) &&
+	    SEQ_LEQ(oseq, tp->last_ack_sent)) {
+		tp->ts_recent = to->tsval;
+		tp->ts_recent_ns = st->now;
+	}
+	/* ACK */
+	if (tp->state == NS_TCPS_SYN_RECEIVED) {
+		if (SEQ_GT(ack, tp->snd_una) && SEQ_LEQ(ack, tp->snd_max)) {
+			tp->snd_wnd = (uint32_t)ns_ntohs(th->win_be)
+				      << tp->snd_wscale;
+			tp->max_sndwnd = tp->snd_wnd;
+			tp->snd_wl1 = seq;
+			tp->snd_wl2 = ack;
+			ns_tcp_set_state(st, so, NS_TCPS_ESTABLISHED);
+		} else {
+			struct ns_ip_info ii;
+			memset(&ii, 0, sizeof(ii));
+			ii.src_be = so->rip_be;
+			ii.dst_be = so->lip_be;
+			NS_CNT(st, drop_tcp_ack);
+			ns_tcp_reset_noconn(st, &ii, th, seglen);
+			return;
+		}
+	}
+	if (ack_input(st, so, th, seq, ack, tlen, &finacked) < 0)
+		goto out;
+	switch (tp->state) {
+	case NS_TCPS_FIN_WAIT_1:
+		if (finacked) {
+			ns_tcp_set_state(st, so, NS_TCPS_FIN_WAIT_2);
+			ns_tcp_timer_set(st, so, &tp->t_rexmt, 0);
+		}
+		break;
+	case NS_TCPS_CLOSING:
+		if (finacked) {
+			ns_tcp_set_state(st, so, NS_TCPS_TIME_WAIT);
+			goto out;
+		}
+		break;
+	case NS_TCPS_LAST_ACK:
+		if (finacked) {
+			ns_tcp_close_done(st, so);
+			return;
+		}
+		break;
+	case NS_TCPS_TIME_WAIT:
+		if (fl & NS_TH_FIN) {
+			tp->tf |= TF_ACKNOW;
+			ns_tcp_timer_set(st, so, &tp->t_2msl, st->now +
+				(uint64_t)st->cfg.time_wait_ms * NS_MS);
+		}
+		goto out;
+	default:
+		break;
+	}
+	/* URG: urgent data is delivered inline; the pointer is ignored */
+	if (fl & NS_TH_URG)
+		NS_CNT(st, tcp_urg_ignored);
+	/* data, RFC 9293 3.10.7.4 seventh check */
+	if (tlen && (tp->state == NS_TCPS_ESTABLISHED ||
+		     tp->state == NS_TCPS_FIN_WAIT_1 ||
+		     tp->state == NS_TCPS_FIN_WAIT_2)) {
+		if (so->sf & SF_ORPHAN) {
+			/* nobody will read it: abort (RFC 2525 2.17) */
+			ns_tcp_respond(st, so, tp->snd_nxt, tp->rcv_nxt,
+				       NS_TH_RST | NS_TH_ACK);
+			ns_tcp_drop(st, so, 0);
+			return;
+		}
+		if (seq == tp->rcv_nxt) {
+			int had_ooo = tp->ooo_n != 0;
+			rb_put(tp, seq, data, tlen);
+			tp->rcv_nxt += tlen;
+			tp->rb_len += tlen;
+			tp->bytes_received += tlen;
+			if (had_ooo) {
+				ooo_pull(tp);
+				tp->tf |= TF_ACKNOW; /* RFC 5681 4.2: hole filled */
+			}
+			/* RFC 1122 4.2.3.2: at least every second segment */
+			if (++tp->delack_segs >= 2)
+				tp->tf |= TF_ACKNOW;
+			else
+				tp->tf |= TF_DELACK;
+			ns_sock_event(st, so);
+		} else if (ooo_fits(tp, seq, seq + tlen)) {
+			rb_put(tp, seq, data, tlen);
+			ooo_add(tp, seq, seq + tlen);
+			NS_CNT(st, tcp_ooo_segs);
+			tp->tf |= TF_ACKNOW; /* immediate dup ACK, RFC 5681 4.2 */
+			if (fl & NS_TH_FIN) {
+				tp->tf |= TF_RCVD_FIN_OOO;
+				tp->rcv_fin_seq = seq + tlen;
+				fl &= (uint8_t)~NS_TH_FIN;
+			}
+		} else {
+			NS_CNT(st, drop_tcp_ooo_full);
+			tp->tf |= TF_ACKNOW;
+			goto out;
+		}
+	}
+	/* FIN, eighth check */
+	if (fl & NS_TH_FIN) {
+		if (seq + tlen == tp->rcv_nxt &&
+		    !NS_TCPS_HAVERCVDFIN(tp->state))
+			process_fin(st, so, finacked);
+		else if (SEQ_GT(seq + tlen, tp->rcv_nxt)) {
+			tp->tf |= TF_RCVD_FIN_OOO;
+			tp->rcv_fin_seq = seq + tlen;
+		}
+	}
+	if ((tp->tf & TF_RCVD_FIN_OOO) && tp->rcv_fin_seq == tp->rcv_nxt &&
+	    !NS_TCPS_HAVERCVDFIN(tp->state))
+		process_fin(st, so, finacked);
+out:
+	if (tp->tf & (TF_ACKNOW | TF_DELACK))
+		ns_sock_want_output(st, so);
+}
+
+void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
+		  const struct ns_ip_info *ii)
+{
+	const struct ns_tcp_hdr *th;
+	struct ns_sock *so;
+	struct tcp_opts to;
+	uint32_t hlen, tlen, seglen;
+
+	if (b->seg_next) {
+		NS_CNT(st, drop_frag_proto);
+		goto drop;
+	}
+	if (b->len < NS_TCP_HLEN_MIN) {
+		NS_CNT(st, drop_tcp_short);
+		goto drop;
+	}
+	th = (const struct ns_tcp_hdr *)b->data;
+	hlen = (uint32_t)(th->off >> 4) * 4;
+	if (hlen < NS_TCP_HLEN_MIN || hlen > b->len) {
+		NS_CNT(st, drop_tcp_off);
+		goto drop;
+	}
+	if ((b->ol_flags & NF_RX_L4_CKSUM_BAD) ||
+	    (!(b->ol_flags & NF_RX_L4_CKSUM_GOOD) &&
+	     ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo(ii->src_be, ii->dst_be,
+			NS_IPPROTO_TCP, (uint16_t)b->len), b->data, b->len)) != 0)) {
+		NS_CNT(st, drop_tcp_cksum);
+		goto drop;
+	}
+	if (ii->dst_be != st->ip_be || th->sport_be == 0 || th->dport_be == 0) {
+		NS_CNT(st, drop_tcp_noport);
+		goto drop;
+	}
+	if (parse_opts((const uint8_t *)(th + 1), hlen - NS_TCP_HLEN_MIN, &to,
+		       !!(th->flags & NS_TH_SYN))) {
+		NS_CNT(st, drop_tcp_opt);
+		goto drop;
+	}
+	tlen = b->len - hlen;
+	seglen = tlen + !!(th->flags & NS_TH_SYN) + !!(th->flags & NS_TH_FIN);
+	if ((th->flags & NS_TH_URG) && ns_ntohs(th->urp_be) > tlen)
+		NS_CNT(st, tcp_urg_ignored); /* pointer past the data */
+	so = ns_conn_lookup(st, ii->dst_be, th->dport_be, ii->src_be,
+			    th->sport_be);
+	if (so && so->tcb.state == NS_TCPS_TIME_WAIT &&
+	    (th->flags & (NS_TH_SYN | NS_TH_ACK | NS_TH_RST)) == NS_TH_SYN &&
+	    (SEQ_GT(ns_ntohl(th->seq_be), so->tcb.rcv_nxt) ||
+	     ((so->tcb.tf & TF_TS_OK) && to.has_ts &&
+	      SEQ_GT(to.tsval, so->tcb.ts_recent)))) {
+		/* RFC 9293 3.6.1 / RFC 6191: a new incarnation may reuse the
+		 * pair while we are in TIME_WAIT */
+		if (ns_bind_lookup(st, NS_SOCK_TCP, ii->dst_be, th->dport_be)) {
+			ns_tcp_close_done(st, so);
+			so = NULL;
+		}
+	}
+	if (!so) {
+		struct ns_sock *l = ns_bind_lookup(st, NS_SOCK_TCP, ii->dst_be,
+						   th->dport_be);
+		if (l) {
+			listen_input(st, l, ii, th, &to, seglen);
+		} else {
+			NS_CNT(st, drop_tcp_noport);
+			ns_tcp_reset_noconn(st, ii, th, seglen);
+		}
+		goto drop; /* the segment is consumed either way */
+	}
+	switch (so->tcb.state) {
+	case NS_TCPS_CLOSED:
+		NS_CNT(st, drop_tcp_state);
+		ns_tcp_reset_noconn(st, ii, th, seglen);
+		break;
+	case NS_TCPS_LISTEN:
+		NS_CNT(st, drop_tcp_state);
+		break;
+	case NS_TCPS_SYN_SENT:
+		syn_sent_input(st, so, ii, th, &to, seglen);
+		break;
+	default:
+		sync_input(st, so, th, &to, b->data + hlen, tlen);
+		break;
+	}
+drop:
+	ns_buf_free(st, b);
+}
+
+void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
+		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu)
+{
+	uint32_t hlen = (uint32_t)(ih->ver_ihl & 0xf) * 4, seq;
+	const uint8_t *l4 = (const uint8_t *)ih + hlen;
+	struct ns_sock *so;
+	struct ns_tcb *tp;
+	uint16_t sport_be, dport_be;
+
+	if (avail < hlen + 8)
+		return;
+	sport_be = ns_get16(l4);
+	dport_be = ns_get16(l4 + 2);
+	seq = ns_ntohl(ns_get32(l4 + 4));
+	so = ns_conn_lookup(st, ih->src_be, sport_be, ih->dst_be, dport_be);
+	if (!so)
+		return;
+	tp = &so->tcb;
+	/* RFC 5927 4.1: only believe errors about data in flight */
+	if (!SEQ_IN(seq, tp->snd_una, tp->snd_max + 1))
+		return;
+	if (type == NS_ICMP_UNREACH && code == NS_ICMP_UNREACH_NEEDFRAG) {
+		/* RFC 1191: lower the MSS to fit, never below 68 - 40 */
+		uint32_t m;
+		if (mtu < 68 || mtu >= st->io.mtu)
+			return;
+		m = (uint32_t)mtu - NS_IP4_HLEN_MIN - NS_TCP_HLEN_MIN -
+		    ((tp->tf & TF_TS_OK) ? 12 : 0);
+		if (m < tp->mss) {
+			tp->mss = (uint16_t)m;
+			NS_CNT(st, icmp_pmtu_updates);
+			/* resend what did not fit */
+			tp->snd_nxt = tp->snd_una;
+			ns_sock_want_output(st, so);
+		}
+		return;
+	}
+	/* other errors are soft (RFC 1122 4.2.3.9) except during connect */
+	if (tp->state == NS_TCPS_SYN_SENT && type == NS_ICMP_UNREACH &&
+	    code != NS_ICMP_UNREACH_NEEDFRAG && code >= 2 && code <= 3)
+		ns_tcp_drop(st, so, ECONNREFUSED);
+}
