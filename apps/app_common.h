@@ -16,7 +16,17 @@
  *     APP_CSV_HEADER below; latencies in microseconds; for pingpong
  *     gets/sets/misses are 0, size_bytes is the payload, depth the
  *     outstanding requests per connection; for mcload size_bytes is the
- *     value size and depth the pipeline depth.
+ *     value size and depth the pipeline depth; target_rps is the offered
+ *     rate of an open-loop run (-r), 0 for closed loop, and unsent the
+ *     scheduled requests dropped because the backlog overflowed.
+ *
+ * Open loop (-r rate): each thread sends requests at exponentially
+ * distributed intervals (a Poisson process at rate/threads) whatever the
+ * server does, on any of its connections with a free slot (fewer than -o
+ * in flight); a request due while all slots are busy waits in a backlog.
+ * Latency is measured from the time a request was due, not sent, so a
+ * slow server is charged for the queueing it causes (no coordinated
+ * omission, as in wrk2).
  */
 #ifndef APPS_APP_COMMON_H
 #define APPS_APP_COMMON_H
@@ -36,10 +46,12 @@
 #include <time.h>
 
 #include "apps/hist.h"
+#include "apps/zipf.h"     /* PRNG and log for the open-loop schedule */
 
 #define APP_CSV_HEADER                                                     \
 	"app,threads,conns,depth,size_bytes,duration_s,requests,rps,"      \
-	"mean_us,p50_us,p90_us,p99_us,p999_us,max_us,errors,gets,sets,misses"
+	"mean_us,p50_us,p90_us,p99_us,p999_us,max_us,errors,gets,sets,misses," \
+	"target_rps,unsent"
 
 /* ---- parsing -------------------------------------------------------------- */
 
@@ -141,6 +153,63 @@ static inline double app_drive(_Atomic int *phase, double warmup_s,
 	return (double)(t1 - t0) / 1e9;
 }
 
+/* ---- open-loop schedule (one per client thread) --------------------------- */
+
+#define APP_SCHED_BACKLOG 65536   /* due requests waiting for a free slot */
+
+struct app_sched {
+	double gap_ns;                /* mean interval; 0 = closed loop */
+	uint64_t next_due;            /* ns */
+	uint64_t q[APP_SCHED_BACKLOG]; /* due times not yet sent, FIFO */
+	unsigned qhead, qlen;
+	uint64_t unsent;              /* due requests dropped: backlog full */
+	struct zipf_rng rng;
+};
+
+/* rate: requests/s for this thread (0 = closed loop) */
+static inline void app_sched_init(struct app_sched *s, double rate, uint64_t seed,
+				  uint64_t now)
+{
+	memset(s, 0, sizeof(*s));
+	s->gap_ns = rate > 0 ? 1e9 / rate : 0;
+	s->next_due = now;
+	zipf_rng_seed(&s->rng, seed);
+}
+
+/* moves every request due by `now` into the backlog */
+static inline void app_sched_tick(struct app_sched *s, uint64_t now)
+{
+	while (s->gap_ns > 0 && s->next_due <= now) {
+		if (s->qlen < APP_SCHED_BACKLOG)
+			s->q[(s->qhead + s->qlen++) % APP_SCHED_BACKLOG] = s->next_due;
+		else
+			s->unsent++;
+		/* exponential interval: -ln(1 - u) * mean */
+		double g = -zipf_log(1.0 - zipf_rng_double(&s->rng)) * s->gap_ns;
+		s->next_due += (uint64_t)g + 1;
+	}
+}
+
+static inline uint64_t app_sched_pop(struct app_sched *s)
+{
+	uint64_t t = s->q[s->qhead];
+	s->qhead = (s->qhead + 1) % APP_SCHED_BACKLOG;
+	s->qlen--;
+	return t;
+}
+
+/* epoll_wait timeout: 0 (poll) when the next request is due within 1 ms */
+static inline int app_sched_timeout_ms(const struct app_sched *s, uint64_t now,
+				       int idle_ms)
+{
+	if (s->gap_ns <= 0)
+		return idle_ms;
+	if (s->qlen > 0 || s->next_due <= now + 1000000u)
+		return 0;
+	uint64_t ms = (s->next_due - now) / 1000000u;
+	return ms < (uint64_t)idle_ms ? (int)ms : idle_ms;
+}
+
 /* ---- sockets -------------------------------------------------------------- */
 
 static inline int app_set_nodelay(int fd)
@@ -159,6 +228,8 @@ struct app_result {
 	uint64_t requests;               /* completed in the window */
 	uint64_t errors;
 	uint64_t gets, sets, misses;     /* mcload only */
+	double target_rps;               /* open loop: offered rate; 0 = closed */
+	uint64_t unsent;                 /* open loop: dropped, backlog full */
 	const struct hist *lat;          /* latencies in ns */
 };
 
@@ -174,26 +245,27 @@ static inline void app_print_summary(FILE *f, const struct app_result *r,
 	fprintf(f, "%s rps=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f "
 		"p999_us=%.1f mean_us=%.1f max_us=%.1f requests=%" PRIu64
 		" errors=%" PRIu64 " threads=%u conns=%u depth=%u size=%" PRIu64
-		" duration_s=%.2f%s%s\n",
+		" duration_s=%.2f target_rps=%.0f unsent=%" PRIu64 "%s%s\n",
 		r->app, app_rps(r),
 		hist_percentile(r->lat, 50) / 1e3, hist_percentile(r->lat, 90) / 1e3,
 		hist_percentile(r->lat, 99) / 1e3, hist_percentile(r->lat, 99.9) / 1e3,
 		hist_mean(r->lat) / 1e3,
 		(r->lat->total ? (double)r->lat->max : 0.0) / 1e3,
 		r->requests, r->errors, r->threads, r->conns, r->depth, r->size,
-		r->duration_s, *extra ? " " : "", extra);
+		r->duration_s, r->target_rps, r->unsent, *extra ? " " : "", extra);
 }
 
 static inline void app_print_csv(FILE *f, const struct app_result *r)
 {
 	fprintf(f, "%s,%u,%u,%u,%" PRIu64 ",%.3f,%" PRIu64 ",%.0f,%.1f,%.1f,%.1f,"
-		"%.1f,%.1f,%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+		"%.1f,%.1f,%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+		",%.0f,%" PRIu64 "\n",
 		r->app, r->threads, r->conns, r->depth, r->size, r->duration_s,
 		r->requests, app_rps(r), hist_mean(r->lat) / 1e3,
 		hist_percentile(r->lat, 50) / 1e3, hist_percentile(r->lat, 90) / 1e3,
 		hist_percentile(r->lat, 99) / 1e3, hist_percentile(r->lat, 99.9) / 1e3,
 		(r->lat->total ? (double)r->lat->max : 0.0) / 1e3,
-		r->errors, r->gets, r->sets, r->misses);
+		r->errors, r->gets, r->sets, r->misses, r->target_rps, r->unsent);
 }
 
 #endif /* APPS_APP_COMMON_H */

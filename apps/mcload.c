@@ -80,6 +80,8 @@ struct mcl_thread {
 	int ep;
 	struct mcl_conn *conns;
 	unsigned pl_conns;            /* conns of this thread still preloading */
+	unsigned rr;                  /* open loop: next connection to try */
+	struct app_sched sched;       /* open loop: what is due */
 	_Atomic uint64_t completed;   /* all phases, for --progress */
 	/* measured window only: */
 	uint64_t measured, gets, sets, hits, misses;
@@ -192,17 +194,38 @@ static void mcl_draw(struct mcl_thread *t, struct mcl_req *r)
 	r->ver = (uint32_t)atomic_load(&t->sh->state[r->idx]);
 }
 
-/* queues requests up to the connection's limit, then writes */
-static void mcl_fill(struct mcl_thread *t, struct mcl_conn *c, uint64_t now)
+/* appends request r to c's output (the caller checked qlen < qcap) */
+static void mcl_append(struct mcl_thread *t, struct mcl_conn *c,
+		       const struct mcl_req *r)
 {
 	const struct mcl_opts *o = t->o;
+	char key[MC_MAX_KEY];
 	if (c->woff > 0) {                        /* compact behind a partial write */
 		memmove(c->wbuf, c->wbuf + c->woff, c->wlen - c->woff);
 		c->wlen -= c->woff;
 		c->woff = 0;
 	}
-	char key[MC_MAX_KEY];
+	mc_key(key, r->idx, o->ksize);
+	if (r->op == OP_SET)
+		c->wlen += mc_fmt_set(c->wbuf + c->wlen, key, o->ksize, r->idx,
+				      r->ver, o->vsize);
+	else
+		c->wlen += mc_fmt_get(c->wbuf + c->wlen, key, o->ksize);
+	c->q[(c->qhead + c->qlen) % c->qcap] = *r;
+	c->qlen++;
+}
+
+/*
+ * Queues requests up to the connection's limit, then writes: the preload
+ * share while preloading, then (closed loop) the workload; in open loop
+ * (-r) the workload is sent by mcl_dispatch instead.
+ */
+static void mcl_fill(struct mcl_thread *t, struct mcl_conn *c, uint64_t now)
+{
+	const struct mcl_opts *o = t->o;
 	for (;;) {
+		if (!c->preloading && o->rate > 0)
+			break;
 		unsigned limit = c->preloading ? c->qcap : o->depth;
 		if (c->qlen >= limit)
 			break;
@@ -223,17 +246,33 @@ static void mcl_fill(struct mcl_thread *t, struct mcl_conn *c, uint64_t now)
 		} else {
 			mcl_draw(t, &r);
 		}
-		mc_key(key, r.idx, o->ksize);
-		if (r.op == OP_SET)
-			c->wlen += mc_fmt_set(c->wbuf + c->wlen, key, o->ksize, r.idx,
-					      r.ver, o->vsize);
-		else
-			c->wlen += mc_fmt_get(c->wbuf + c->wlen, key, o->ksize);
-		c->q[(c->qhead + c->qlen) % c->qcap] = r;
-		c->qlen++;
+		mcl_append(t, c, &r);
 	}
 	if (c->wlen > c->woff)
 		mcl_flush(t, c);
+}
+
+/* open loop: sends the requests due by now on connections with a free slot */
+static void mcl_dispatch(struct mcl_thread *t, uint64_t now)
+{
+	const struct mcl_opts *o = t->o;
+	app_sched_tick(&t->sched, now);
+	while (t->sched.qlen > 0) {
+		struct mcl_conn *c = NULL;
+		for (unsigned k = 0; k < o->conns && c == NULL; k++) {
+			struct mcl_conn *x = &t->conns[(t->rr + k) % o->conns];
+			if (x->fd >= 0 && !x->preloading && x->qlen < o->depth) {
+				c = x;
+				t->rr = (t->rr + k + 1) % o->conns;
+			}
+		}
+		if (c == NULL)
+			return;                       /* all slots busy: stays due */
+		struct mcl_req r = { .t_send = app_sched_pop(&t->sched) };
+		mcl_draw(t, &r);
+		mcl_append(t, c, &r);
+		mcl_flush(t, c);
+	}
 }
 
 static void mcl_print_wrong(struct mcl_thread *t, const struct mcl_req *q,
@@ -404,8 +443,16 @@ static void *mcl_main(void *arg)
 		}
 		mcl_fill(t, c, now);
 	}
+	bool sched_on = false;
 	while (atomic_load_explicit(&t->sh->phase, memory_order_relaxed) != APP_STOP) {
-		int n = epoll_wait(t->ep, evs, MCL_EVENTS, 10);
+		/* open loop: the schedule starts when this thread's preload ends */
+		if (o->rate > 0 && !sched_on && t->pl_conns == 0) {
+			app_sched_init(&t->sched, o->rate / o->threads, 0x5eed + t->id,
+				       app_now_ns());
+			sched_on = true;
+		}
+		int tmo = sched_on ? app_sched_timeout_ms(&t->sched, app_now_ns(), 10) : 10;
+		int n = epoll_wait(t->ep, evs, MCL_EVENTS, tmo);
 		for (int i = 0; i < n; i++) {
 			struct mcl_conn *c = evs[i].data.ptr;
 			if (c->fd >= 0 && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
@@ -413,6 +460,8 @@ static void *mcl_main(void *arg)
 			if (c->fd >= 0 && (evs[i].events & EPOLLOUT))
 				mcl_fill(t, c, app_now_ns());
 		}
+		if (sched_on)
+			mcl_dispatch(t, app_now_ns());
 	}
 	for (unsigned i = 0; i < o->conns; i++)
 		if (t->conns[i].fd >= 0)
@@ -514,7 +563,7 @@ static int run(const struct mcl_opts *o)
 		return 1;
 	hist_init(all);
 	uint64_t measured = 0, gets = 0, sets = 0, hits = 0, misses = 0, lost = 0,
-		 wrong = 0, srv = 0, proto = 0, cerr = 0, failed = 0;
+		 wrong = 0, srv = 0, proto = 0, cerr = 0, failed = 0, unsent = 0;
 	for (unsigned i = 0; i < o->threads; i++) {
 		struct mcl_thread *t = &ts[i];
 		pthread_join(t->tid, NULL);
@@ -530,6 +579,7 @@ static int run(const struct mcl_opts *o)
 		proto += t->proto;
 		cerr += t->conn_errors;
 		failed += t->failed;
+		unsent += t->sched.unsent;
 	}
 	struct app_result r = {
 		.app = "mcload", .threads = o->threads, .conns = o->threads * o->conns,
@@ -537,6 +587,7 @@ static int run(const struct mcl_opts *o)
 		.requests = measured,
 		.errors = lost + wrong + srv + proto + cerr + failed,
 		.gets = gets, .sets = sets, .misses = misses, .lat = all,
+		.target_rps = o->rate, .unsent = unsent,
 	};
 	char extra[512];
 	snprintf(extra, sizeof(extra),

@@ -31,6 +31,7 @@ struct mcl_opts {
 	double theta;            /* Zipf skew; 0 = uniform */
 	bool preload;
 	double duration_s, warmup_s;
+	double rate;             /* open-loop requests/s; 0 = closed loop */
 	uint64_t seed;
 	bool csv, progress;
 };
@@ -40,7 +41,7 @@ struct mcl_opts {
 	"              [-o pipeline-depth] [-k keys] [-K key-bytes]\n"            \
 	"              [-V value-bytes] [-g get-percent] [-z theta | --uniform]\n"\
 	"              [--no-preload] [-d seconds] [-w warmup-seconds]\n"         \
-	"              [--seed n] [--progress] [--csv]\n"                         \
+	"              [-r requests-per-s] [--seed n] [--progress] [--csv]\n"     \
 	"       mcload --csv-header\n"                                            \
 	"memcached text-protocol load: each connection keeps -o requests in\n"    \
 	"  flight, -g percent gets and the rest sets, keys drawn Zipfian (theta -z) or\n"\
@@ -52,6 +53,9 @@ struct mcl_opts {
 	"  with a set in flight redraws the key, and after 8 tries is a get.\n"  \
 	"  Output as pingpong's: one summary line (stderr with --csv) and, with\n"\
 	"  --csv, one CSV line on stdout (columns: --csv-header).\n"              \
+	"  -r: open loop as pingpong's: requests due as a Poisson process at\n"  \
+	"  this total rate, latency from when each was due (default: closed\n"  \
+	"  loop, -o always in flight).\n"                                        \
 	"defaults: -a 127.0.0.1 -p 11211 -t 1 -c 1 -o 1 -k 1000000 -K 8 -V 8\n"   \
 	"  -g 90 -z 0.99 -d 5 -w 1; give memcached memory for all keys (-m).\n"   \
 	"exit status: 0 if every response was right, 1 if not, 2 on bad\n"       \
@@ -113,7 +117,7 @@ static inline int mcl_parse_args(int argc, char **argv, struct mcl_opts *o,
 		if (!strcmp(a, "--seed"))
 			opt = 'S';
 		else if (a[0] == '-' && a[1] != '\0' && a[2] == '\0' &&
-			 strchr("aptcokKVgzdw", a[1]) != NULL)
+			 strchr("aptcokKVgzdwr", a[1]) != NULL)
 			opt = a[1];
 		else
 			return mcl_err(err, errlen, "unknown option '%s'", a);
@@ -164,6 +168,9 @@ static inline int mcl_parse_args(int argc, char **argv, struct mcl_opts *o,
 			break;
 		case 'w':
 			rc = app_parse_double(v, 0, 3600, &o->warmup_s);
+			break;
+		case 'r':
+			rc = app_parse_double(v, 0, 1e9, &o->rate);
 			break;
 		case 'S':
 			rc = app_parse_u64(v, 0, UINT64_MAX, &o->seed);

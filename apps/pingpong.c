@@ -303,6 +303,8 @@ struct cli_thread {
 	struct hist lat;
 	int ep;
 	struct cli_conn *conns;
+	unsigned rr;                 /* open loop: next connection to try */
+	struct app_sched sched;      /* open loop: what is due */
 };
 
 static void cli_kill(struct cli_thread *t, struct cli_conn *c, bool bad)
@@ -355,8 +357,8 @@ static void cli_flush(struct cli_thread *t, struct cli_conn *c)
 	}
 }
 
-/* queues requests up to the outstanding limit and writes them */
-static void cli_fill(struct cli_thread *t, struct cli_conn *c, uint64_t now)
+/* appends request number c->sent, due at ts, to the connection's output */
+static void cli_queue(struct cli_thread *t, struct cli_conn *c, uint64_t ts)
 {
 	const struct pp_opts *o = t->o;
 	if (c->woff > 0) {                      /* compact behind a partial write */
@@ -364,17 +366,43 @@ static void cli_fill(struct cli_thread *t, struct cli_conn *c, uint64_t now)
 		c->wlen -= c->woff;
 		c->woff = 0;
 	}
-	while (c->inflight < o->outstanding) {
-		unsigned char *p = c->wbuf + c->wlen;
-		for (uint64_t j = 0; j < o->size; j++)
-			p[j] = (unsigned char)(c->sent + j);
-		c->ts[c->sent % o->outstanding] = now;
-		c->wlen += o->size;
-		c->sent++;
-		c->inflight++;
-	}
+	unsigned char *p = c->wbuf + c->wlen;
+	for (uint64_t j = 0; j < o->size; j++)
+		p[j] = (unsigned char)(c->sent + j);
+	c->ts[c->sent % o->outstanding] = ts;
+	c->wlen += o->size;
+	c->sent++;
+	c->inflight++;
+}
+
+/* closed loop: keeps -o requests in flight on c */
+static void cli_fill(struct cli_thread *t, struct cli_conn *c, uint64_t now)
+{
+	while (c->inflight < t->o->outstanding)
+		cli_queue(t, c, now);
 	if (c->wlen > c->woff)
 		cli_flush(t, c);
+}
+
+/* open loop: sends the requests due by now on connections with a free slot */
+static void cli_dispatch(struct cli_thread *t, uint64_t now)
+{
+	const struct pp_opts *o = t->o;
+	app_sched_tick(&t->sched, now);
+	while (t->sched.qlen > 0) {
+		struct cli_conn *c = NULL;
+		for (unsigned k = 0; k < o->conns && c == NULL; k++) {
+			struct cli_conn *x = &t->conns[(t->rr + k) % o->conns];
+			if (x->fd >= 0 && x->inflight < o->outstanding) {
+				c = x;
+				t->rr = (t->rr + k + 1) % o->conns;
+			}
+		}
+		if (c == NULL)
+			return;                     /* all slots busy: stays due */
+		cli_queue(t, c, app_sched_pop(&t->sched));
+		cli_flush(t, c);
+	}
 }
 
 static void cli_read(struct cli_thread *t, struct cli_conn *c, unsigned char *buf)
@@ -417,7 +445,7 @@ static void cli_read(struct cli_thread *t, struct cli_conn *c, unsigned char *bu
 				memory_order_relaxed);
 		}
 	}
-	if (phase != APP_STOP)
+	if (phase != APP_STOP && o->rate == 0)
 		cli_fill(t, c, now);
 }
 
@@ -471,17 +499,26 @@ static void *cli_main(void *arg)
 			t->conn_errors++;
 			continue;
 		}
-		cli_fill(t, c, now);
+		if (o->rate == 0)
+			cli_fill(t, c, now);
 	}
+	app_sched_init(&t->sched, o->rate / o->threads, 0x5eed + t->id, app_now_ns());
 	while (atomic_load_explicit(t->phase, memory_order_relaxed) != APP_STOP) {
-		int n = epoll_wait(t->ep, evs, PP_EVENTS, 10);
+		int tmo = app_sched_timeout_ms(&t->sched, app_now_ns(), 10);
+		int n = epoll_wait(t->ep, evs, PP_EVENTS, tmo);
 		for (int i = 0; i < n; i++) {
 			struct cli_conn *c = evs[i].data.ptr;
 			if (c->fd >= 0 && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 				cli_read(t, c, rbuf);
-			if (c->fd >= 0 && (evs[i].events & EPOLLOUT))
-				cli_fill(t, c, app_now_ns());
+			if (c->fd >= 0 && (evs[i].events & EPOLLOUT)) {
+				if (o->rate == 0)
+					cli_fill(t, c, app_now_ns());
+				else
+					cli_flush(t, c);
+			}
 		}
+		if (o->rate > 0)
+			cli_dispatch(t, app_now_ns());
 	}
 	for (unsigned i = 0; i < o->conns; i++)
 		if (t->conns[i].fd >= 0)
@@ -538,7 +575,7 @@ static int run_client(const struct pp_opts *o)
 	if (all == NULL)
 		return 1;
 	hist_init(all);
-	uint64_t measured = 0, cerr = 0, failed = 0, bad = 0;
+	uint64_t measured = 0, cerr = 0, failed = 0, bad = 0, unsent = 0;
 	for (unsigned i = 0; i < o->threads; i++) {
 		pthread_join(ts[i].tid, NULL);
 		hist_merge(all, &ts[i].lat);
@@ -546,12 +583,14 @@ static int run_client(const struct pp_opts *o)
 		cerr += ts[i].conn_errors;
 		failed += ts[i].failed;
 		bad += ts[i].bad;
+		unsent += ts[i].sched.unsent;
 	}
 	struct app_result r = {
 		.app = "pingpong", .threads = o->threads,
 		.conns = o->threads * o->conns, .depth = o->outstanding,
 		.size = o->size, .duration_s = secs, .requests = measured,
 		.errors = cerr + failed + bad, .lat = all,
+		.target_rps = o->rate, .unsent = unsent,
 	};
 	char extra[128];
 	snprintf(extra, sizeof(extra),

@@ -29,6 +29,7 @@ struct pp_opts {
 	uint64_t size;             /* client: payload bytes per request */
 	double duration_s;         /* client: measured window; server: 0 = forever */
 	double warmup_s;           /* client */
+	double rate;               /* client: open-loop requests/s; 0 = closed */
 	bool reuseport;            /* server */
 	bool csv;                  /* client */
 	bool progress;             /* client: a line per second on stderr */
@@ -40,7 +41,7 @@ struct pp_opts {
 	"       pingpong client [-a addr] [-p port] [-t threads]\n"               \
 	"                       [-c conns-per-thread] [-o outstanding-per-conn]\n"\
 	"                       [-s payload-bytes] [-d seconds] [-w warmup-s]\n"  \
-	"                       [--progress] [--csv]\n"                           \
+	"                       [-r requests-per-s] [--progress] [--csv]\n"       \
 	"       pingpong --csv-header\n"                                          \
 	"server: echoes every byte back; one epoll loop per thread; one shared\n" \
 	"  listener, or one per thread with --reuseport; -p 0 picks a free port;\n"\
@@ -50,6 +51,9 @@ struct pp_opts {
 	"  requests of -s bytes outstanding; after -w seconds of warm-up, times\n"\
 	"  every request for -d seconds and prints one summary line (with --csv\n"\
 	"  on stderr, and one CSV line on stdout; columns: --csv-header).\n"      \
+	"  -r: open loop: requests sent as a Poisson process at this total rate\n"\
+	"  on connections with fewer than -o in flight, latency counted from\n"   \
+	"  when each was due (default: closed loop, -o always in flight).\n"     \
 	"defaults: -a 0.0.0.0 (server) / 127.0.0.1 (client), -p 7070, -t 1,\n"    \
 	"  -c 1, -o 1, -s 1, -d 5 (client), -w 1.\n"                              \
 	"exit status: 0 if no request failed, 1 if any did, 2 on bad arguments.\n"
@@ -114,7 +118,7 @@ static inline int pp_parse_args(int argc, char **argv, struct pp_opts *o,
 			continue;
 		}
 		bool known = a[0] == '-' && a[1] != '\0' && a[2] == '\0' &&
-			     strchr(client ? "aptcosdw" : "aptd", a[1]) != NULL;
+			     strchr(client ? "aptcosdwr" : "aptd", a[1]) != NULL;
 		if (!known)
 			return pp_err(err, errlen, "unknown option '%s' for %s mode", a,
 				      argv[1]);
@@ -151,6 +155,9 @@ static inline int pp_parse_args(int argc, char **argv, struct pp_opts *o,
 			break;
 		case 'w':
 			rc = app_parse_double(v, 0, 3600, &o->warmup_s);
+			break;
+		case 'r':
+			rc = app_parse_double(v, 0, 1e9, &o->rate);
 			break;
 		}
 		if (rc)

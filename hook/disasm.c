@@ -2,7 +2,8 @@
  * disasm.c: libopcodes as the rewriter's decoder.
  *
  * dis_run() decodes a run of instructions (one function, from its first
- * byte) and reports, for each instruction boundary in [want_lo, want_hi),
+ * byte, until the first boundary at or past want_hi) and reports, for
+ * each instruction boundary in [want_lo, want_hi),
  * whether it is a `syscall` (0f 05) or `sysenter` (0f 34) instruction;
  * byte pairs inside other instructions are never reported.
  *
@@ -207,11 +208,11 @@ int dis_run(uintptr_t start, uintptr_t end, uintptr_t want_lo,
 	disassemble_init_for_target(&info);
 
 	uintptr_t pc = start;
-	while (pc < end) {
+	while (pc < end && pc < want_hi) {
 		memset(&t, 0, sizeof(t));
 		int n = print_insn(pc, &info);
-		if (n <= 0)
-			break;
+		if (n <= 0 || pc + (uintptr_t)n > end)
+			break; /* undecodable, or cut short by the buffer */
 		res->ninsns++;
 		if (t.base_rsp_neg)
 			rsp_neg = 1;

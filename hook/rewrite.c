@@ -129,8 +129,11 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 		struct fn_sites s;
 		struct dis_result dr;
 		s.n = 0;
-		dis_run(lo, last + 2 <= hi ? last + 2 : hi, (uintptr_t)p, hi,
-			collect, &s, &dr);
+		/* the buffer reaches one maximal instruction (15 bytes) past
+		 * the last candidate, so that an instruction covering it is
+		 * decoded whole, never cut short into a false "syscall" */
+		dis_run(lo, last + 17 <= hi ? last + 17 : hi, (uintptr_t)p,
+			last + 1, collect, &s, &dr);
 		rw_stats.decoded_insns += dr.ninsns;
 		/* count byte pairs in [p, hi) that were not instructions */
 		uint64_t cands = 0;

@@ -171,6 +171,9 @@ int nf_io_init(struct nf_io **io, const struct nf_io_config *cfg,
 struct nf_io_ops *nf_io_queue(struct nf_io *io, uint16_t q);
 uint16_t nf_io_nb_queues(const struct nf_io *io);
 
+/* 1 if the port's link is up (memif: the peer connected), else 0. */
+int nf_io_link_up(const struct nf_io *io);
+
 /* Nanoseconds nf_io_init() took, from the call to a started port, and
  * the part of it spent in rte_eal_init(). */
 uint64_t nf_io_startup_ns(const struct nf_io *io);

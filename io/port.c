@@ -561,6 +561,16 @@ uint16_t nf_io_nb_queues(const struct nf_io *io)
 	return io->nb_queues;
 }
 
+int nf_io_link_up(const struct nf_io *io)
+{
+	struct rte_eth_link l;
+
+	memset(&l, 0, sizeof(l));
+	if (rte_eth_link_get_nowait(io->port, &l) < 0)
+		return 0;
+	return l.link_status == RTE_ETH_LINK_UP;
+}
+
 uint64_t nf_io_startup_ns(const struct nf_io *io)
 {
 	return io->startup_ns;

@@ -8,6 +8,8 @@
  *                           namespace, start io/ with --no-huge, ping
  *                           198.18.0.2 five times from the kernel side
  *                           through a raw ICMP socket, check the replies.
+ *   itest_tap --ping A N    N echo requests to A from the kernel stack
+ *                           (ping(8) stand-in for itest_tap.sh).
  *   itest_tap --respond S   responder only, for S seconds or until
  *                           SIGTERM/SIGINT (tests/io/itest_tap.sh pings
  *                           from outside with ping(8)); prints stats.
@@ -93,6 +95,33 @@ static int kernel_ping(int fd, uint32_t dst_be, uint16_t seq)
 	return -ETIMEDOUT;
 }
 
+/* --ping ADDR N: ping(8) stand-in for itest_tap.sh (raw ICMP socket, so
+ * the kernel stack sends the requests); prints "N received". */
+static int ping_main(const char *addr, int count)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	struct in_addr a;
+	int fd, i, good = 0;
+
+	if (inet_pton(AF_INET, addr, &a) != 1 || count <= 0 || count > 100)
+		return 2;
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (fd < 0) {
+		perror("socket");
+		return 2;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (i = 0; i < count; i++) {
+		int r = kernel_ping(fd, a.s_addr, (uint16_t)(i + 1));
+
+		printf("seq %d: %s\n", i + 1, r == 0 ? "reply" : strerror(-r));
+		good += r == 0;
+	}
+	close(fd);
+	printf("%d packets transmitted, %d received\n", count, good);
+	return good == count ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct nf_io_config cfg;
@@ -108,6 +137,8 @@ int main(int argc, char **argv)
 		printf("SKIP itest_tap: needs root\n");
 		return 77;
 	}
+	if (argc >= 4 && strcmp(argv[1], "--ping") == 0)
+		return ping_main(argv[2], atoi(argv[3]));
 	if (secs == 0 || secs > 120)
 		secs = 20;
 	alarm(secs + 30);  /* bounded whatever happens */
@@ -134,7 +165,7 @@ int main(int argc, char **argv)
 	ra.addr_be = cfg.addr_be;
 	ra.deadline = resp_now_ns() + (uint64_t)secs * 1000000000ull;
 	if (respond) {
-		printf("READY\n");
+		printf("RUNDIR %s\nREADY\n", nf_io_runtime_dir(io));
 		fflush(stdout);
 		resp_thread(&ra);
 	} else {
