@@ -9,7 +9,7 @@
 #include "hook/hook.h"
 
 /* Trampoline geometry (trampoline.c): page 0 only. */
-#define HOOK_SLED_LEN     4091u /* numbers below slide to the jump */
+#define HOOK_SLED_LEN     513u /* numbers 0..512 reach the jump */
 #define HOOK_TRAMP_LEN    4096u
 
 /* Actions hook_entry_c asks entry.S to carry out (frame->action). */
@@ -48,6 +48,7 @@ extern char __start_hook_gate[], __stop_hook_gate[];
 
 /* trampoline.c */
 int tramp_map(void);
+void tramp_fill(uint8_t *page, uint32_t rel);
 uintptr_t tramp_crash_addr(void);
 
 /* sites.c: the set of rewritten sites, keyed by the return address. */

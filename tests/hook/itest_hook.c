@@ -314,7 +314,8 @@ static void test_red_zone_kernel_output(void **state)
 static void test_bad_numbers(void **state)
 {
 	(void)state;
-	long nrs[] = { 1000, 4095, 5000, 100000, -1, -2, -4096,
+	long nrs[] = { 511, 512, 513, 514, 516, 517, 600, 1000, 4095,
+		       4096, 5000, 100000, -1, -2, -4096,
 		       0x40000000L | 39, 0x40000000L | 1000, 0x7fffffffffffL,
 		       (long)0x8000000000000000ull, 0x123456789abcL };
 	assert_true(p_is_site((uintptr_t)raw_nr_site));
