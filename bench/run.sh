@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench/run.sh NAME|all: run one benchmark (make bench-NAME) or all.
+# A benchmark is bench/bench_NAME.sh (a script) or build/bench/bench_NAME
+# (a program); each ends its output with one "RESULT bench-NAME ..." line.
+# Output is also saved to bench/results/NAME.txt.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mkdir -p bench/results
+run_one() {
+	local n=$1
+	echo "== bench-$n ($(date -u +%FT%TZ), $(nproc) cores, $(uname -r))"
+	if [ -f "bench/bench_$n.sh" ]; then
+		bash "bench/bench_$n.sh" 2>&1 | tee "bench/results/$n.txt"
+	elif [ -x "build/bench/bench_$n" ]; then
+		if [ "$n" = hook ]; then
+			taskset -c 0 "build/bench/bench_$n" build/libhook.so 2>&1 | tee "bench/results/$n.txt"
+		else
+			"build/bench/bench_$n" 2>&1 | tee "bench/results/$n.txt"
+		fi
+	else
+		echo "no benchmark named '$n' (bench/bench_$n.sh or bench/bench_$n.c)"
+		return 1
+	fi
+	return "${PIPESTATUS[0]}"
+}
+if [ "$1" = all ]; then
+	rc=0
+	for f in bench/bench_*.c bench/bench_*.sh; do
+		[ -e "$f" ] || continue
+		n=${f#bench/bench_}; n=${n%.*}
+		run_one "$n" || rc=1
+	done
+	exit $rc
+fi
+run_one "$1"
