@@ -19,6 +19,7 @@
 #define ACT_CLONE  2
 #define ACT_CLONE3 3
 #define ACT_VFORK  4
+#define ACT_KERNEL 5
 
 #define F_BUF     8
 #define F_RBX   136
@@ -35,6 +36,35 @@
 	.hidden hook_entry_c
 	.hidden hook_crash_target
 	.hidden hook_vfork_ret
+	.hidden hook_sud_on
+
+
+/* A new thread does not inherit Syscall User Dispatch: turn it on in the
+ * child before it returns to the program, keeping its registers. */
+.macro CHILD_SUD
+	cmpb	$0, hook_sud_on(%rip)
+	je	1f
+	push	%rdi
+	push	%rsi
+	push	%rdx
+	push	%r10
+	push	%r8
+	mov	$157, %eax		/* prctl */
+	mov	$59, %edi		/* PR_SET_SYSCALL_USER_DISPATCH */
+	mov	$1, %esi		/* PR_SYS_DISPATCH_ON */
+	lea	__start_hook_gate(%rip), %rdx
+	lea	__stop_hook_gate(%rip), %r10
+	sub	%rdx, %r10
+	xor	%r8d, %r8d
+	syscall
+	pop	%r8
+	pop	%r10
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
+	xor	%eax, %eax
+1:
+.endm
 
 	.section hook_gate,"ax",@progbits
 
@@ -85,7 +115,24 @@ hook_entry:
 
 .Lspecial:
 	mov	(%rsp), %rax
-	cmp	$ACT_CRASH, %rax
+	cmp	$ACT_KERNEL, %rax
+	jne	1f
+	/* pass-through: the program's registers, the call, one return */
+	mov	F_NR(%rsp), %rax
+	lea	F_RBX(%rsp), %rsp
+	pop	%rbx
+	lea	8(%rsp), %rsp
+	pop	%r9
+	pop	%r8
+	pop	%r10
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
+	popfq
+	lea	120(%rsp), %rsp		/* rsp = S-8: the return address */
+	syscall
+	ret
+1:	cmp	$ACT_CRASH, %rax
 	je	.Lcrash
 	cmp	$ACT_VFORK, %rax
 	je	.Lvfork
@@ -107,6 +154,7 @@ hook_entry:
 	syscall
 	test	%rax, %rax
 	jnz	.Lparent
+	CHILD_SUD
 	lea	8(%rsp), %rsi		/* child: rsi = newsp, as the program set it */
 	ret
 .Lclone3:
@@ -117,6 +165,7 @@ hook_entry:
 	syscall
 	test	%rax, %rax
 	jnz	.Lparent
+	CHILD_SUD
 	pop	%rdi			/* child: the program's rdi, then return */
 	ret
 .Lparent:

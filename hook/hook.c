@@ -149,10 +149,30 @@ long hook_syscall_kernel(const struct hook_call *c)
 	return r;
 }
 
-static long default_dispatch(void *ctx, const struct hook_call *c)
+/* Calls whose result the mechanism must see (code made executable). */
+static int needs_follow_up(const struct hook_call *c)
 {
-	(void)ctx;
-	return hook_syscall_kernel(c);
+	return (c->nr == SYS_mmap || c->nr == SYS_mprotect ||
+		c->nr == SYS_pkey_mprotect) && (c->arg[2] & PROT_EXEC);
+}
+
+/* fork, and clone/clone3 without a new stack or shared memory: the
+ * child returns through these frames (its own copy of them); a child
+ * process does not inherit Syscall User Dispatch, so turn it on. The
+ * policy sees the call first, as any other. */
+static long fork_like(const struct hook_call *c)
+{
+	hook_dispatch_fn fn = atomic_load_explicit(&policy_fn,
+						   memory_order_acquire);
+	long r = fn && hook_guard_depth == 0 ?
+		 fn(atomic_load_explicit(&policy_ctx, memory_order_relaxed), c) :
+		 HOOK_PASSTHROUGH;
+	if (r == HOOK_PASSTHROUGH)
+		r = hook_raw_syscall(c->nr, c->arg[0], c->arg[1], c->arg[2],
+				     c->arg[3], c->arg[4], c->arg[5]);
+	if (r == 0 && hook_sud_on)
+		(void)sud_enable_thread();
+	return r;
 }
 
 long hook_entry_c(struct hook_frame *f)
@@ -183,8 +203,10 @@ long hook_entry_c(struct hook_frame *f)
 		}
 		if (r != -1)
 			return r; /* -EFAULT from the copies */
-		break;
+		return fork_like(&c);
 	}
+	case SYS_fork:
+		return fork_like(&c);
 	case SYS_rt_sigaction:
 		if (sig_owns((int)c.arg[0]))
 			return sig_rt_sigaction(&c);
@@ -192,14 +214,20 @@ long hook_entry_c(struct hook_frame *f)
 	}
 	if (hook_guard_depth > 0) {
 		hook_stats_g.nested_calls++;
-		return hook_raw_syscall(c.nr, c.arg[0], c.arg[1], c.arg[2],
-					c.arg[3], c.arg[4], c.arg[5]);
+		f->action = HOOK_ACT_KERNEL;
+		return 0;
 	}
 	hook_dispatch_fn fn = atomic_load_explicit(&policy_fn,
 						   memory_order_acquire);
-	if (!fn)
-		return default_dispatch(0, &c);
-	return fn(atomic_load_explicit(&policy_ctx, memory_order_relaxed), &c);
+	long r = fn ? fn(atomic_load_explicit(&policy_ctx,
+					      memory_order_relaxed), &c)
+		    : HOOK_PASSTHROUGH;
+	if (r == HOOK_PASSTHROUGH) {
+		if (needs_follow_up(&c))
+			return hook_syscall_kernel(&c);
+		f->action = HOOK_ACT_KERNEL;
+	}
+	return r;
 }
 
 /* ---- extended state ----------------------------------------------- */
@@ -270,7 +298,8 @@ long hook_dispatch_signal(const struct hook_call *c)
 	}
 	hook_dispatch_fn fn = atomic_load_explicit(&policy_fn,
 						   memory_order_acquire);
-	if (!fn)
-		return hook_syscall_kernel(c);
-	return fn(atomic_load_explicit(&policy_ctx, memory_order_relaxed), c);
+	long r = fn ? fn(atomic_load_explicit(&policy_ctx,
+					      memory_order_relaxed), c)
+		    : HOOK_PASSTHROUGH;
+	return r == HOOK_PASSTHROUGH ? hook_syscall_kernel(c) : r;
 }

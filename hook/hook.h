@@ -33,6 +33,15 @@ struct hook_call {
 
 typedef long (*hook_dispatch_fn)(void *ctx, const struct hook_call *c);
 
+/* A dispatch function may return this instead of a result: "issue the call
+ * in the kernel exactly as the program made it". The hook then makes the
+ * call from its entry stub and returns straight to the program, which is
+ * the cheapest pass-through (one return after the kernel, as without the
+ * hook). Never a real result: no system call returns LONG_MIN. Calls that
+ * need the hook's own follow-up (mmap/mprotect making code executable)
+ * are made in C instead, so returning it is always correct. */
+#define HOOK_PASSTHROUGH ((long)(-0x7fffffffffffffffL - 1))
+
 /* Install the policy. Returns the previous one. Thread-safe (atomic). */
 void hook_set_dispatch(hook_dispatch_fn fn, void *ctx);
 

@@ -18,6 +18,7 @@
 #define HOOK_ACT_CLONE    2 /* clone with a new stack: buf[0] = newsp - 8 */
 #define HOOK_ACT_CLONE3   3 /* clone3 with a new stack: buf holds the copy */
 #define HOOK_ACT_VFORK    4 /* child shares our stack: return via TLS */
+#define HOOK_ACT_KERNEL   5 /* make the call from the stub, then return */
 
 #define HOOK_CLONE3_MAX   120 /* bytes of struct clone_args we copy */
 
@@ -96,6 +97,7 @@ int sud_init(void);
 int sud_enable_thread(void);
 long sig_rt_sigaction(const struct hook_call *c);
 int sig_owns(int signo);
+extern int hook_sud_on;
 
 /* raw helpers (raw.c): printing and memory without libc. */
 void raw_write_str(int fd, const char *s);

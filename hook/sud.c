@@ -48,7 +48,7 @@ struct kaction {            /* the kernel's struct sigaction (x86-64) */
 
 static struct kaction prog_act[2];  /* [0] SIGSEGV, [1] SIGSYS */
 static int owned[2];
-static int sud_on;
+int hook_sud_on __attribute__((visibility("hidden")));
 
 static int sig_idx(int signo)
 {
@@ -209,7 +209,7 @@ int sud_init(void)
 		owned[1] = 0;
 		return r;
 	}
-	sud_on = 1;
+	hook_sud_on = 1;
 	hook_stats_g.sud = 1;
 	return 0;
 }

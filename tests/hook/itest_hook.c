@@ -309,6 +309,35 @@ static void test_red_zone_kernel_output(void **state)
 		assert_true(b.sigsys_calls > a.sigsys_calls);
 }
 
+/* Threads and child processes do not inherit Syscall User Dispatch from
+ * the kernel; the hook turns it on for them. */
+static void *rz_thread(void *arg)
+{
+	struct hook_stats a = stats();
+	long r = rz_live();
+	struct hook_stats b = stats();
+	*(long *)arg = r == 0 && (!a.sud || b.sigsys_calls > a.sigsys_calls);
+	return 0;
+}
+
+static void test_red_zone_in_thread_and_child(void **state)
+{
+	(void)state;
+	long ok = 0;
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, 0, rz_thread, &ok), 0);
+	pthread_join(t, 0);
+	assert_int_equal(ok, 1);
+	pid_t pid = fork();
+	if (pid == 0) {
+		rz_thread(&ok);
+		_exit(ok ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* ---- 3. bad numbers ---------------------------------------------------- */
 
 static void test_bad_numbers(void **state)
@@ -754,6 +783,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_vectors_preserved),
 		cmocka_unit_test(test_red_zone_live_values),
 		cmocka_unit_test(test_red_zone_kernel_output),
+		cmocka_unit_test(test_red_zone_in_thread_and_child),
 		cmocka_unit_test(test_bad_numbers),
 		cmocka_unit_test(test_pthreads),
 		cmocka_unit_test(test_clone_legacy),
