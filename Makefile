@@ -20,8 +20,12 @@ B       ?= build
 OPT     ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wundef -Wmissing-prototypes \
            -Wstrict-prototypes
-HOOK_CFLAGS := -mgeneral-regs-only -fno-tree-loop-distribute-patterns \
-           -fno-delete-null-pointer-checks -fno-stack-protector
+IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+# hook/ must not touch vector registers nor call libc's memcpy/memset
+# behind the programmer's back (gcc: loop distribution; clang: idioms)
+HOOK_CFLAGS := -mgeneral-regs-only -fno-delete-null-pointer-checks \
+           -fno-stack-protector \
+           $(if $(IS_CLANG),-fno-builtin,-fno-tree-loop-distribute-patterns)
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -I. $(EXTRA_CFLAGS)
 ASFLAGS := -D__ASSEMBLY__ -I. -fPIC
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -729,6 +729,23 @@ static void test_null_call_crashes(void **state)
 	}
 }
 
+/* ---- 9. start-up work is bounded ---------------------------------------
+ * Time is measured by bench-hook, not here; this checks the work that
+ * makes it fast: only functions holding candidates were decoded, a few
+ * tens of thousands of instructions for libc + ld.so + this program,
+ * not the ~500,000 a full disassembly costs. */
+static void test_startup_work_bounded(void **state)
+{
+	(void)state;
+	struct hook_stats s = stats();
+	fprintf(stderr, "start-up: %lu sites, %lu decoded instructions, "
+		"%lu regions, %lu us\n", (unsigned long)s.sites,
+		(unsigned long)s.decoded_insns, (unsigned long)s.regions,
+		(unsigned long)(s.scan_ns / 1000));
+	assert_true(s.sites >= 400);   /* libc alone has ~550 */
+	assert_true(s.decoded_insns < 60000);
+}
+
 /* ---- main: re-exec under the hook -------------------------------------- */
 
 #define FIND(var, name) \
@@ -798,6 +815,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dlopen),
 		cmocka_unit_test(test_guard),
 		cmocka_unit_test(test_null_call_crashes),
+		cmocka_unit_test(test_startup_work_bounded),
 	};
 	return cmocka_run_group_tests_name("hook", tests, 0, 0);
 }
