@@ -281,6 +281,7 @@ void hook_get_stats(struct hook_stats *st)
 	st->false_candidates = rw_stats.false_candidates;
 	st->regions = rw_stats.regions;
 	st->decoded_insns = rw_stats.decoded_insns;
+	st->cache_hits = rw_stats.cache_hits;
 }
 
 int hook_is_site(uintptr_t ret_addr)

@@ -79,6 +79,7 @@ struct hook_stats {
 	uint64_t false_candidates; /* 0f 05 / 0f 34 byte pairs that were not instructions */
 	uint64_t regions;       /* executable regions scanned */
 	uint64_t decoded_insns; /* instructions decoded with libopcodes */
+	uint64_t cache_hits;    /* mappings rewritten from the cache (cache.c) */
 	uint64_t scan_ns;       /* time spent scanning and rewriting */
 	uint64_t sigsys_calls;  /* calls caught by Syscall User Dispatch */
 	uint64_t sigsegv_calls; /* out-of-sled numbers emulated after a fault */

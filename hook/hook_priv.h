@@ -61,12 +61,19 @@ uint64_t sites_count(void);
 /* rewrite.c */
 struct rw_stats {
 	uint64_t sites, skipped_redzone, skipped_other, false_candidates;
-	uint64_t regions, decoded_insns;
+	uint64_t regions, decoded_insns, cache_hits;
 };
 long rewrite_all(void);
 long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 			  uint64_t file_off, int prot);
 extern struct rw_stats rw_stats;
+
+/* cache.c: remembered rewrite results */
+void cache_init(const char *env_dir, const char *env_on);
+long cache_lookup(const char *path, uint64_t off, uint64_t len,
+		  uint32_t **sites, size_t *sites_len, uint32_t *nredzone);
+void cache_store(const char *path, uint64_t off, uint64_t len,
+		 const uint32_t *sites, uint32_t nsites, uint32_t nredzone);
 
 /* disasm.c: libopcodes wrapper. Decodes [start, end) as a run of
  * instructions; for each instruction boundary that is a candidate site

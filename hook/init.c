@@ -9,7 +9,8 @@
  * runs unhooked rather than crashing.
  *
  * Variables: NETFUSE_HOOK=0 disables the hook; NETFUSE_TRACE=1 traces;
- * NETFUSE_TRACE_FD=n traces to fd n; NETFUSE_LOG=error|warn|info|debug.
+ * NETFUSE_TRACE_FD=n traces to fd n; NETFUSE_LOG=error|warn|info|debug;
+ * NETFUSE_CACHE=0 and NETFUSE_CACHE_DIR (cache.c); NETFUSE_SUD=0 (sud.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -88,6 +89,7 @@ __attribute__((constructor(101))) static void hook_init(void)
 			 "running unhooked", "");
 		return;
 	}
+	cache_init(getenv("NETFUSE_CACHE_DIR"), getenv("NETFUSE_CACHE"));
 	int r = tramp_map();
 	if (r < 0) {
 		report_mmap0(r);
@@ -110,13 +112,16 @@ __attribute__((constructor(101))) static void hook_init(void)
 		hook_set_dispatch(trace_dispatch, 0);
 	hook_stats_g.active = 1;
 	if (log_level >= 2) {
-		char msg[160], num[24];
+		char msg[256], num[24];
 		size_t k = 0;
 		const char *parts[] = { "active: ", 0, " sites rewritten, ", 0,
-					" left to SUD (red zone), scan ", 0, " us" };
+					" left to SUD (red zone), ", 0,
+					" instructions decoded, ", 0,
+					" mappings from cache, scan ", 0, " us" };
 		uint64_t vals[] = { rw_stats.sites, rw_stats.skipped_redzone,
+				    rw_stats.decoded_insns, rw_stats.cache_hits,
 				    hook_stats_g.scan_ns / 1000 };
-		for (int i = 0, v = 0; i < 7; i++) {
+		for (int i = 0, v = 0; i < 11; i++) {
 			const char *s = parts[i];
 			if (!s) {
 				raw_fmt_u64(num, vals[v++]);

@@ -76,6 +76,39 @@ static long patch(uintptr_t site)
 	return sites_add(site + 2);
 }
 
+/* Patch the sites the cache remembers for this mapping, if every one of
+ * them still holds a syscall instruction. Returns the count, or -1. */
+static long from_cache(uintptr_t start, uintptr_t end, const char *path,
+		       uint64_t file_off, int prot)
+{
+	uint32_t *off, nrz;
+	size_t off_len;
+	long n = cache_lookup(path, file_off, end - start, &off, &off_len,
+			      &nrz);
+	if (n < 0)
+		return -1;
+	long r = -1;
+	for (long i = 0; i < n; i++)
+		if (off[i] + 2 > end - start ||
+		    !is_candidate((const uint8_t *)start + off[i]))
+			goto out;
+	if (n > 0 && RAW(SYS_mprotect, start, end - start, prot | PROT_WRITE,
+			 0, 0, 0) < 0)
+		goto out;
+	r = 0;
+	for (long i = 0; i < n; i++)
+		if (patch(start + off[i]) == 0)
+			r++;
+	if (n > 0)
+		RAW(SYS_mprotect, start, end - start, prot, 0, 0, 0);
+	rw_stats.sites += (uint64_t)r;
+	rw_stats.skipped_redzone += nrz;
+	rw_stats.cache_hits++;
+out:
+	raw_free(off, off_len);
+	return r;
+}
+
 long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 			  uint64_t file_off, int prot)
 {
@@ -93,6 +126,20 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 		added_read = 1;
 		prot |= PROT_READ;
 	}
+	int cacheable = path && path[0] == '/';
+	if (cacheable) {
+		long hit = from_cache(start, end, path, file_off, prot);
+		if (hit >= 0) {
+			if (added_read)
+				RAW(SYS_mprotect, start, end - start,
+				    prot & ~PROT_READ, 0, 0, 0);
+			return hit;
+		}
+	}
+	/* offsets of what we patch, for the cache */
+	size_t keep_cap = 1 << 16, keep_len = keep_cap * 4;
+	uint32_t *keep = cacheable ? raw_alloc(keep_len) : 0;
+	uint32_t nkeep = 0, nrz = 0;
 	const uint8_t *p = (const uint8_t *)start;
 	const uint8_t *e = (const uint8_t *)end - 1;
 	uintptr_t done_to = start; /* functions before this are decoded */
@@ -143,6 +190,7 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 		for (int i = 0; i < s.n; i++) {
 			if (dr.uses_red_zone) {
 				rw_stats.skipped_redzone++;
+				nrz++;
 				continue;
 			}
 			if (!writable) {
@@ -161,6 +209,8 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 			else {
 				rw_stats.sites++;
 				done++;
+				if (keep && nkeep < keep_cap)
+					keep[nkeep++] = (uint32_t)(s.at[i] - start);
 			}
 		}
 		done_to = hi;
@@ -168,6 +218,11 @@ long rewrite_mapping_prot(uintptr_t start, uintptr_t end, const char *path,
 	}
 	if (have_fs)
 		funcs_free(&fs);
+	if (keep) {
+		if (nkeep < keep_cap)
+			cache_store(path, file_off, end - start, keep, nkeep, nrz);
+		raw_free(keep, keep_len);
+	}
 	if (writable || added_read)
 		RAW(SYS_mprotect, start, end - start,
 		    added_read ? prot & ~PROT_READ : prot, 0, 0, 0);
