@@ -141,10 +141,13 @@ setup:
 check: $(UNIT_BINS)
 	@bash tests/run.sh unit $(UNIT_BINS)
 
+# an itest_x.c with an itest_x.sh beside it is a helper the script runs
+ITEST_RUN := $(foreach b,$(ITEST_BINS),$(if $(wildcard $(patsubst $(B)/%,%,$(b)).sh),,$(b)))
+
 test: setup
 	$(MAKE) all
 	$(MAKE) $(UNIT_SAN)
-	@bash tests/run.sh all $(UNIT_BINS) $(UNIT_SAN) $(ITEST_BINS) \
+	@bash tests/run.sh all $(UNIT_BINS) $(UNIT_SAN) $(ITEST_RUN) \
 	      $(wildcard tests/*/itest_*.sh)
 
 test-long: test

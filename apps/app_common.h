@@ -255,6 +255,29 @@ static inline void app_print_summary(FILE *f, const struct app_result *r,
 		r->duration_s, r->target_rps, r->unsent, *extra ? " " : "", extra);
 }
 
+/*
+ * The latency distribution for plots (--cdf FILE): a header line
+ * "latency_us,fraction", then for every non-empty bucket its middle in
+ * microseconds and the fraction of samples at or below it. 0 or -errno.
+ */
+static inline int app_write_cdf(const char *path, const struct hist *h)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -errno;
+	fprintf(f, "latency_us,fraction\n");
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < HIST_NBUCKETS && h->total; i++) {
+		if (h->count[i] == 0)
+			continue;
+		seen += h->count[i];
+		uint64_t lo = hist_bucket_lo(i), hi = hist_bucket_hi(i);
+		fprintf(f, "%.3f,%.6f\n", ((double)lo + (double)(hi - lo) / 2) / 1e3,
+			(double)seen / (double)h->total);
+	}
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
 static inline void app_print_csv(FILE *f, const struct app_result *r)
 {
 	fprintf(f, "%s,%u,%u,%u,%" PRIu64 ",%.3f,%" PRIu64 ",%.0f,%.1f,%.1f,%.1f,"

@@ -34,6 +34,7 @@ struct mcl_opts {
 	double rate;             /* open-loop requests/s; 0 = closed loop */
 	uint64_t seed;
 	bool csv, progress;
+	const char *cdf;         /* latency CDF file (--cdf), or NULL */
 };
 
 #define MCL_USAGE                                                             \
@@ -42,6 +43,7 @@ struct mcl_opts {
 	"              [-V value-bytes] [-g get-percent] [-z theta | --uniform]\n"\
 	"              [--no-preload] [-d seconds] [-w warmup-seconds]\n"         \
 	"              [-r requests-per-s] [--seed n] [--progress] [--csv]\n"     \
+	"              [--cdf file]\n"                                            \
 	"       mcload --csv-header\n"                                            \
 	"memcached text-protocol load: each connection keeps -o requests in\n"    \
 	"  flight, -g percent gets and the rest sets, keys drawn Zipfian (theta -z) or\n"\
@@ -56,6 +58,7 @@ struct mcl_opts {
 	"  -r: open loop as pingpong's: requests due as a Poisson process at\n"  \
 	"  this total rate, latency from when each was due (default: closed\n"  \
 	"  loop, -o always in flight).\n"                                        \
+	"  --cdf: write the latency CDF as CSV (latency_us,fraction) to file.\n" \
 	"defaults: -a 127.0.0.1 -p 11211 -t 1 -c 1 -o 1 -k 1000000 -K 8 -V 8\n"   \
 	"  -g 90 -z 0.99 -d 5 -w 1; give memcached memory for all keys (-m).\n"   \
 	"exit status: 0 if every response was right, 1 if not, 2 on bad\n"       \
@@ -107,6 +110,12 @@ static inline int mcl_parse_args(int argc, char **argv, struct mcl_opts *o,
 		}
 		if (!strcmp(a, "--no-preload")) {
 			o->preload = false;
+			continue;
+		}
+		if (!strcmp(a, "--cdf")) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0')
+				return mcl_err(err, errlen, "option --cdf needs a file name");
+			o->cdf = argv[++i];
 			continue;
 		}
 		if (!strcmp(a, "--uniform")) {

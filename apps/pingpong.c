@@ -1,7 +1,8 @@
 /*
  * pingpong.c: request/response (echo) benchmark, server and client in one
- * binary. The client measures requests/s and latency percentiles; the
- * server echoes every byte. Usage and output: PP_USAGE in apps/pingpong.h,
+ * binary. The client measures requests/s and latency percentiles, closed
+ * loop (-o requests always in flight per connection) or open loop (-r: a
+ * Poisson schedule, see apps/app_common.h); the server echoes every byte. Usage and output: PP_USAGE in apps/pingpong.h,
  * output format in apps/app_common.h.
  *
  * Plain POSIX sockets + epoll + pthreads, so the same binary runs on the
@@ -38,6 +39,7 @@ static void pp_usage_exit(const char *why)
 
 /* one accepted connection; owned by the thread whose epoll holds it */
 struct srv_conn {
+	struct srv_conn *prev, *next; /* the thread's list of open connections */
 	int fd;
 	size_t wlen, woff;           /* pending echo bytes: buf[woff..wlen) */
 	unsigned char buf[PP_RBUF];
@@ -49,6 +51,7 @@ struct srv_thread {
 	int lfd;                      /* listener (own, or the shared one) */
 	const struct pp_opts *o;
 	_Atomic int *stop;
+	struct srv_conn *conns;       /* open connections, closed at exit */
 	uint64_t accepted, bytes, conn_errors;
 	int ok;
 };
@@ -78,6 +81,12 @@ static void srv_close(struct srv_thread *t, struct srv_conn *c)
 {
 	epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
 }
 
@@ -124,6 +133,11 @@ static void srv_accept(struct srv_thread *t)
 			t->conn_errors++;
 			continue;
 		}
+		c->prev = NULL;
+		c->next = t->conns;
+		if (t->conns)
+			t->conns->prev = c;
+		t->conns = c;
 		t->accepted++;
 	}
 }
@@ -191,8 +205,10 @@ static void *srv_main(void *arg)
 				srv_event(t, evs[i].data.ptr, evs[i].events);
 		}
 	}
+	while (t->conns)
+		srv_close(t, t->conns);
 	t->ok = 1;
-	return NULL;   /* connections are reclaimed by process exit */
+	return NULL;
 }
 
 static int run_server(const struct pp_opts *o)
@@ -305,6 +321,7 @@ struct cli_thread {
 	struct cli_conn *conns;
 	unsigned rr;                 /* open loop: next connection to try */
 	struct app_sched sched;      /* open loop: what is due */
+	char pad[64];                /* threads sit in one array: no false sharing */
 };
 
 static void cli_kill(struct cli_thread *t, struct cli_conn *c, bool bad)
@@ -600,6 +617,13 @@ static int run_client(const struct pp_opts *o)
 	if (o->csv)
 		app_print_csv(stdout, &r);
 	int rc = r.errors == 0 && measured > 0 ? 0 : 1;
+	if (o->cdf) {
+		int e = app_write_cdf(o->cdf, all);
+		if (e) {
+			fprintf(stderr, "pingpong client: --cdf %s: %s\n", o->cdf, strerror(-e));
+			rc = 1;
+		}
+	}
 	if (measured == 0 && r.errors == 0)
 		fprintf(stderr, "pingpong client: no request completed\n");
 	for (unsigned i = 0; i < o->threads; i++) {

@@ -33,6 +33,7 @@ struct pp_opts {
 	bool reuseport;            /* server */
 	bool csv;                  /* client */
 	bool progress;             /* client: a line per second on stderr */
+	const char *cdf;           /* client: latency CDF file (--cdf), or NULL */
 };
 
 #define PP_USAGE                                                              \
@@ -42,6 +43,7 @@ struct pp_opts {
 	"                       [-c conns-per-thread] [-o outstanding-per-conn]\n"\
 	"                       [-s payload-bytes] [-d seconds] [-w warmup-s]\n"  \
 	"                       [-r requests-per-s] [--progress] [--csv]\n"       \
+	"                       [--cdf file]\n"                                   \
 	"       pingpong --csv-header\n"                                          \
 	"server: echoes every byte back; one epoll loop per thread; one shared\n" \
 	"  listener, or one per thread with --reuseport; -p 0 picks a free port;\n"\
@@ -54,6 +56,7 @@ struct pp_opts {
 	"  -r: open loop: requests sent as a Poisson process at this total rate\n"\
 	"  on connections with fewer than -o in flight, latency counted from\n"   \
 	"  when each was due (default: closed loop, -o always in flight).\n"     \
+	"  --cdf: write the latency CDF as CSV (latency_us,fraction) to file.\n" \
 	"defaults: -a 0.0.0.0 (server) / 127.0.0.1 (client), -p 7070, -t 1,\n"    \
 	"  -c 1, -o 1, -s 1, -d 5 (client), -w 1.\n"                              \
 	"exit status: 0 if no request failed, 1 if any did, 2 on bad arguments.\n"
@@ -115,6 +118,12 @@ static inline int pp_parse_args(int argc, char **argv, struct pp_opts *o,
 		}
 		if (!strcmp(a, "--progress") && client) {
 			o->progress = true;
+			continue;
+		}
+		if (!strcmp(a, "--cdf") && client) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0')
+				return pp_err(err, errlen, "option --cdf needs a file name");
+			o->cdf = argv[++i];
 			continue;
 		}
 		bool known = a[0] == '-' && a[1] != '\0' && a[2] == '\0' &&

@@ -53,6 +53,11 @@ ncpu=$(nproc)
 	die "SERVER_CPU=$SCPU / CLIENT_CPU=$CCPU: this machine has $ncpu CPUs"
 mkdir -p "$RESULTS"
 
+load0=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load0" 'BEGIN { exit !(l > 0.5) }'; then
+	echo "run_kernel: warning: load average $load0 before the run: other processes" \
+		"share these CPUs, the numbers will be low and noisy" >&2
+fi
 HDR=$("$PP" --csv-header)
 echo "stack,test,$HDR" >"$CSV"
 
@@ -137,7 +142,7 @@ for t in pingpong_c1 pingpong_c32 memcached_c1 memcached_c32; do
 		"$(field "$l" p999_us)" "$(field "$l" mean_us)" "$(field "$l" errors)"
 done
 echo "CSV: $CSV"
-echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r); server cpu $SCPU, client cpu $CCPU"
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r); server cpu $SCPU, client cpu $CCPU; load average before/after: $load0/$(cut -d' ' -f1 /proc/loadavg)"
 get() { local l=${R[$1]:-}; [ -n "$l" ] && field "$l" "$2" || echo 0; }
 echo "RESULT bench-kernel pp1_rps=$(get pingpong_c1 rps) pp32_rps=$(get pingpong_c32 rps)" \
 	"pp32_p99_us=$(get pingpong_c32 p99_us) mc1_rps=$(get memcached_c1 rps)" \

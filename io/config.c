@@ -389,8 +389,7 @@ int nf_io_eal_argv(const struct nf_io_config *c, const struct nf_io_host *h,
 	memset(out, 0, sizeof(*out));
 	push(&b, "netfuse", 7);
 	/* One file prefix per process: two netfuse programs never share
-	 * hugepage files or runtime dirs; --in-memory leaves no files behind
-	 * even if the program dies without nf_io_fini(). */
+	 * hugepage files or runtime dirs. */
 	if (!has_word_prefix(extra, "--file-prefix"))
 		pushf(&b, "--file-prefix=netfuse-%ld", (long)h->pid);
 	/* A single lcore (the calling thread, main lcore 0) allowed on every
@@ -438,14 +437,14 @@ int nf_io_eal_argv(const struct nf_io_config *c, const struct nf_io_host *h,
 		out->no_huge = 1;
 	else if (out->no_huge)
 		push(&b, "--no-huge", 9);
-	/* No files shared with other processes: --in-memory with
-	 * hugepages, --no-shconf without (EAL refuses --in-memory with
-	 * --no-huge, which implies --legacy-mem). */
-	if (!has_word_prefix(extra, "--in-memory") &&
-	    !has_word_prefix(extra, "--no-shconf") &&
-	    !has_word_prefix(extra, "--proc-type"))
-		push(&b, out->no_huge ? "--no-shconf" : "--in-memory",
-		     out->no_huge ? 12 : 11);
+	/* Leave no hugepage files behind, even if the program dies: unlink
+	 * them once mapped. Not --in-memory / --no-shconf: both turn off
+	 * EAL's multi-process channel, without which net_memif refuses to
+	 * probe. The runtime dir (config, sockets) is removed by io/port.c
+	 * at nf_io_fini() or exit. */
+	if (!out->no_huge && !has_word_prefix(extra, "--in-memory") &&
+	    !has_word_prefix(extra, "--huge-unlink"))
+		push(&b, "--huge-unlink", 13);
 	/* --no-huge gets 64 MB by default; size it from the pools. */
 	if (out->no_huge && !has_word_prefix(extra, "-m") &&
 	    !has_word_prefix(extra, "--socket-mem"))

@@ -73,6 +73,9 @@ struct nf_io_queue {
 	int intr_fd;                     /* queue's interrupt fd, or -1 */
 	int intr_is_eventfd;             /* drain it in wake_disarm */
 	int intr_noarm;                  /* fd is live without enable */
+	int tap_sig;                     /* net_tap: signal that bumps its
+					  * rx trigger (0: not tap) */
+	uint32_t empty_polls;            /* rx bursts in a row with none */
 	int timer_fd;                    /* timerfd fallback, or -1 */
 	int armed;
 	struct nf_io_qstats st;
@@ -126,6 +129,7 @@ void nf_io_queue_release(struct nf_io_queue *q);
 /* io/wake.c */
 int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q);
 void nf_io_wake_release(struct nf_io_queue *q);
+void nf_io_wake_kick(const struct nf_io_queue *q);
 
 /* io/kif.c: the kernel side of a net_tap */
 int nf_io_kif_setup(const char *ifname, uint32_t addr_be, uint8_t plen);

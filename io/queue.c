@@ -91,8 +91,16 @@ static uint16_t q_rx_burst(void *qv, struct nf_buf **bufs, uint16_t n)
 	uint16_t i, got;
 
 	got = rte_eth_rx_burst(q->port, q->qid, m, n);
-	if (got == 0)
+	if (got == 0) {
+		/* net_tap can leave a frame unread until the next one
+		 * arrives (io/wake.c); a poller kicks it now and then */
+		if (unlikely(q->tap_sig) && ++q->empty_polls >= 4096) {
+			q->empty_polls = 0;
+			nf_io_wake_kick(q);
+		}
 		return 0;
+	}
+	q->empty_polls = 0;
 	if (unlikely(q->io->pcap != NULL)) {
 		struct rte_mbuf *cp[NF_IO_BURST];
 		uint16_t off;
@@ -111,6 +119,17 @@ static uint16_t q_rx_burst(void *qv, struct nf_buf **bufs, uint16_t n)
 }
 
 /* ---- alloc / free --------------------------------------------------------- */
+
+/* The cache for alloc/free: the lcore's own where the thread is an EAL
+ * lcore (the one the driver's rx refill and tx completion use too, so
+ * buffers circulate without touching the ring), else the queue's. */
+static inline struct rte_mempool_cache *q_cache(struct nf_io_queue *q)
+{
+	struct rte_mempool_cache *c =
+		rte_mempool_default_cache(q->mp, rte_lcore_id());
+
+	return c ? c : q->cache;
+}
 
 static void nf_reset(struct rte_mbuf *m)
 {
@@ -137,7 +156,8 @@ static struct nf_buf *q_alloc(void *qv)
 	void *obj;
 	struct rte_mbuf *m;
 
-	if (unlikely(rte_mempool_generic_get(q->mp, &obj, 1, q->cache) < 0)) {
+	if (unlikely(rte_mempool_generic_get(q->mp, &obj, 1,
+					     q_cache(q)) < 0)) {
 		q->st.alloc_fail++;
 		return NULL;
 	}
@@ -155,7 +175,7 @@ static void free_seg(struct nf_io_queue *q, struct rte_mbuf *s)
 	if (s == NULL)
 		return;  /* still referenced (e.g. by GSO segments) */
 	if (s->pool == q->mp)
-		rte_mempool_generic_put(q->mp, (void **)&s, 1, q->cache);
+		rte_mempool_generic_put(q->mp, (void **)&s, 1, q_cache(q));
 	else
 		rte_mempool_put(s->pool, s);
 }

@@ -7,7 +7,8 @@
  * an eventfd the peer writes), wake_fd is the queue's interrupt fd from
  * rte_eth_dev_rx_intr_ctl_q_get_fd() and arming is
  * rte_eth_dev_rx_intr_enable() (net_tap has no enable op: its fd is
- * readable whenever frames wait, so arming is a no-op there). Elsewhere (net_null, af_packet, or
+ * readable whenever frames wait; arming there raises the driver's rx
+ * signal, see nf_io_wake_kick()). Elsewhere (net_null, af_packet, or
  * NETFUSE_OFFLOAD_RX_INTR=sw) wake_fd is a timerfd that wake_arm sets to
  * fire once NF_IO_WAKE_NS later, so a sleeper polls again within 1 ms.
  * wake_disarm turns either off and drains the fd (eventfd / timerfd
@@ -17,7 +18,9 @@
  * ops table from the thread that owns the queue.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -49,6 +52,39 @@ static void drain(int fd)
 		;
 }
 
+/* net_tap reads its queue fd only when its rx trigger moved: a counter
+ * bumped by the signal the kernel sends for each frame (O_ASYNC with
+ * F_SETSIG, a realtime signal in DPDK 22.11). A frame whose signal was
+ * counted before a burst that missed it stays in the fd: the fd polls
+ * readable and rx_burst returns 0 until the next frame's signal (seen
+ * here as thousands of empty wake-ups and pings answered late). So on
+ * arming, raise that signal once: the caller's rx_burst right after
+ * wake_arm (the protocol in io/io.h) then drains the fd, and a sleeper
+ * wakes only for a frame it can read. Only when a handler (the driver's)
+ * is installed (checked once, at setup): the default action of SIGIO and
+ * realtime signals kills. io/queue.c also kicks after many empty polls,
+ * for threads that never sleep. */
+static int tap_kick_signal(int fd)
+{
+	int sig = fcntl(fd, F_GETSIG);
+	struct sigaction sa;
+
+	if (sig <= 0)
+		sig = SIGIO;
+	if (sigaction(sig, NULL, &sa) < 0)
+		return 0;
+	if (!(sa.sa_flags & SA_SIGINFO) &&
+	    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+		return 0;
+	return sig;
+}
+
+void nf_io_wake_kick(const struct nf_io_queue *q)
+{
+	if (q->tap_sig > 0)
+		raise(q->tap_sig);
+}
+
 static int q_wake_arm(void *qv)
 {
 	struct nf_io_queue *q = qv;
@@ -56,8 +92,9 @@ static int q_wake_arm(void *qv)
 
 	switch (q->wake) {
 	case NF_IO_WAKE_INTR:
-		if (!q->intr_noarm &&
-		    rte_eth_dev_rx_intr_enable(q->port, q->qid) < 0)
+		if (q->intr_noarm) {
+			nf_io_wake_kick(q);
+		} else if (rte_eth_dev_rx_intr_enable(q->port, q->qid) < 0)
 			return -EIO;
 		break;
 	case NF_IO_WAKE_TIMER:
@@ -126,6 +163,9 @@ int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
 			if (r == 0)
 				rte_eth_dev_rx_intr_disable(q->port, q->qid);
 			q->intr_noarm = r != 0;
+			q->tap_sig = io->driver &&
+				     strcmp(io->driver, "net_tap") == 0 ?
+				     tap_kick_signal(fd) : 0;
 			q->wake = NF_IO_WAKE_INTR;
 			q->intr_fd = fd;
 			q->intr_is_eventfd = fd_is_counter(fd);

@@ -91,6 +91,7 @@ extern const char *const ns_tcp_state_names[NS_TCPS_COUNT];
 #define TF_RTT_TIMING  (1u << 11) /* rtt_seq is being timed */
 #define TF_FORCE       (1u << 12) /* next output ignores Nagle/window */
 #define TF_SENT_ANY    (1u << 13)
+#define TF_DSACK       (1u << 14) /* report dsack[] in the next ACK */
 
 enum { NS_CC_CUBIC = 0, NS_CC_RENO = 1 };
 
@@ -112,6 +113,7 @@ struct ns_tcb {
 	/* send sequence space (RFC 9293 3.3.1) */
 	uint32_t iss, snd_una, snd_nxt, snd_max;
 	uint32_t snd_wnd, snd_wl1, snd_wl2, max_sndwnd;
+	uint32_t snd_sml;       /* end of the last small segment (Nagle) */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
 	uint32_t rcv_fin_seq;   /* valid with TF_RCVD_FIN_OOO */
@@ -133,6 +135,7 @@ struct ns_tcb {
 	uint8_t ooo_n;          /* ranges in ooo[], sorted by start */
 	uint8_t ooo_last;       /* index of the range most recently added */
 	uint8_t sack_rcvd_n;    /* SACK blocks last received (sender side) */
+	struct ns_ooo dsack;    /* duplicate range to report (RFC 2883) */
 
 	/* timestamps (RFC 7323 3, 5) */
 	uint32_t ts_recent, ts_offset;
@@ -281,6 +284,7 @@ struct ns_stack {
 	uint64_t chal_sec;
 	uint32_t chal_cnt;
 	uint16_t next_port;
+	uint64_t cookie_secret;  /* SYN cookies (tcp_in.c) */
 	/* tests: pin the next ISN; observe state changes */
 	uint8_t iss_next_set;
 	uint32_t iss_next;

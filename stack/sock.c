@@ -14,6 +14,28 @@
 int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so);
 
 /* ---- allocation -------------------------------------------------------- */
+
+/* The table is full: end the TIME_WAIT that has least time left (Linux
+ * does the same past tcp_max_tw_buckets; RFC 9293 3.6.1 allows a new
+ * incarnation to take over). 1 if a socket was freed. */
+static int reclaim_time_wait(struct ns_stack *st)
+{
+	struct ns_sock *victim = NULL;
+	uint32_t i;
+
+	for (i = st->act_head; i != NS_NONE; i = st->socks[i].act_next) {
+		struct ns_sock *so = &st->socks[i];
+		if (so->tcb.state == NS_TCPS_TIME_WAIT && (so->sf & SF_ORPHAN) &&
+		    (!victim || so->tcb.t_2msl < victim->tcb.t_2msl))
+			victim = so;
+	}
+	if (!victim)
+		return 0;
+	NS_CNT(st, tcp_tw_reclaimed);
+	ns_tcp_close_done(st, victim);
+	return st->free_head != NS_NONE;
+}
+
 struct ns_sock *ns_sock_alloc(struct ns_stack *st, int type)
 {
 	struct ns_sock *so;
@@ -21,7 +43,7 @@ struct ns_sock *ns_sock_alloc(struct ns_stack *st, int type)
 	uint8_t *sb, *rb;
 	uint32_t chg_next, out_next;
 
-	if (st->free_head == NS_NONE)
+	if (st->free_head == NS_NONE && !reclaim_time_wait(st))
 		return NULL;
 	so = &st->socks[st->free_head];
 	st->free_head = so->hnext;

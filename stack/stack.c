@@ -31,6 +31,7 @@ void ns_config_default(struct ns_config *c)
 	c->reass_bytes = 256 * 1024;
 	c->time_wait_ms = 60000;
 	c->seed = 0x6e657466757365ull;
+	c->syncookies = 1;
 }
 
 #define NS_ALIGN(x) (((x) + 63) & ~(size_t)63)
@@ -119,6 +120,7 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->now = now_ns;
 	st->rng = c->seed ^ (uint64_t)io->queue_id << 48;
 	st->ip_id = (uint16_t)ns_rand(st);
+	st->cookie_secret = ns_rand(st) ^ ns_rand(st) << 1;
 	{
 		uint32_t room = io->buf_size;
 		uint32_t l3 = io->mtu;

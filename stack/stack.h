@@ -48,6 +48,8 @@ struct ns_config {
 	uint32_t time_wait_ms;   /* 2*MSL (RFC 9293 3.6.1) */
 	uint64_t seed;           /* ISN / port / ID randomisation */
 	uint8_t no_garp;         /* 1: do not send gratuitous ARP at init */
+	uint8_t syncookies;      /* 1 (default): SYN cookies when the SYN
+				  * queue of a listener is full */
 };
 
 /* Fill *c with defaults (addresses left 0). */
@@ -94,7 +96,8 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(tcp_fast_retransmits) X(tcp_rto_timeouts) X(tcp_zwp_sent) \
 	X(tcp_keepalive_sent) X(tcp_conn_active) X(tcp_conn_passive) \
 	X(tcp_conn_timeout) X(tcp_conn_reset) X(tcp_ooo_segs) \
-	X(tcp_dup_segs) X(tcp_urg_ignored) \
+	X(tcp_dup_segs) X(tcp_urg_ignored) X(tcp_tw_reclaimed) \
+	X(tcp_syncookies_sent) X(tcp_syncookies_ok) X(drop_tcp_syncookie) \
 	X(drop_tx_nobuf) X(drop_tx_full)
 
 struct ns_counters {

@@ -199,6 +199,16 @@ static void ooo_pull(struct ns_tcb *tp)
 		tp->ooo_last = 0;
 }
 
+/* RFC 2883: remember a duplicate for the next ACK's first SACK block */
+static void dsack_note(struct ns_tcb *tp, uint32_t s, uint32_t e)
+{
+	if (!(tp->tf & TF_SACK_OK) || !SEQ_LT(s, e))
+		return;
+	tp->dsack.start = s;
+	tp->dsack.end = e;
+	tp->tf |= TF_DSACK;
+}
+
 static void challenge_ack(struct ns_stack *st, struct ns_sock *so)
 {
 	uint64_t sec = st->now / (1000 * NS_MS);
@@ -211,7 +221,7 @@ static void challenge_ack(struct ns_stack *st, struct ns_sock *so)
 	if (st->chal_cnt++ >= NS_TCP_CHALLENGE_PER_S)
 		return;
 	NS_CNT(st, tcp_challenge_acks);
-	ns_tcp_respond(st, so, so->tcb.snd_nxt, so->tcb.rcv_nxt, NS_TH_ACK);
+	ns_tcp_respond(st, so, so->tcb.snd_max, so->tcb.rcv_nxt, NS_TH_ACK);
 }
 
 static void process_fin(struct ns_stack *st, struct ns_sock *so, int finacked)
@@ -240,38 +250,86 @@ static void process_fin(struct ns_stack *st, struct ns_sock *so, int finacked)
 	ns_sock_event(st, so);
 }
 
-/* ---- LISTEN (RFC 9293 3.10.7.2) ----------------------------------------- */
-static void listen_input(struct ns_stack *st, struct ns_sock *l,
-			 const struct ns_ip_info *ii,
-			 const struct ns_tcp_hdr *th, const struct tcp_opts *to,
-			 uint32_t seglen)
-{
-	struct ns_sock *c;
-	struct ns_tcb *tp;
-	uint8_t fl = th->flags;
+/* ---- SYN cookies (RFC 4987 3.6) ----------------------------------------- */
+/* ISS = slot (5 bits) | MSS index (3 bits) | 24-bit keyed hash of the
+ * 4-tuple, the peer's ISN and the slot. The hash is a keyed 64-bit mix,
+ * not a cryptographic MAC. Cookie connections carry no window scale,
+ * timestamps or SACK (nothing is kept to remember them). */
+static const uint16_t cookie_mss[8] = {
+	216, 536, 1024, 1200, 1360, 1400, 1440, 1460};
 
-	if (fl & NS_TH_RST) {
-		NS_CNT(st, drop_tcp_rst);
-		return;
-	}
-	if (fl & NS_TH_ACK) {
-		NS_CNT(st, drop_tcp_nosock);
-		ns_tcp_reset_noconn(st, ii, th, seglen);
-		return;
-	}
-	if (!(fl & NS_TH_SYN) || ii->dst_be != st->ip_be) {
-		NS_CNT(st, drop_tcp_syn);
-		return;
-	}
-	if (l->qlen >= l->backlog) {
-		NS_CNT(st, drop_tcp_backlog);
-		return;
-	}
-	c = ns_sock_alloc(st, NS_SOCK_TCP);
-	if (!c) {
-		NS_CNT(st, drop_tcp_backlog);
-		return;
-	}
+static uint32_t cookie_hash(const struct ns_stack *st,
+			    const struct ns_ip_info *ii,
+			    const struct ns_tcp_hdr *th, uint32_t peer_isn,
+			    uint32_t slot)
+{
+	uint64_t h = st->cookie_secret;
+	h ^= ((uint64_t)ii->src_be << 32 | ii->dst_be) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+	h ^= ((uint64_t)th->sport_be << 48 | (uint64_t)th->dport_be << 32 |
+	      peer_isn) + slot;
+	h = (h ^ (h >> 29)) * 0x94d049bb133111ebull;
+	h ^= h >> 32;
+	return (uint32_t)h & 0xffffff;
+}
+
+static uint32_t cookie_make(struct ns_stack *st, const struct ns_ip_info *ii,
+			    const struct ns_tcp_hdr *th, uint16_t mss)
+{
+	uint32_t slot = (uint32_t)(st->now / NS_SYNCOOKIE_SLOT_NS) & 31, i;
+	for (i = 7; i > 0 && cookie_mss[i] > mss; i--)
+		;
+	return slot << 27 | i << 24 |
+	       cookie_hash(st, ii, th, ns_ntohl(th->seq_be), slot);
+}
+
+/* 0 or the MSS the cookie in ack - 1 encodes */
+static uint16_t cookie_check(struct ns_stack *st, const struct ns_ip_info *ii,
+			     const struct ns_tcp_hdr *th)
+{
+	uint32_t c = ns_ntohl(th->ack_be) - 1, slot = c >> 27;
+	uint32_t cur = (uint32_t)(st->now / NS_SYNCOOKIE_SLOT_NS) & 31;
+	if (((cur - slot) & 31) > 1)
+		return 0; /* older than one or two slots */
+	if ((c & 0xffffff) != cookie_hash(st, ii, th, ns_ntohl(th->seq_be) - 1,
+					  slot))
+		return 0;
+	return cookie_mss[(c >> 24) & 7];
+}
+
+static void cookie_synack(struct ns_stack *st, struct ns_sock *l,
+			  const struct ns_ip_info *ii,
+			  const struct ns_tcp_hdr *th, const struct tcp_opts *to)
+{
+	struct ns_sock tmp;
+	struct ns_tcb *tp = &tmp.tcb;
+	uint16_t mss = to->has_mss ? to->mss : NS_TCP_MSS_DEFAULT;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.type = NS_SOCK_TCP;
+	tmp.lip_be = ii->dst_be;
+	tmp.rip_be = ii->src_be;
+	tmp.lport_be = th->dport_be;
+	tmp.rport_be = th->sport_be;
+	tp->rb = l->tcb.rb;
+	tp->rb_mask = l->tcb.rb_mask;
+	tp->rcv_mss = st->mss_max;
+	tp->state = NS_TCPS_SYN_RECEIVED;
+	tp->rcv_nxt = ns_ntohl(th->seq_be) + 1;
+	tp->iss = cookie_make(st, ii, th, mss < st->mss_max ? mss : st->mss_max);
+	NS_CNT(st, tcp_syncookies_sent);
+	ns_tcp_respond(st, &tmp, tp->iss, tp->rcv_nxt, NS_TH_SYN | NS_TH_ACK);
+}
+
+static struct ns_sock *child_new(struct ns_stack *st, struct ns_sock *l,
+				 const struct ns_ip_info *ii,
+				 const struct ns_tcp_hdr *th)
+{
+	struct ns_sock *c = ns_sock_alloc(st, NS_SOCK_TCP);
+	struct ns_tcb *tp;
+
+	if (!c)
+		return NULL;
 	tp = &c->tcb;
 	c->lip_be = ii->dst_be;
 	c->lport_be = th->dport_be;
@@ -288,11 +346,92 @@ static void listen_input(struct ns_stack *st, struct ns_sock *l,
 	tp->user_timeout_ms = l->tcb.user_timeout_ms;
 	l->qlen++;
 	ns_conn_insert(st, c);
+	return c;
+}
+
+/* an ACK for a listener: a returning SYN cookie? The new connection, or
+ * NULL (the caller answers with RST). */
+static struct ns_sock *cookie_accept(struct ns_stack *st, struct ns_sock *l,
+				     const struct ns_ip_info *ii,
+				     const struct ns_tcp_hdr *th)
+{
+	uint16_t mss;
+	struct ns_sock *c;
+	struct ns_tcb *tp;
+
+	if ((th->flags & (NS_TH_SYN | NS_TH_RST | NS_TH_FIN)) ||
+	    !(th->flags & NS_TH_ACK))
+		return NULL;
+	mss = cookie_check(st, ii, th);
+	if (!mss)
+		return NULL;
+	if (l->qlen >= l->backlog || !(c = child_new(st, l, ii, th))) {
+		NS_CNT(st, drop_tcp_syncookie);
+		return NULL;
+	}
+	NS_CNT(st, tcp_syncookies_ok);
+	tp = &c->tcb;
+	tp->irs = ns_ntohl(th->seq_be) - 1;
+	tp->rcv_nxt = tp->rcv_adv = tp->last_ack_sent = tp->irs + 1;
+	tp->iss = ns_ntohl(th->ack_be) - 1;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss + 1;
+	tp->sb_seq = tp->iss + 1;
+	tp->recover = tp->iss;
+	tp->rcv_wscale = 0;
+	tp->snd_wscale = 0;
+	tp->peer_mss = mss;
+	tp->mss = mss < st->mss_max ? mss : st->mss_max;
+	tp->snd_wnd = tp->max_sndwnd = ns_ntohs(th->win_be);
+	tp->snd_wl1 = tp->irs;
+	tp->snd_wl2 = tp->iss + 1;
+	ns_cc_init(st, tp);
+	tp->last_rcv_ns = st->now;
+	ns_tcp_set_state(st, c, NS_TCPS_SYN_RECEIVED);
+	ns_tcp_set_state(st, c, NS_TCPS_ESTABLISHED);
+	return c;
+}
+
+/* ---- LISTEN (RFC 9293 3.10.7.2) ----------------------------------------- */
+/* returns a connection the segment should go on to (a SYN cookie's ACK),
+ * or NULL when the segment is done with */
+static struct ns_sock *listen_input(struct ns_stack *st, struct ns_sock *l,
+				    const struct ns_ip_info *ii,
+				    const struct ns_tcp_hdr *th,
+				    const struct tcp_opts *to, uint32_t seglen)
+{
+	struct ns_sock *c;
+	struct ns_tcb *tp;
+	uint8_t fl = th->flags;
+
+	if (fl & NS_TH_RST) {
+		NS_CNT(st, drop_tcp_rst);
+		return NULL;
+	}
+	if (fl & NS_TH_ACK) {
+		c = cookie_accept(st, l, ii, th);
+		if (c)
+			return c;
+		NS_CNT(st, drop_tcp_nosock);
+		ns_tcp_reset_noconn(st, ii, th, seglen);
+		return NULL;
+	}
+	if (!(fl & NS_TH_SYN) || ii->dst_be != st->ip_be) {
+		NS_CNT(st, drop_tcp_syn);
+		return NULL;
+	}
+	if (l->qlen >= l->backlog || !(c = child_new(st, l, ii, th))) {
+		/* SYN queue full: answer statelessly (RFC 4987 3.6) */
+		NS_CNT(st, drop_tcp_backlog);
+		if (st->cfg.syncookies)
+			cookie_synack(st, l, ii, th, to);
+		return NULL;
+	}
+	tp = &c->tcb;
 	tp->irs = ns_ntohl(th->seq_be);
 	tp->rcv_nxt = tp->irs + 1;
 	tp->rcv_adv = tp->rcv_nxt;
 	tp->iss = ns_tcp_iss(st);
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
 	tp->sb_seq = tp->iss + 1;
 	tp->recover = tp->iss;
 	apply_syn_opts(st, tp, to);
@@ -304,6 +443,7 @@ static void listen_input(struct ns_stack *st, struct ns_sock *l,
 	tp->last_rcv_ns = st->now;
 	ns_tcp_set_state(st, c, NS_TCPS_SYN_RECEIVED);
 	ns_sock_want_output(st, c);
+	return NULL;
 }
 
 /* ---- SYN_SENT (RFC 9293 3.10.7.3) --------------------------------------- */
@@ -398,7 +538,7 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 				tp->cwnd += tp->mss; /* RFC 6582 3.2 step 3 */
 				ns_sock_want_output(st, so);
 			} else if (tp->dupacks == NS_TCP_DUPACK_THRESH &&
-				   SEQ_GT(ack - 1, tp->recover)) {
+				   SEQ_GT(ack, tp->recover)) {
 				/* RFC 6582 3.2 step 2 */
 				NS_CNT(st, tcp_fast_retransmits);
 				ns_cc_loss(st, tp);
@@ -450,7 +590,8 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 			}
 		} else {
 			tp->dupacks = 0;
-			ns_cc_ack(st, tp, acked);
+			if (dacked)
+				ns_cc_ack(st, tp, dacked); /* SYN/FIN do not count */
 		}
 		tp->snd_una = ack;
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
@@ -502,6 +643,7 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 	if (tp->state == NS_TCPS_SYN_RECEIVED && (fl & NS_TH_SYN) &&
 	    !(fl & NS_TH_ACK) && seq == tp->irs) {
 		tp->snd_nxt = tp->iss;
+		tp->tf |= TF_ACKNOW;
 		goto out;
 	}
 	/* sequence acceptability, RFC 9293 3.10.7.4 first check */
@@ -519,8 +661,11 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 	if (!acceptable) {
 		if (!(fl & NS_TH_RST)) {
 			tp->tf |= TF_ACKNOW;
-			if (SEQ_LT(seq, tp->rcv_nxt))
+			if (SEQ_LT(seq, tp->rcv_nxt)) {
 				NS_CNT(st, tcp_dup_segs);
+				if (tlen)
+					dsack_note(tp, seq, seq + tlen);
+			}
 		}
 		NS_CNT(st, drop_tcp_seq);
 		if (tp->state == NS_TCPS_TIME_WAIT && (fl & NS_TH_FIN))
@@ -568,6 +713,8 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 	/* trim to the window */
 	if (SEQ_LT(seq, tp->rcv_nxt)) {
 		uint32_t d = tp->rcv_nxt - seq;
+		if (tlen)
+			dsack_note(tp, seq, SEQ_MIN(seq + tlen, tp->rcv_nxt));
 		if (d >= tlen) {
 			if (d > tlen)
 				fl &= (uint8_t)~NS_TH_FIN; /* FIN already seen */
@@ -768,7 +915,9 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 		struct ns_sock *l = ns_bind_lookup(st, NS_SOCK_TCP, ii->dst_be,
 						   th->dport_be);
 		if (l) {
-			listen_input(st, l, ii, th, &to, seglen);
+			so = listen_input(st, l, ii, th, &to, seglen);
+			if (so)
+				sync_input(st, so, th, &to, b->data + hlen, tlen);
 		} else {
 			NS_CNT(st, drop_tcp_noport);
 			ns_tcp_reset_noconn(st, ii, th, seglen);

@@ -55,11 +55,20 @@ static unsigned build_opts(struct ns_stack *st, struct ns_sock *so,
 		ns_put32(o + n + 4, ns_htonl(tp->ts_recent));
 		n += 8;
 	}
-	if ((tp->tf & TF_SACK_OK) && tp->ooo_n && !(flags & NS_TH_RST)) {
-		/* RFC 2018 4: the block with the latest segment first */
+	if ((tp->tf & TF_SACK_OK) && (tp->ooo_n || (tp->tf & TF_DSACK)) &&
+	    !(flags & NS_TH_RST)) {
+		/* RFC 2018 4: the block with the latest segment first;
+		 * RFC 2883: a D-SACK block goes before all of them */
 		unsigned max = (40 - n - 4) / 8, k = 0, i;
 		uint8_t *hdr = o + n;
 		n += 4;
+		if (tp->tf & TF_DSACK) {
+			ns_put32(o + n, ns_htonl(tp->dsack.start));
+			ns_put32(o + n + 4, ns_htonl(tp->dsack.end));
+			n += 8;
+			k++;
+			tp->tf &= ~TF_DSACK;
+		}
 		for (i = 0; i < tp->ooo_n && k < max; i++) {
 			unsigned j = (tp->ooo_last + i) % tp->ooo_n;
 			ns_put32(o + n, ns_htonl(tp->ooo[j].start));
@@ -262,8 +271,10 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 			    NS_TCPS_SENTFIN(tp->state))
 				fin = 1;
 			if (len) {
+				/* Nagle with Minshall's change: hold only while
+				 * a small segment is unacknowledged */
 				int nagle = !(tp->tf & (TF_NODELAY | TF_FORCE)) &&
-					SEQ_GT(tp->snd_max, tp->snd_una);
+					SEQ_GT(tp->snd_sml, tp->snd_una);
 				int held = (tp->tf & (TF_CORK | TF_MORE)) &&
 					!(tp->tf & TF_FORCE);
 				if (len == tp->mss)
@@ -298,7 +309,11 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 			flags |= NS_TH_PSH;
 		if (fin)
 			flags |= NS_TH_FIN;
-		if (tcp_xmit(st, so, tp->snd_nxt, tp->rcv_nxt, flags, len))
+		/* a bare ACK carries snd_max: after a go-back-N rewind,
+		 * snd_nxt would fall left of the peer's window and the ACK
+		 * would be discarded (FreeBSD tcp_output does the same) */
+		if (tcp_xmit(st, so, (len || syn || fin) ? tp->snd_nxt :
+			     tp->snd_max, tp->rcv_nxt, flags, len))
 			break;
 		tp->tf |= TF_SENT_ANY;
 		if (len || syn || fin) {
@@ -308,6 +323,8 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 				NS_CNT(st, tcp_retransmits);
 			}
 			tp->snd_nxt += len + (uint32_t)syn + (uint32_t)fin;
+			if (len && len < tp->mss)
+				tp->snd_sml = tp->snd_nxt;
 			if (SEQ_GT(tp->snd_nxt, tp->snd_max)) {
 				if (!(tp->tf & TF_RTT_TIMING) &&
 				    before == tp->snd_max) {

@@ -198,7 +198,7 @@ int ns_tcp_connect(struct ns_stack *st, struct ns_sock *so)
 	struct ns_tcb *tp = &so->tcb;
 
 	tp->iss = ns_tcp_iss(st);
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
 	tp->sb_seq = tp->iss + 1;
 	tp->recover = tp->iss;
 	tp->mss = (uint16_t)(st->mss_max < NS_TCP_MSS_DEFAULT ?

@@ -3,6 +3,7 @@
 #
 #  1. pingpong server on 127.0.0.1 (free port, -p 0), client 2 s with 4
 #     connections: exit 0, rps > 0, zero errors.
+#     Then open loop at 2000 requests/s: rps within 20% of that.
 #  2. the client against a closed port and with bad arguments: it must
 #     report the failure (exit 1, errors > 0) and the misuse (exit 2).
 #  3. Debian's memcached on 127.0.0.1 (free port), mcload with the default
@@ -96,6 +97,15 @@ if [ -n "$port" ]; then
 	check "pingpong rps > 0 ($(field "$line" rps))" gt0 "$(field "$line" rps)"
 	check "pingpong errors == 0 ($(field "$line" errors))" eq0 "$(field "$line" errors)"
 	check "pingpong conns == 4 ($(field "$line" conns))" test "$(field "$line" conns)" = 4
+	# open loop: 2000 requests/s offered, all of them served
+	timeout 20 "$PP" client -a 127.0.0.1 -p "$port" -c 4 -r 2000 -d 1 -w 0.2 --csv \
+		>"$TMP/ppo.csv" 2>/dev/null
+	rc=$?
+	line=$(tail -1 "$TMP/ppo.csv")
+	rps=$(field "$line" rps)
+	check "pingpong open loop -r 2000: exit 0 (got $rc)" test "$rc" = 0
+	check "pingpong open loop -r 2000: rps within 20% ($rps)" \
+		awk -v x="$rps" 'BEGIN { exit !(x >= 1600 && x <= 2400) }'
 fi
 
 # ---- 2. failures are reported ---------------------------------------------

@@ -58,6 +58,8 @@ static void test_pp_defaults(void **state)
 	assert_int_equal(o.outstanding, 1);
 	assert_int_equal(o.size, 1);
 	assert_true(o.duration_s == 5 && o.warmup_s == 1);
+	assert_true(o.rate == 0);
+	assert_null(o.cdf);
 	assert_false(o.csv);
 	char *s[] = { "pingpong", "server" };
 	assert_int_equal(pp_parse_args(ARGC(s), s, &o, err, sizeof(err)), 0);
@@ -74,8 +76,10 @@ static void test_pp_all_options(void **state)
 	char err[256];
 	char *c[] = { "pingpong", "client", "-a", "198.18.0.2", "-p", "9000",
 		      "-t", "4", "-c", "8", "-o", "16", "-s", "64", "-d", "2.5",
-		      "-w", "0", "--csv", "--progress" };
+		      "-w", "0", "--csv", "--progress", "-r", "50000", "--cdf", "x.csv" };
 	assert_int_equal(pp_parse_args(ARGC(c), c, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.cdf, "x.csv");
+	assert_true(o.rate == 50000);
 	assert_true(o.addr.s_addr == htonl(0xc6120002));
 	assert_int_equal(o.port, 9000);
 	assert_int_equal(o.threads, 4);
@@ -120,9 +124,14 @@ static void test_pp_bad(void **state)
 		{ "pingpong", "client", "--reuseport" },       /* server only */
 		{ "pingpong", "server", "-c", "4" },           /* client only */
 		{ "pingpong", "server", "--csv" },
+		{ "pingpong", "server", "-r", "1000" },         /* client only */
+		{ "pingpong", "client", "-r", "-5" },
+		{ "pingpong", "client", "-r", "2e9" },
 		{ "pingpong", "client", "-o", "1024", "-s", "1048576" }, /* 1 GiB */
 		{ "pingpong", "client", "-cc", "4" },
 		{ "pingpong", "client", "extra" },
+		{ "pingpong", "client", "--cdf" },
+		{ "pingpong", "server", "--cdf", "x" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int argc = 0;
@@ -165,8 +174,10 @@ static void test_mcl_all_options(void **state)
 	char *a[] = { "mcload", "-a", "198.18.0.2", "-p", "1234", "-t", "2", "-c",
 		      "16", "-o", "8", "-k", "5000", "-K", "12", "-V", "100", "-g",
 		      "50", "-z", "0.5", "--no-preload", "-d", "3", "-w", "0.5",
-		      "--seed", "7", "--csv", "--progress" };
+		      "--seed", "7", "--csv", "--progress", "-r", "1000.5", "--cdf", "y" };
 	assert_int_equal(mcl_parse_args(ARGC(a), a, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.cdf, "y");
+	assert_true(o.rate == 1000.5);
 	assert_true(o.addr.s_addr == htonl(0xc6120002));
 	assert_int_equal(o.port, 1234);
 	assert_int_equal(o.threads, 2);
@@ -213,6 +224,9 @@ static void test_mcl_bad(void **state)
 		{ "mcload", "-d", "five" },
 		{ "mcload", "--seed", "-3" },
 		{ "mcload", "server" },
+		{ "mcload", "-r", "fast" },
+		{ "mcload", "--cdf" },
+		{ "mcload", "--cdf", "" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int argc = 0;

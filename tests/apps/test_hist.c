@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
+#include "apps/app_common.h"  /* app_write_cdf */
 #include "apps/hist.h"
 #include "apps/zipf.h"     /* PRNG and zipf_log for the test distributions */
 
@@ -188,6 +192,40 @@ static void test_extremes(void **state)
 	assert_true(hist_percentile(&h, 99) >= (double)UINT64_MAX * (1 - HIST_REL_ERR));
 }
 
+/* the --cdf file: one line per non-empty bucket, rising to exactly 1 */
+static void test_cdf_file(void **state)
+{
+	(void)state;
+	struct hist h;
+	hist_init(&h);
+	for (int i = 0; i < 50; i++)
+		hist_record(&h, 1000);        /* 1 us */
+	for (int i = 0; i < 50; i++)
+		hist_record(&h, 2000000);     /* 2 ms */
+	char path[] = "/tmp/test_hist_cdf.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(app_write_cdf(path, &h), 0);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char line[128];
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_string_equal(line, "latency_us,fraction\n");
+	double us[3], fr[3];
+	int n = 0;
+	while (n < 3 && fscanf(f, "%lf,%lf", &us[n], &fr[n]) == 2)
+		n++;
+	fclose(f);
+	unlink(path);
+	assert_int_equal(n, 2);
+	assert_true(us[0] > 0.99 && us[0] < 1.01);
+	assert_true(fr[0] == 0.5);
+	assert_true(us[1] > 2000 * (1 - HIST_REL_ERR) && us[1] < 2000 * (1 + HIST_REL_ERR));
+	assert_true(fr[1] == 1.0);
+	assert_int_equal(app_write_cdf("/nonexistent-dir/x.csv", &h), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_exponential),
 		cmocka_unit_test(test_pareto),
 		cmocka_unit_test(test_extremes),
+		cmocka_unit_test(test_cdf_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

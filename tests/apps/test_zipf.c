@@ -1,12 +1,11 @@
 /*
  * test_zipf.c: apps/zipf.h. The libm-free exp/log against reference values
  * (Python's math module), zeta(n, theta) against independently computed
- * sums, the drawn distribution against the exact Zipf probabilities
- * (see check_zipf), the
- * uniform mode, and the rank scrambling being a bijection. Gray's method
- * is exact for ranks 0 and 1 and approximates the tail: the draws are
- * checked against the method's own CDF tightly and against the Zipf law
- * within the method's known error.
+ * sums, the drawn distribution against the Zipf law, the uniform mode, and
+ * the rank scrambling being a bijection. Gray's method is exact for ranks 0
+ * and 1 and approximates the tail: the draws are checked against the
+ * method's own CDF tightly and against the Zipf law within the method's
+ * known error (see check_zipf).
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -7,7 +7,10 @@
  *   itest_tap               self-contained: unshare a new network
  *                           namespace, start io/ with --no-huge, ping
  *                           198.18.0.2 five times from the kernel side
- *                           through a raw ICMP socket, check the replies.
+ *                           through a raw ICMP socket, check the replies;
+ *                           before that, send one TSO frame through io/
+ *                           and check the kernel side gets 4 valid
+ *                           segments (AF_PACKET on nf0).
  *   itest_tap --ping A N    N echo requests to A from the kernel stack
  *                           (ping(8) stand-in for itest_tap.sh).
  *   itest_tap --respond S   responder only, for S seconds or until
@@ -18,6 +21,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -93,6 +99,109 @@ static int kernel_ping(int fd, uint32_t dst_be, uint16_t seq)
 			return 0;
 	}
 	return -ETIMEDOUT;
+}
+
+/* TSO through the device: send one 4000-byte TCP frame with
+ * NF_TX_TCP_SEG (tso_segsz 1000) from io/ and read what the kernel side
+ * of the tap receives with an AF_PACKET socket: 4 segments, contiguous
+ * sequence numbers, valid IPv4 and TCP checksums. 0 on success. */
+static int tso_check(struct nf_io *io, struct nf_io_ops *o,
+		     const char *ifname, uint32_t src_be, uint32_t dst_be)
+{
+	const struct nf_io_qstats *st = nf_io_queue_stats(io, 0);
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct timeval tv = { .tv_usec = 200000 };
+	struct nf_buf *h, *p;
+	uint8_t *f, buf[2048];
+	uint32_t off = 0, i;
+	uint64_t end;
+	int fd, segs = 0, r = -1;
+
+	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+	if (fd < 0)
+		return -1;
+	sll.sll_protocol = htons(ETH_P_IP);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		goto out;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	h = o->alloc(o->q);
+	p = o->alloc(o->q);
+	if (!h || !p)
+		goto out;
+	f = h->data;
+	memset(f, 0xff, 6);
+	memcpy(f + 6, o->mac, 6);
+	resp_wr16(f + 12, 0x0800);
+	memset(f + 14, 0, 40);
+	f[14] = 0x45;
+	resp_wr16(f + 16, 40 + 4000);
+	f[22] = 64;
+	f[23] = 6;
+	memcpy(f + 26, &src_be, 4);
+	memcpy(f + 30, &dst_be, 4);
+	resp_wr16(f + 34, 9);      /* discard port, from nowhere */
+	resp_wr16(f + 36, 9);
+	f[38] = 0x77;
+	f[46] = 0x50;
+	f[47] = 0x18;
+	resp_wr16(f + 48, 1000);
+	for (i = 0; i < 1994; i++)  /* head: headers + 1994 payload bytes */
+		f[54 + i] = (uint8_t)i;
+	h->len = 54 + 1994;
+	for (i = 0; i < 2006; i++)
+		p->data[i] = (uint8_t)(1994 + i);
+	p->len = 2006;
+	h->seg_next = p;
+	h->pkt_len = 54 + 4000;
+	h->ol_flags = NF_TX_TCP_SEG | NF_TX_IP_CKSUM | NF_TX_TCP_CKSUM;
+	h->l2_len = 14;
+	h->l3_len = 20;
+	h->l4_len = 20;
+	h->tso_segsz = 1000;
+	if (o->tx_burst(o->q, &h, 1) != 1) {
+		o->free(o->q, h);
+		goto out;
+	}
+	end = resp_now_ns() + 2000000000ull;
+	while (segs < 4 && resp_now_ns() < end) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		unsigned tot, pay;
+		uint32_t sum, seq;
+
+		if (n < 40 || buf[9] != 6 || memcmp(buf + 12, &src_be, 4))
+			continue;  /* not ours (AF_PACKET/ETH_P_IP: from L3) */
+		tot = resp_rd16(buf + 2);
+		if ((size_t)n < tot || tot < 40)
+			continue;
+		pay = tot - 40;
+		seq = (uint32_t)buf[24] << 24 | (uint32_t)buf[25] << 16 |
+		      (uint32_t)buf[26] << 8 | buf[27];
+		sum = nf_io_cksum_add(0, buf + 12, 8) + 6 + (tot - 20);
+		sum = nf_io_cksum_add(sum, buf + 20, tot - 20);
+		if (nf_io_cksum_fold(nf_io_cksum_add(0, buf, 20)) != 0xffff ||
+		    nf_io_cksum_fold(sum) != 0xffff ||
+		    seq != 0x77000000u + off || pay > 1000) {
+			fprintf(stderr, "tso: bad segment (len %u seq %x)\n",
+				tot, seq);
+			goto out;
+		}
+		for (i = 0; i < pay; i++)
+			if (buf[40 + i] != (uint8_t)(off + i)) {
+				fprintf(stderr, "tso: payload differs\n");
+				goto out;
+			}
+		off += pay;
+		segs++;
+	}
+	printf("tso: %d segments, %u payload bytes, checksums valid "
+	       "(io gso_out %lu sw_cksum %lu tx_pkts %lu bad %lu lin %lu gso %lu)\n", segs, off,
+	       (unsigned long)st->gso_out, (unsigned long)st->sw_cksum,
+	       (unsigned long)st->tx_pkts, (unsigned long)st->drop_bad_offload, (unsigned long)st->drop_linearize, (unsigned long)st->drop_gso);
+	r = segs == 4 && off == 4000 ? 0 : -1;
+out:
+	close(fd);
+	return r;
 }
 
 /* --ping ADDR N: ping(8) stand-in for itest_tap.sh (raw ICMP socket, so
@@ -171,6 +280,11 @@ int main(int argc, char **argv)
 	} else {
 		struct timeval tv = { .tv_sec = 1 };
 
+		if (tso_check(io, ra.ops, cfg.tap_iface, cfg.addr_be,
+			      cfg.tap_addr_be) < 0) {
+			fprintf(stderr, "FAIL TSO through the tap\n");
+			ok = 0;
+		}
 		if (pthread_create(&th, NULL, resp_thread, &ra) != 0)
 			return 1;
 		fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
@@ -197,12 +311,18 @@ int main(int argc, char **argv)
 			ok = 0;
 		}
 	}
-	printf("responder: rx %lu arp %lu echo %lu other %lu tx_fail %lu "
-	       "sleeps %lu sw_cksum %lu\n",
+	printf("responder: rx %lu arp %lu echo %lu (ip cksum flagged good "
+	       "%lu) other %lu tx_fail %lu sleeps %lu sw_cksum %lu\n",
 	       (unsigned long)ra.st.rx, (unsigned long)ra.st.arp_replies,
-	       (unsigned long)ra.st.echo_replies, (unsigned long)ra.st.other,
+	       (unsigned long)ra.st.echo_replies,
+	       (unsigned long)ra.st.rx_ip_good, (unsigned long)ra.st.other,
 	       (unsigned long)ra.st.tx_fail, (unsigned long)ra.st.sleeps,
 	       (unsigned long)nf_io_queue_stats(io, 0)->sw_cksum);
+	if ((ra.ops->caps & NF_CAP_RX_CKSUM) &&
+	    ra.st.rx_ip_good != ra.st.echo_replies) {
+		fprintf(stderr, "FAIL rx checksum offload flags missing\n");
+		ok = 0;
+	}
 	if (ra.st.arp_replies == 0 || ra.st.echo_replies == 0) {
 		fprintf(stderr, "FAIL no ARP or no echo answered\n");
 		ok = 0;

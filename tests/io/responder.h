@@ -21,6 +21,7 @@
 
 struct resp_stats {
 	uint64_t rx, arp_replies, echo_replies, other, tx_fail, sleeps;
+	uint64_t rx_ip_good;  /* echo requests io/ flagged IP checksum good */
 };
 
 static inline uint64_t resp_now_ns(void)
@@ -82,6 +83,8 @@ static inline int resp_answer(const struct nf_io_ops *ops, uint32_t addr_be,
 		ic = ip + ihl;
 		if (ic[0] != 8)
 			return 0;
+		if (b->ol_flags & NF_RX_IP_CKSUM_GOOD)
+			st->rx_ip_good++;
 		/* RFC 792: echo reply = request with type 0, addresses
 		 * swapped; the IP checksum is left to io/ (NF_TX_IP_CKSUM,
 		 * hardware or io/'s software fallback). */
@@ -107,32 +110,44 @@ static inline int resp_answer(const struct nf_io_ops *ops, uint32_t addr_be,
 	return 0;
 }
 
+/* Answer or free one burst; returns how many frames it had. */
+static inline uint16_t resp_burst(struct nf_io_ops *ops, uint32_t addr_be,
+				  struct nf_buf **rx, uint16_t n,
+				  struct resp_stats *st)
+{
+	struct nf_buf *tx[32];
+	uint16_t i, nt = 0, sent;
+
+	st->rx += n;
+	for (i = 0; i < n; i++) {
+		if (resp_answer(ops, addr_be, rx[i], st)) {
+			tx[nt++] = rx[i];
+		} else {
+			st->other++;
+			ops->free(ops->q, rx[i]);
+		}
+	}
+	sent = nt ? ops->tx_burst(ops->q, tx, nt) : 0;
+	for (i = sent; i < nt; i++) {
+		st->tx_fail++;
+		ops->free(ops->q, tx[i]);
+	}
+	return n;
+}
+
 /* Poll ops until *stop or deadline_ns; sleep on the wake fd when idle. */
 static inline void resp_run(struct nf_io_ops *ops, uint32_t addr_be,
 			    atomic_int *stop, uint64_t deadline_ns,
 			    struct resp_stats *st)
 {
-	struct nf_buf *rx[32], *tx[32];
+	struct nf_buf *rx[32];
 	unsigned idle = 0;
 
 	while (!atomic_load(stop) && resp_now_ns() < deadline_ns) {
-		uint16_t n = ops->rx_burst(ops->q, rx, 32), i, nt = 0, sent;
+		uint16_t n = ops->rx_burst(ops->q, rx, 32);
 
-		st->rx += n;
-		for (i = 0; i < n; i++) {
-			if (resp_answer(ops, addr_be, rx[i], st)) {
-				tx[nt++] = rx[i];
-			} else {
-				st->other++;
-				ops->free(ops->q, rx[i]);
-			}
-		}
-		sent = nt ? ops->tx_burst(ops->q, tx, nt) : 0;
-		for (i = sent; i < nt; i++) {
-			st->tx_fail++;
-			ops->free(ops->q, tx[i]);
-		}
 		if (n) {
+			resp_burst(ops, addr_be, rx, n, st);
 			idle = 0;
 			continue;
 		}
@@ -147,13 +162,10 @@ static inline void resp_run(struct nf_io_ops *ops, uint32_t addr_be,
 			if (n == 0) {
 				st->sleeps++;
 				poll(&p, 1, 100);
-			} else {
-				for (i = 0; i < n; i++)
-					ops->free(ops->q, rx[i]);
-				st->rx += n;
-				st->other += n;
 			}
 			ops->wake_disarm(ops->q);
+			if (n)
+				resp_burst(ops, addr_be, rx, n, st);
 		}
 	}
 }

@@ -232,7 +232,8 @@ static void test_argv_default(void **state)
 	assert_string_equal(a.argv[0], "netfuse");
 	assert_null(a.argv[a.argc]);
 	assert_true(has_arg(&a, "--file-prefix=netfuse-4242"));
-	assert_true(has_arg(&a, "--in-memory"));
+	assert_true(has_arg(&a, "--huge-unlink"));
+	assert_false(has_arg(&a, "--in-memory"));  /* memif needs mp */
 	assert_true(has_arg(&a, "--lcores=0@(0-3)"));
 	assert_true(has_arg(&a, "--main-lcore=0"));
 	assert_true(has_arg(&a, "--no-pci"));
@@ -258,7 +259,7 @@ static void test_argv_no_hugepages(void **state)
 	host(&h, 0);
 	assert_int_equal(nf_io_eal_argv(&c, &h, &a, err, sizeof(err)), 0);
 	assert_true(has_arg(&a, "--no-huge"));
-	assert_true(has_arg(&a, "--no-shconf"));
+	assert_false(has_arg(&a, "--huge-unlink"));
 	assert_false(has_arg(&a, "--in-memory"));  /* EAL refuses both */
 	assert_true(has_arg(&a, "-m100"));
 	assert_int_equal(a.warn_no_huge, 1);

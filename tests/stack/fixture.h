@@ -133,11 +133,11 @@ static inline void fx_advance(struct fx *f, uint64_t ns)
 	fx_poll(f, NULL);
 }
 
-static inline uint64_t cnt(struct fx *f, size_t off)
+static inline uint64_t fx_cnt(struct fx *f, size_t off)
 {
 	return *(const uint64_t *)((const uint8_t *)ns_stack_counters(f->st) + off);
 }
-#define CNT(f, name) cnt(f, offsetof(struct ns_counters, name))
+#define CNT(f, name) fx_cnt(f, offsetof(struct ns_counters, name))
 
 /* ---- frame builders ---------------------------------------------------- */
 static inline uint32_t mk_eth(uint8_t *p, const uint8_t *dst,
