@@ -130,6 +130,10 @@ $(B)/san/tests/stack/%: tests/stack/%.c $(B)/san/libnfstack.a
 $(B)/apps/%: apps/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread -lm
+$(B)/bench/bench_io: bench/bench_io.c $(LIBIO) $(LIBSTACK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(LIBIO) $(LIBSTACK) $(DPDK_LIBS) \
+	      -lnuma -lpthread -lm
 $(B)/bench/%: bench/%.c $(LIBSTACK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBSTACK) -lpthread -lm

@@ -2,9 +2,10 @@
 # tests/run.sh MODE TEST...: run test programs and scripts, print a summary.
 #
 # cmocka programs are counted by their own "[  PASSED  ] N test(s)." and
-# "[  FAILED  ] N test(s)" lines; scripts print "ok - ..." / "not ok - ..."
-# lines (TAP style). A program that crashes or exits non-zero without
-# reporting a failure counts as one failure. Each test has a time limit
+# "[  FAILED  ] N test(s)" lines; others print "ok ..." / "not ok ..."
+# lines (TAP style, optionally prefixed "name: "); a program with neither
+# counts once, by its exit status. A program that crashes or exits
+# non-zero without reporting a failure counts as one failure. Each test has a time limit
 # (NETFUSE_TEST_TIMEOUT, default 600 s). Ends with "N passed, N failed".
 set -u
 mode=$1; shift
@@ -16,17 +17,22 @@ for t in "$@"; do
 	out=$(mktemp)
 	if [[ $t == *.sh ]]; then
 		timeout -k 10 "$limit" bash "$t" 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
-		p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
 	else
 		timeout -k 10 "$limit" "$t" 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
-		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
+	fi
+	# cmocka summaries, else TAP-style lines ("ok ...", "name: ok ...")
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
+	if [ "$p" = 0 ] && [ "$f" = 0 ]; then
+		p=$(grep -cE '^([A-Za-z0-9_.-]+: )?ok ' "$out")
+		f=$(grep -cE '^([A-Za-z0-9_.-]+: )?not ok ' "$out")
 	fi
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		echo "!!! $t exited with status $rc"
 		f=1
 	fi
-	[ "$p" = 0 ] && [ "$f" = 0 ] && { echo "!!! $t ran no test"; f=1; }
+	# a program with no per-case lines counts once, by its exit status
+	[ "$p" = 0 ] && [ "$f" = 0 ] && [ "$rc" = 0 ] && p=1
 	pass=$((pass+p)); fail=$((fail+f))
 	[ "$f" != 0 ] && failed_names+=("$t")
 	rm -f "$out"
