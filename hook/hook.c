@@ -63,7 +63,7 @@ void hook_guard_leave(void)
 
 /* Copy between our memory and the program's without faulting on a bad
  * pointer: the kernel checks it (-EFAULT), as it would for the real call. */
-static long safe_copy(void *dst, const void *src, size_t len, int to_prog)
+long safe_copy(void *dst, const void *src, size_t len, int to_prog)
 {
 	struct iovec l = { to_prog ? (void *)src : dst, len };
 	struct iovec r = { to_prog ? dst : (void *)src, len };

@@ -40,6 +40,9 @@ _Static_assert(offsetof(struct hook_frame, rflags) == 200, "entry.S");
 _Static_assert(offsetof(struct hook_frame, ret) == 328, "entry.S");
 
 long hook_entry_c(struct hook_frame *f);
+/* Copy to (to_prog) or from the program's memory; -EFAULT on a bad
+ * pointer instead of a crash, as the kernel would answer. */
+long safe_copy(void *dst, const void *src, size_t len, int to_prog);
 long hook_dispatch_signal(const struct hook_call *c);
 
 /* entry.S */

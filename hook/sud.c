@@ -68,13 +68,13 @@ long sig_rt_sigaction(const struct hook_call *c)
 	struct kaction *old = (struct kaction *)c->arg[2];
 	if (c->arg[3] != 8)
 		return -EINVAL;
-	struct kaction prev = prog_act[i];
-	if (act) {
-		struct kaction n = *act;
+	struct kaction prev = prog_act[i], n;
+	if (act && safe_copy(&n, act, sizeof(n), 0) < 0)
+		return -EFAULT;
+	if (old && safe_copy(old, &prev, sizeof(prev), 1) < 0)
+		return -EFAULT;
+	if (act)
 		prog_act[i] = n;
-	}
-	if (old)
-		*old = prev;
 	return 0;
 }
 

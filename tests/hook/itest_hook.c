@@ -639,6 +639,12 @@ static void test_program_sigsegv_handler(void **state)
 		caught = 1;
 	assert_int_equal(caught, 1);
 	signal(SIGSEGV, SIG_DFL);
+	/* a bad pointer gets EFAULT, as from the kernel */
+	errno = 0;
+	assert_int_equal(syscall(SYS_rt_sigaction, SIGSEGV, (void *)8, 0, 8), -1);
+	assert_int_equal(errno, EFAULT);
+	assert_int_equal(syscall(SYS_rt_sigaction, SIGSEGV, 0, 0, 4), -1);
+	assert_int_equal(errno, EINVAL);
 }
 
 /* ---- 6. code that appears later --------------------------------------- */
