@@ -66,7 +66,9 @@ TEST_LIBS_hook  := $(HOOK_TEST_OBJS) -lopcodes -lbfd -ldl -lpthread
 TEST_DEPS_hook  := $(HOOK_TEST_OBJS)
 TEST_LIBS_stack := $(LIBSTACK)
 TEST_LIBS_io    := $(LIBIO) $(LIBSTACK) $(DPDK_LIBS) -lnuma -lpthread
-TEST_LIBS_vfs   := -ldl -lpthread
+VFS_TEST_OBJS   := $(VFS_OBJS) $(HOOK_TEST_OBJS)
+TEST_LIBS_vfs   := $(VFS_TEST_OBJS) $(LIBSTACK) -lopcodes -lbfd -ldl -lpthread
+TEST_DEPS_vfs   := $(VFS_TEST_OBJS) $(LIBSTACK)
 TEST_DEPS_stack := $(LIBSTACK)
 TEST_DEPS_io    := $(LIBIO) $(LIBSTACK)
 
@@ -76,7 +78,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all check test test-long demo clean setup fuzz bench
-all: $(LIBHOOK) $(LIBSTACK) $(LIBIO) $(UNIT_BINS) $(ITEST_BINS) $(APPS_BINS) $(BENCH_BINS)
+all: $(LIBHOOK) $(LIBSTACK) $(LIBIO) $(LIBIO_SO) $(UNIT_BINS) $(ITEST_BINS) $(APPS_BINS) $(BENCH_BINS)
 
 # ---- compile rules ------------------------------------------------------
 $(B)/obj/io/%.o: io/%.c
@@ -95,11 +97,17 @@ $(B)/san/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -MMD -c $< -o $@
 
-# libhook.so: the hook, vfs/ and (once linked in) the stack and io.
-$(LIBHOOK): $(HOOK_OBJS) $(VFS_OBJS)
+# libhook.so: the hook, vfs/ and the stack. io/ and DPDK live in
+# libnfio.so, which vfs/ loads on the first netfuse socket, so programs
+# that never open one do not pay DPDK's start-up.
+LIBIO_SO   := $(B)/libnfio.so
+$(LIBHOOK): $(HOOK_OBJS) $(VFS_OBJS) $(LIBSTACK)
 	@mkdir -p $(@D)
-	$(CC) -shared -o $@ $^ -Wl,-z,defs -Wl,--version-script=hook/libhook.map \
-	      -lopcodes -lbfd -ldl -lpthread
+	$(CC) -shared -o $@ $(HOOK_OBJS) $(VFS_OBJS) $(LIBSTACK) -Wl,-z,defs \
+	      -Wl,--version-script=hook/libhook.map -lopcodes -lbfd -ldl -lpthread
+$(LIBIO_SO): $(IO_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $(IO_OBJS) -Wl,-z,defs $(DPDK_LIBS) -lnuma -lpthread
 $(LIBSTACK): $(STACK_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@; ar rcs $@ $^
