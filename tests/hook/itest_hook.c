@@ -188,6 +188,39 @@ __asm__(
 	".cfi_endproc\n"
 );
 
+/* vec_mprotect(in, out, addr, len): zmm0, zmm16, zmm31 and k1 from in,
+ * mprotect(addr, len, PROT_READ|PROT_EXEC) by an inline syscall (the hook
+ * then rewrites the range with libopcodes, which uses vector registers),
+ * the same registers stored to out. */
+__asm__(
+	".text\n"
+	".globl vec_mprotect\n"
+	"vec_mprotect:\n"
+	".cfi_startproc\n"
+	"  push %r12\n"
+	"  mov %rsi, %r12\n"
+	"  vmovdqu64 0(%rdi), %zmm0\n"
+	"  vmovdqu64 64(%rdi), %zmm16\n"
+	"  vmovdqu64 128(%rdi), %zmm31\n"
+	"  kmovq 192(%rdi), %k1\n"
+	"  mov %rdx, %rdi\n"
+	"  mov %rcx, %rsi\n"
+	"  mov $5, %edx\n"
+	"  mov $10, %eax\n"
+	"  syscall\n"
+	".globl vec_mprotect_site\n"
+	"vec_mprotect_site:\n"
+	"  vmovdqu64 %zmm0, 0(%r12)\n"
+	"  vmovdqu64 %zmm16, 64(%r12)\n"
+	"  vmovdqu64 %zmm31, 128(%r12)\n"
+	"  kmovq %k1, 192(%r12)\n"
+	"  vzeroupper\n"
+	"  pop %r12\n"
+	"  ret\n"
+	".cfi_endproc\n");
+long vec_mprotect(const uint8_t *in, uint8_t *out, void *addr, size_t len);
+extern char vec_mprotect_site[];
+
 void regs_syscall(const uint64_t *in, uint64_t *out);
 void vec_syscall(const uint8_t *in, uint8_t *out);
 long rz_live(void);
@@ -664,6 +697,56 @@ static void test_jit_code(void **state)
 	munmap(p, 4096);
 }
 
+/* The rewrite that mprotect(PROT_EXEC) triggers runs libopcodes and libc
+ * (vector code) inside the program's call: its registers must survive. */
+static void test_rewrite_keeps_vectors(void **state)
+{
+	(void)state;
+	if (!have_avx512()) {
+		fprintf(stderr, "this CPU has no AVX-512\n");
+		if (!getenv("NETFUSE_ALLOW_SKIP"))
+			fail();
+		skip();
+	}
+	static uint8_t in[256] __attribute__((aligned(64)));
+	static uint8_t out[256] __attribute__((aligned(64)));
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 13 + 5);
+	uint8_t *p = mmap(0, 8192, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	static const uint8_t code[] = { 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xc3 };
+	memcpy(p + 100, code, sizeof(code));
+	assert_true(p_is_site((uintptr_t)vec_mprotect_site));
+	assert_int_equal(vec_mprotect(in, out, p, 8192), 0);
+	assert_memory_equal(out, in, 200);
+	assert_true(p_is_site((uintptr_t)p + 107)); /* the rewrite did run */
+	munmap(p, 8192);
+}
+
+/* Code written into memory that is already executable (RWX JIT) is not
+ * rewritten; Syscall User Dispatch still brings its calls to the hook. */
+static void test_rwx_jit_caught_by_sud(void **state)
+{
+	(void)state;
+	struct hook_stats a = stats();
+	if (!a.sud) {
+		fprintf(stderr, "no Syscall User Dispatch on this kernel\n");
+		if (!getenv("NETFUSE_ALLOW_SKIP"))
+			fail();
+		skip();
+	}
+	uint8_t *p = mmap(0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	static const uint8_t code[] = { 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xc3 };
+	memcpy(p, code, sizeof(code));
+	assert_int_equal(((long (*)(void))p)(), getpid());
+	struct hook_stats b = stats();
+	assert_true(b.sigsys_calls > a.sigsys_calls);
+	munmap(p, 4096);
+}
+
 static void test_dlopen(void **state)
 {
 	(void)state;
@@ -818,6 +901,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sa_restart_and_eintr),
 		cmocka_unit_test(test_program_sigsegv_handler),
 		cmocka_unit_test(test_jit_code),
+		cmocka_unit_test(test_rewrite_keeps_vectors),
+		cmocka_unit_test(test_rwx_jit_caught_by_sud),
 		cmocka_unit_test(test_dlopen),
 		cmocka_unit_test(test_guard),
 		cmocka_unit_test(test_null_call_crashes),
