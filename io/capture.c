@@ -79,7 +79,7 @@ void nf_io_capture_copy(struct nf_io *io, uint16_t qid,
 void nf_io_capture_write(struct nf_io *io, struct rte_mbuf **cp,
 			 uint16_t n, uint16_t keep)
 {
-	struct rte_mbuf *w[NF_IO_BURST * 2];
+	struct rte_mbuf *w[256];
 	uint16_t i, k = 0;
 	uint64_t drops = 0;
 
@@ -89,10 +89,13 @@ void nf_io_capture_write(struct nf_io *io, struct rte_mbuf **cp,
 				drops++;
 			continue;
 		}
-		if (i < keep && k < RTE_DIM(w))
+		if (i < keep && k < RTE_DIM(w)) {
 			w[k++] = cp[i];
-		else
+		} else {
+			if (i < keep)
+				drops++;
 			rte_pktmbuf_free(cp[i]);
+		}
 	}
 	rte_spinlock_lock(&io->pcap_lock);
 	io->pcap_drops += drops;

@@ -510,6 +510,10 @@ void nf_io_host_probe(struct nf_io_host *h, unsigned mem_mb)
 	} else {
 		h->free_hugepages = 0;  /* no 2 MB hugepage support at all */
 	}
+	/* free pages we may not map (not root, hugetlbfs not writable) are
+	 * as good as none: EAL would fail instead of falling back */
+	if (h->free_hugepages > 0 && access("/dev/hugepages", W_OK) != 0)
+		h->free_hugepages = 0;
 	cpus_string(h->cpus, sizeof(h->cpus));
 }
 

@@ -23,8 +23,27 @@
  *       if (n == 0) poll(ops->wake_fd, POLLIN, timeout);
  *       ops->wake_disarm(ops->q);        // also drains the fd
  *   }
- * wake_fd is the queue's rx interrupt fd where the device has one, else a
- * timerfd that fires 500 us after wake_arm (so a sleeper wakes within 1 ms).
+ * wake_fd is the queue's rx interrupt fd where the device has one (net_tap,
+ * PCI NICs), else a timerfd that fires 500 us after wake_arm, so a sleeper
+ * wakes within 1 ms (net_memif and net_null in DPDK 22.11 have no rx
+ * interrupts). wake_fd does not change while the device is up.
+ *
+ * Threads io/ leaves running, all blocked in the kernel (never spinning):
+ * EAL's interrupt, multi-process and telemetry threads, and with net_tap
+ * "netfuse-tapsig", which takes the driver's per-frame signal so that the
+ * program's threads never see it (io/tapsig.c). EAL starts no lcore
+ * worker and does not re-pin the calling thread (--lcores 0@<its CPUs>).
+ *
+ * Threads: one thread at a time per queue (alloc/free go through the
+ * queue's own mempool cache). A buffer may be freed through any queue of
+ * the device. nf_io_init/fini are not thread-safe and run once.
+ *
+ * tx_burst takes a prefix of the array (DPDK's rule). A frame io/ cannot
+ * send as asked (data outside its buffer, offload request that does not
+ * match the headers, TSO beyond 128 segments in software) is dropped,
+ * counted in nf_io_qstats and still counts as taken. For hardware L4
+ * checksums and TSO io/ writes the pseudo-header sum itself; what stack/
+ * leaves in checksum fields is never trusted.
  */
 #ifndef NF_IO_IO_H
 #define NF_IO_IO_H

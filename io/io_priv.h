@@ -104,6 +104,7 @@ struct nf_io {
 	int port_started;
 	int rx_intr;                    /* port configured with rxq intr */
 	int rss_on;                     /* port spreads flows by RSS */
+	int tapsig;                     /* io/tapsig.c thread running */
 	const char *driver;
 	int no_huge;
 	char eal_line[1024];            /* argv as a line, for /netfuse/config */
@@ -116,6 +117,9 @@ struct nf_io {
 	int pcap_fd;
 	uint64_t pcap_pkts, pcap_drops;
 };
+
+/* Everything below is internal to io/: not exported from libnfio.so. */
+#pragma GCC visibility push(hidden)
 
 /* io/log.c */
 extern enum nf_io_log_level nf_io_log_level;
@@ -130,6 +134,11 @@ void nf_io_queue_release(struct nf_io_queue *q);
 int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q);
 void nf_io_wake_release(struct nf_io_queue *q);
 void nf_io_wake_kick(const struct nf_io_queue *q);
+
+/* io/tapsig.c: net_tap's per-frame signals go to a thread of ours;
+ * returns the number of tun fds redirected or -errno */
+int nf_io_tapsig_start(const char *ifname);
+void nf_io_tapsig_stop(void);
 
 /* io/kif.c: the kernel side of a net_tap */
 int nf_io_kif_setup(const char *ifname, uint32_t addr_be, uint8_t plen);
@@ -149,5 +158,7 @@ void nf_io_capture_copy(struct nf_io *io, uint16_t qid,
 			struct rte_mbuf **cp);
 void nf_io_capture_write(struct nf_io *io, struct rte_mbuf **cp,
 			 uint16_t n, uint16_t keep);
+
+#pragma GCC visibility pop
 
 #endif

@@ -13,7 +13,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <numa.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,30 +38,70 @@
 static struct nf_io *the_io;   /* one device per process: EAL is global */
 static int eal_started;
 static char run_dir[PATH_MAX]; /* EAL runtime dir, removed at exit */
+static pid_t run_dir_pid;      /* ... by this process only */
 
-/* Remove the EAL runtime dir (telemetry socket, config): --in-memory and
- * --no-shconf keep hugepage files away but not this directory. Runs from
- * nf_io_fini() and, if the program exits without it, from atexit. Only
+/* Remove the EAL runtime dir (telemetry socket, mp socket, config):
+ * --huge-unlink leaves no hugepage files, but EAL never removes this
+ * directory. Runs from nf_io_fini() and, if the program exits without
+ * it, from atexit (not in a forked child: the dir is the parent's). Only
  * the files directly in our own netfuse-<pid> dir are removed. */
-static void run_dir_remove(void)
+static void dir_remove(const char *dir)
 {
-	DIR *d;
+	DIR *d = opendir(dir);
 	struct dirent *e;
 	char p[PATH_MAX + 256];
 
-	if (run_dir[0] == '\0' || strstr(run_dir, "/netfuse-") == NULL)
-		return;
-	d = opendir(run_dir);
 	if (d) {
 		while ((e = readdir(d)) != NULL) {
 			if (e->d_name[0] == '.')
 				continue;
-			snprintf(p, sizeof(p), "%s/%s", run_dir, e->d_name);
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
 			unlink(p);
 		}
 		closedir(d);
 	}
-	rmdir(run_dir);
+	rmdir(dir);
+}
+
+/* Runtime dirs of netfuse processes that died without cleaning up
+ * (SIGKILL, _exit): netfuse-<pid> beside ours whose pid is gone. */
+static void stale_dirs_remove(void)
+{
+	char parent[PATH_MAX], p[PATH_MAX + 256];
+	char *slash;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(parent, sizeof(parent), "%s", run_dir);
+	slash = strrchr(parent, '/');
+	if (slash == NULL || slash == parent)
+		return;
+	*slash = '\0';
+	d = opendir(parent);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, "netfuse-", 8) != 0)
+			continue;
+		pid = strtol(e->d_name + 8, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", parent, e->d_name);
+		dir_remove(p);
+	}
+	closedir(d);
+}
+
+static void run_dir_remove(void)
+{
+	if (run_dir[0] == '\0' || strstr(run_dir, "/netfuse-") == NULL ||
+	    getpid() != run_dir_pid)
+		return;
+	dir_remove(run_dir);
 	run_dir[0] = '\0';
 }
 
@@ -164,11 +206,12 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 		return r;
 	}
 	if (a->warn_no_huge)
-		nf_io_log(NF_IO_LOG_WARN, "no 2 MB hugepages free: running DPDK "
-			  "with --no-huge (4 KB pages: more TLB misses, a few %% "
-			  "slower, no physical addresses for PCI NICs); reserve "
-			  "them with: echo 512 > /sys/kernel/mm/hugepages/"
-			  "hugepages-2048kB/nr_hugepages");
+		nf_io_log(NF_IO_LOG_WARN, "no usable 2 MB hugepages (none free "
+			  "or /dev/hugepages not writable): running DPDK with "
+			  "--no-huge (4 KB pages: more TLB misses, a few %% "
+			  "slower, no PCI NICs); reserve some as root: echo 512 "
+			  "> /sys/kernel/mm/hugepages/hugepages-2048kB/"
+			  "nr_hugepages (NETFUSE_HUGE=off hides this)");
 	io->no_huge = a->no_huge;
 	eal_line(io, a);
 	nf_io_log(NF_IO_LOG_INFO, "EAL args: %s", io->eal_line);
@@ -194,6 +237,12 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 	if (r < 0) {
 		int e = rte_errno ? rte_errno : EINVAL;
 
+		/* EAL may have made its runtime dir before failing */
+		snprintf(run_dir, sizeof(run_dir), "%s",
+			 rte_eal_get_runtime_dir());
+		run_dir_pid = getpid();
+		run_dir_remove();
+
 		nf_io_log(NF_IO_LOG_ERROR, "DPDK EAL init failed (%s) with "
 			  "'%s'; check NETFUSE_DEV and NETFUSE_EAL_ARGS%s",
 			  rte_strerror(e), io->eal_line,
@@ -201,7 +250,9 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 		return -e;
 	}
 	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
+	run_dir_pid = getpid();
 	atexit(run_dir_remove);
+	stale_dirs_remove();
 	return 0;
 }
 
@@ -468,6 +519,18 @@ int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
 				     io->nb_desc, NF_IO_CACHE);
 	io->pcap_fd = -1;
 
+	/* A second net_tap on an existing interface name would silently
+	 * join it as one more queue, and the kernel would spread frames over
+	 * both programs. */
+	if (cfg->tap_iface[0] && if_nametoindex(cfg->tap_iface) != 0) {
+		nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_DEV: interface %s already "
+			  "exists (another netfuse program?); give this one "
+			  "its own, e.g. NETFUSE_DEV=--vdev=net_tap0,iface=nf1 "
+			  "NETFUSE_ADDR=198.18.1.2/24 NETFUSE_TAP_ADDR="
+			  "198.18.1.1/24", cfg->tap_iface);
+		free(io);
+		return -EEXIST;
+	}
 	r = eal_start(io, io->pool_n);
 	if (r < 0) {
 		free(io);
@@ -519,6 +582,16 @@ int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
 				  strerror(-r));
 	}
 
+	if (strcmp(io->driver, "net_tap") == 0 && cfg->tap_iface[0]) {
+		r = nf_io_tapsig_start(cfg->tap_iface);
+		if (r <= 0)
+			nf_io_log(NF_IO_LOG_WARN, "net_tap's rx signals could not "
+				  "be kept from the program's threads (%s): "
+				  "blocking calls may see EINTR",
+				  r < 0 ? strerror(-r) : "no tun fd found");
+		else
+			io->tapsig = 1;
+	}
 	io->caps = caps_of(io);
 	sym_key(key, sizeof(key));
 	reta_size = io->rss_on ? reta_get(io, reta) : 0;
@@ -631,6 +704,8 @@ static void teardown(struct nf_io *io, uint32_t *leaked)
 		}
 	if (io->port < RTE_MAX_ETHPORTS)
 		rte_eth_dev_close(io->port);  /* drivers free their rings */
+	if (io->tapsig)
+		nf_io_tapsig_stop();
 	nf_io_capture_close(io);
 	for (i = 0; i < NF_IO_MAX_SOCKETS; i++)
 		if (io->pools[i])

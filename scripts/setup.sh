@@ -16,7 +16,8 @@ set -u
 NEED_PKGS=(
 	build-essential pkg-config clang-14 binutils-dev libnuma-dev libcmocka-dev
 	libdpdk-dev dpdk libelf-dev libpcap-dev
-	iproute2 ethtool python3 coreutils
+	iproute2 ethtool python3 coreutils util-linux iputils-ping
+	memcached libmemcached-tools gnuplot-nox
 )
 NR_HUGE=${NETFUSE_HUGEPAGES:-512}
 failed=0

@@ -61,44 +61,64 @@ static void *resp_thread(void *p)
 	return NULL;
 }
 
-/* One echo request from the kernel stack; 0 if the reply came back. */
-static int kernel_ping(int fd, uint32_t dst_be, uint16_t seq)
+/* A UDP frame with NF_TX_IP_CKSUM | NF_TX_UDP_CKSUM and garbage in both
+ * checksum fields reaches the kernel side with valid checksums. */
+static int udp_check(struct nf_io_ops *o, int fd, uint32_t src_be,
+		     uint32_t dst_be)
 {
-	uint8_t pkt[64], buf[256];
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	uint64_t end = resp_now_ns() + 1000000000ull;
+	struct nf_buf *b = o->alloc(o->q);
+	uint8_t *f, buf[2048];
+	uint64_t end;
+	unsigned i;
 
-	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = 8;
-	resp_wr16(pkt + 4, 0x4e46);
-	resp_wr16(pkt + 6, seq);
-	memcpy(pkt + 8, "netfuse io/ itest_tap payload", 29);
-	resp_wr16(pkt + 2, (uint16_t)~nf_io_cksum_fold(
-		nf_io_cksum_add(0, pkt, sizeof(pkt))));
-	sa.sin_addr.s_addr = dst_be;
-	if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0)
-		return -errno;
+	if (b == NULL)
+		return -1;
+	f = b->data;
+	memset(f, 0xff, 6);
+	memcpy(f + 6, o->mac, 6);
+	resp_wr16(f + 12, 0x0800);
+	memset(f + 14, 0, 28);
+	f[14] = 0x45;
+	resp_wr16(f + 16, 28 + 333);
+	f[22] = 64;
+	f[23] = 17;
+	resp_wr16(f + 24, 0x1234);
+	memcpy(f + 26, &src_be, 4);
+	memcpy(f + 30, &dst_be, 4);
+	resp_wr16(f + 34, 9);
+	resp_wr16(f + 36, 9);
+	resp_wr16(f + 38, 8 + 333);
+	resp_wr16(f + 40, 0x5678);
+	for (i = 0; i < 333; i++)
+		f[42 + i] = (uint8_t)(i * 5);
+	b->len = b->pkt_len = 42 + 333;
+	b->ol_flags = NF_TX_IP_CKSUM | NF_TX_UDP_CKSUM;
+	b->l2_len = 14;
+	b->l3_len = 20;
+	b->l4_len = 8;
+	if (o->tx_burst(o->q, &b, 1) != 1) {
+		o->free(o->q, b);
+		return -1;
+	}
+	end = resp_now_ns() + 2000000000ull;
 	while (resp_now_ns() < end) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		unsigned ihl;
+		uint32_t sum;
 
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		ihl = (buf[0] & 0xfu) * 4u;
-		if ((size_t)n < ihl + 8 || memcmp(buf + 12, &dst_be, 4))
+		if (n < 28 + 333 || buf[9] != 17 || memcmp(buf + 12, &src_be, 4))
 			continue;
-		/* raw sockets see our own request too: want type 0 */
-		if (buf[ihl] == 0 && resp_rd16(buf + ihl + 6) == seq &&
-		    (size_t)n == ihl + sizeof(pkt) &&
-		    memcmp(buf + ihl + 8, pkt + 8, sizeof(pkt) - 8) == 0 &&
-		    nf_io_cksum_fold(nf_io_cksum_add(0, buf, ihl)) == 0xffff)
-			return 0;
+		sum = nf_io_cksum_add(0, buf + 12, 8) + 17 + (8 + 333);
+		sum = nf_io_cksum_add(sum, buf + 20, 8 + 333);
+		if (nf_io_cksum_fold(nf_io_cksum_add(0, buf, 20)) != 0xffff ||
+		    nf_io_cksum_fold(sum) != 0xffff || buf[28 + 100] != 0xf4) {
+			fprintf(stderr, "udp: bad checksum or payload\n");
+			return -1;
+		}
+		printf("udp: checksums valid\n");
+		return 0;
 	}
-	return -ETIMEDOUT;
+	fprintf(stderr, "udp: frame not seen\n");
+	return -1;
 }
 
 /* TSO through the device: send one 4000-byte TCP frame with
@@ -195,10 +215,14 @@ static int tso_check(struct nf_io *io, struct nf_io_ops *o,
 		segs++;
 	}
 	printf("tso: %d segments, %u payload bytes, checksums valid "
-	       "(io gso_out %lu sw_cksum %lu tx_pkts %lu bad %lu lin %lu gso %lu)\n", segs, off,
-	       (unsigned long)st->gso_out, (unsigned long)st->sw_cksum,
-	       (unsigned long)st->tx_pkts, (unsigned long)st->drop_bad_offload, (unsigned long)st->drop_linearize, (unsigned long)st->drop_gso);
+	       "(io: gso_out %lu sw_cksum %lu tx_pkts %lu drops %lu)\n",
+	       segs, off, (unsigned long)st->gso_out,
+	       (unsigned long)st->sw_cksum, (unsigned long)st->tx_pkts,
+	       (unsigned long)(st->drop_bad_offload + st->drop_linearize +
+			       st->drop_gso));
 	r = segs == 4 && off == 4000 ? 0 : -1;
+	if (r == 0)
+		r = udp_check(o, fd, src_be, dst_be);
 out:
 	close(fd);
 	return r;
@@ -231,6 +255,27 @@ static int ping_main(const char *addr, int count)
 	return good == count ? 0 : 1;
 }
 
+static int n_pass, n_fail;
+
+/* One counted check, reported the way tests/run.sh counts cmocka. */
+static void check(int cond, const char *what)
+{
+	printf("%s %s\n", cond ? "[       OK ]" : "[  FAILED  ]", what);
+	if (cond)
+		n_pass++;
+	else
+		n_fail++;
+}
+
+static int summary(void)
+{
+	printf("[==========] itest_tap: %d check(s) run.\n", n_pass + n_fail);
+	printf("[  PASSED  ] %d test(s).\n", n_pass);
+	if (n_fail)
+		printf("[  FAILED  ] %d test(s), listed above.\n", n_fail);
+	return n_fail ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct nf_io_config cfg;
@@ -240,10 +285,11 @@ int main(int argc, char **argv)
 	int respond = argc >= 3 && strcmp(argv[1], "--respond") == 0;
 	unsigned secs = respond ? (unsigned)atoi(argv[2]) : 20;
 	uint32_t leaked = 0;
-	int r, ok = 1, i, fd = -1, good = 0;
+	int r, i, fd = -1, good = 0;
 
 	if (geteuid() != 0) {
-		printf("SKIP itest_tap: needs root\n");
+		printf("SKIP itest_tap: needs root (make test runs it as "
+		       "root)\n");
 		return 77;
 	}
 	if (argc >= 4 && strcmp(argv[1], "--ping") == 0)
@@ -262,10 +308,14 @@ int main(int argc, char **argv)
 	if (nf_io_config_from_env(&cfg) < 0)
 		return 1;
 	r = nf_io_init(&io, &cfg, 1024);
-	if (r < 0) {
-		fprintf(stderr, "FAIL nf_io_init: %s\n", strerror(-r));
-		return 1;
+	{
+		char what[NF_IO_STR_MAX + 32];
+
+		snprintf(what, sizeof(what), "nf_io_init with %s", cfg.dev);
+		check(r == 0, what);
 	}
+	if (r < 0)
+		return summary();
 	printf("io up in %.1f ms (EAL %.1f ms), wake_fd %d\n",
 	       nf_io_startup_ns(io) / 1e6, nf_io_eal_ns(io) / 1e6,
 	       nf_io_queue(io, 0)->wake_fd);
@@ -280,18 +330,13 @@ int main(int argc, char **argv)
 	} else {
 		struct timeval tv = { .tv_sec = 1 };
 
-		if (tso_check(io, ra.ops, cfg.tap_iface, cfg.addr_be,
-			      cfg.tap_addr_be) < 0) {
-			fprintf(stderr, "FAIL TSO through the tap\n");
-			ok = 0;
-		}
+		check(tso_check(io, ra.ops, cfg.tap_iface, cfg.addr_be,
+				cfg.tap_addr_be) == 0,
+		      "TSO and UDP checksum offload reach the kernel valid");
 		if (pthread_create(&th, NULL, resp_thread, &ra) != 0)
 			return 1;
 		fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
-		if (fd < 0) {
-			perror("FAIL socket");
-			ok = 0;
-		} else {
+		if (fd >= 0) {
 			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
 				   sizeof(tv));
 			for (i = 0; i < 5; i++) {
@@ -305,11 +350,7 @@ int main(int argc, char **argv)
 		}
 		atomic_store(&stop_flag, 1);
 		pthread_join(th, NULL);
-		if (good < 4) {
-			fprintf(stderr, "FAIL only %d of 5 pings answered\n",
-				good);
-			ok = 0;
-		}
+		check(good == 5, "5 of 5 kernel pings answered");
 	}
 	printf("responder: rx %lu arp %lu echo %lu (ip cksum flagged good "
 	       "%lu) other %lu tx_fail %lu sleeps %lu sw_cksum %lu\n",
@@ -318,21 +359,14 @@ int main(int argc, char **argv)
 	       (unsigned long)ra.st.rx_ip_good, (unsigned long)ra.st.other,
 	       (unsigned long)ra.st.tx_fail, (unsigned long)ra.st.sleeps,
 	       (unsigned long)nf_io_queue_stats(io, 0)->sw_cksum);
-	if ((ra.ops->caps & NF_CAP_RX_CKSUM) &&
-	    ra.st.rx_ip_good != ra.st.echo_replies) {
-		fprintf(stderr, "FAIL rx checksum offload flags missing\n");
-		ok = 0;
-	}
-	if (ra.st.arp_replies == 0 || ra.st.echo_replies == 0) {
-		fprintf(stderr, "FAIL no ARP or no echo answered\n");
-		ok = 0;
-	}
+	check(!(ra.ops->caps & NF_CAP_RX_CKSUM) ||
+	      ra.st.rx_ip_good == ra.st.echo_replies,
+	      "rx checksum offload flags set on every echo request");
+	check(ra.st.arp_replies > 0, "ARP request answered");
+	check(ra.st.echo_replies > 0, "ICMP echo answered");
+	check(ra.st.tx_fail == 0, "every reply taken by tx_burst");
 	r = nf_io_fini(io, &leaked);
 	printf("buffers not returned: %u\n", leaked);
-	if (r < 0 || leaked) {
-		fprintf(stderr, "FAIL %u buffers leaked\n", leaked);
-		ok = 0;
-	}
-	printf("%s itest_tap\n", ok ? "PASS" : "FAIL");
-	return ok ? 0 : 1;
+	check(r == 0 && leaked == 0, "every buffer back in the pool");
+	return summary();
 }

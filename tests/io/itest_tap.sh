@@ -10,13 +10,16 @@
 #     port counters that saw the pings
 #   - NETFUSE_PCAP: the pcapng capture holds the requests and replies
 #   - at exit every buffer came back to the pool (itest_tap checks it)
+#   - with NETFUSE_OFFLOAD_TX_CKSUM=sw NETFUSE_OFFLOAD_TSO=sw, io/'s own
+#     checksums and librte_gso produce frames the kernel accepts
+#   - NETFUSE_DEV=net_af_packet0,iface=<veth>: the same over af_packet
 # Bounded (timeout 60) and cleans the namespace up even on failure.
 set -u
 cd "$(dirname "$0")/../.."
 BIN=${B:-build}/tests/io/itest_tap
 
 if [ "$(id -u)" != 0 ]; then echo "SKIP itest_tap.sh: needs root"; exit 77; fi
-if [ ! -x "$BIN" ]; then echo "FAIL itest_tap.sh: $BIN not built"; exit 1; fi
+if [ ! -x "$BIN" ]; then echo "not ok - $BIN not built"; exit 1; fi
 for t in ip python3 timeout; do
 	command -v $t >/dev/null || { echo "SKIP itest_tap.sh: no $t"; exit 77; }
 done
@@ -32,9 +35,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-bad() { echo "FAIL itest_tap.sh: $*"; fail=1; }
+# TAP-style lines, counted by tests/run.sh
+ok() { echo "ok - $*"; }
+bad() { echo "not ok - $*"; fail=1; }
 
-ip netns add "$NS" || { echo "FAIL itest_tap.sh: ip netns add"; exit 1; }
+ip netns add "$NS" || { echo "not ok - ip netns add $NS"; exit 1; }
 ip netns exec "$NS" ip link set lo up
 
 NETFUSE_PCAP=$TMP/cap.pcapng NETFUSE_HUGE=off \
@@ -47,10 +52,11 @@ for _ in $(seq 300); do
 done
 if ! grep -q READY "$TMP/out"; then
 	cat "$TMP/out" "$TMP/err"
-	echo "FAIL itest_tap.sh: io/ did not come up"
+	bad "io/ up on net_tap nf0 in netns $NS"
 	exit 1
 fi
 cat "$TMP/out"
+ok "io/ up on net_tap nf0 in netns $NS"
 
 # 1. the kernel pings the responder through nf0
 if command -v ping >/dev/null; then
@@ -58,15 +64,14 @@ if command -v ping >/dev/null; then
 else
 	PING=("$BIN" --ping 198.18.0.2 5)  # raw ICMP socket, same kernel path
 fi
-if ! ip netns exec "$NS" timeout 20 "${PING[@]}" >"$TMP/ping"; then
-	bad "ping"
-fi
+ip netns exec "$NS" timeout 20 "${PING[@]}" >"$TMP/ping"
 cat "$TMP/ping"
-grep -q ' 5 received' "$TMP/ping" || bad "not 5 of 5 echo replies"
+if grep -q ' 5 received' "$TMP/ping"; then ok "kernel ping 198.18.0.2: 5 of 5 replies"
+else bad "kernel ping 198.18.0.2: 5 of 5 replies"; fi
 
 # 2. telemetry, from outside the namespace (a unix socket on the fs)
 RUNDIR=$(sed -n 's/^RUNDIR //p' "$TMP/out")
-timeout 10 python3 - "$RUNDIR/dpdk_telemetry.v2" >"$TMP/tel" <<'PY' || bad "telemetry"
+timeout 10 python3 - "$RUNDIR/dpdk_telemetry.v2" >"$TMP/tel" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
@@ -88,19 +93,24 @@ assert st["io_q0_tx_pkts"] >= 6, st
 assert "/netfuse/stats" in out["/"]["/"], out["/"]
 print("telemetry ok")
 PY
+tel_rc=$?
 cat "$TMP/tel"
+if [ $tel_rc = 0 ]; then ok "telemetry /netfuse/config, /netfuse/stats, /netfuse/sockets"
+else bad "telemetry /netfuse/config, /netfuse/stats, /netfuse/sockets"; fi
 
 # 3. stop the responder: it checks its buffers came back
 kill -TERM "$PID"
 wait "$PID"
 rc=$?
 PID=
-cat "$TMP/out" | grep -v -e READY -e RUNDIR
-[ $rc = 0 ] || { cat "$TMP/err"; bad "itest_tap --respond exited $rc"; }
-grep -q 'buffers not returned: 0' "$TMP/out" || bad "buffers leaked"
+grep -v -e READY -e RUNDIR "$TMP/out"
+if [ $rc = 0 ]; then ok "responder answered ARP and echo, exited cleanly"
+else cat "$TMP/err"; bad "responder answered ARP and echo, exited cleanly (rc $rc)"; fi
+if grep -q 'buffers not returned: 0' "$TMP/out"; then ok "every buffer back in the pool"
+else bad "every buffer back in the pool"; fi
 
 # 4. the capture: pcapng with the echo requests and replies
-timeout 10 python3 - "$TMP/cap.pcapng" <<'PY' || bad "pcapng capture"
+timeout 10 python3 - "$TMP/cap.pcapng" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
 assert d[:4] == b"\x0a\x0d\x0d\x0a", "not pcapng"
@@ -122,6 +132,72 @@ while off + 12 <= len(d):
 print("pcapng: %d echo requests, %d replies, %d arp" % (req, rep, arp))
 assert req >= 5 and rep >= 5 and arp >= 1
 PY
+if [ $? = 0 ]; then ok "NETFUSE_PCAP pcapng capture holds the exchange"
+else bad "NETFUSE_PCAP pcapng capture holds the exchange"; fi
 
-if [ $fail = 0 ]; then echo "PASS itest_tap.sh"; else echo "FAIL itest_tap.sh"; fi
+# 5. io/'s software fallbacks end to end: tx checksums and TSO (librte_gso)
+# in software even though net_tap offers them, seen by the kernel
+# (itest_tap's self-contained mode: its own netns, TSO/UDP/ping checks)
+NETFUSE_OFFLOAD_TX_CKSUM=sw NETFUSE_OFFLOAD_TSO=sw timeout 60 "$BIN" >"$TMP/sw" 2>&1
+sw_rc=$?
+grep -E '^(tso|udp|ping)' "$TMP/sw"
+if [ $sw_rc = 0 ] && grep -q 'gso_out 4 ' "$TMP/sw"; then
+	ok "software checksums and librte_gso TSO accepted by the kernel"
+else
+	cat "$TMP/sw"
+	bad "software checksums and librte_gso TSO accepted by the kernel"
+fi
+# 6. another device through the same variable: net_af_packet on a veth
+# pair inside the namespace (no rx interrupts: the timerfd wake-up)
+ip netns exec "$NS" ip link add nfa0 type veth peer name nfa1 &&
+ip netns exec "$NS" ip addr add 198.18.1.1/24 dev nfa1 &&
+ip netns exec "$NS" ip link set nfa1 up &&
+ip netns exec "$NS" ip link set nfa0 up
+NETFUSE_DEV=net_af_packet0,iface=nfa0 NETFUSE_ADDR=198.18.1.2/24 NETFUSE_HUGE=off \
+	timeout 60 ip netns exec "$NS" "$BIN" --respond 30 >"$TMP/afp" 2>&1 &
+PID=$!
+for _ in $(seq 300); do
+	grep -q READY "$TMP/afp" && break
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.1
+done
+ip netns exec "$NS" timeout 20 "$BIN" --ping 198.18.1.2 5 >"$TMP/ping2"
+cat "$TMP/ping2"
+kill -TERM "$PID"
+wait "$PID"
+rc=$?
+PID=
+grep -v -e READY -e RUNDIR "$TMP/afp"
+if [ $rc = 0 ] && grep -q ' 5 received' "$TMP/ping2"; then
+	ok "net_af_packet over veth: 5 of 5 pings, every buffer back"
+else
+	bad "net_af_packet over veth: 5 of 5 pings, every buffer back"
+fi
+exit $fail
+# 6. another device through the same variable: net_af_packet on a veth
+# pair inside the namespace (no rx interrupts: the timerfd wake-up)
+ip netns exec "$NS" ip link add nfa0 type veth peer name nfa1 &&
+ip netns exec "$NS" ip addr add 198.18.1.1/24 dev nfa1 &&
+ip netns exec "$NS" ip link set nfa1 up &&
+ip netns exec "$NS" ip link set nfa0 up
+NETFUSE_DEV=net_af_packet0,iface=nfa0 NETFUSE_ADDR=198.18.1.2/24 NETFUSE_HUGE=off \
+	timeout 60 ip netns exec "$NS" "$BIN" --respond 30 >"$TMP/afp" 2>&1 &
+PID=$!
+for _ in $(seq 300); do
+	grep -q READY "$TMP/afp" && break
+	kill -0 "$PID" 2>/dev/null || break
+	sleep 0.1
+done
+ip netns exec "$NS" timeout 20 "$BIN" --ping 198.18.1.2 5 >"$TMP/ping2"
+cat "$TMP/ping2"
+kill -TERM "$PID"
+wait "$PID"
+rc=$?
+PID=
+grep -v -e READY -e RUNDIR "$TMP/afp"
+if [ $rc = 0 ] && grep -q ' 5 received' "$TMP/ping2"; then
+	ok "net_af_packet over veth: 5 of 5 pings, every buffer back"
+else
+	bad "net_af_packet over veth: 5 of 5 pings, every buffer back"
+fi
 exit $fail

@@ -4,14 +4,19 @@
  * alone). Header-only so each itest binary stays one file.
  *
  * resp_run() polls the queue, sleeping on its wake fd (io/wake.c) when
- * idle, until *stop is set or the deadline passes. Frames that are not
+ * idle, until *stop is set or the deadline passes. kernel_ping() sends one
+ * echo request from the kernel's side (raw ICMP socket) and waits for the
+ * reply. Frames that are not
  * ARP requests or echo requests for `addr_be` are freed (and counted).
  * Needs root: the itests that use it create network namespaces.
  */
 #ifndef TESTS_IO_RESPONDER_H
 #define TESTS_IO_RESPONDER_H
 
+#include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -168,6 +173,46 @@ static inline void resp_run(struct nf_io_ops *ops, uint32_t addr_be,
 				resp_burst(ops, addr_be, rx, n, st);
 		}
 	}
+}
+
+/* One echo request from the kernel stack; 0 if the reply came back. */
+static inline int kernel_ping(int fd, uint32_t dst_be, uint16_t seq)
+{
+	uint8_t pkt[64], buf[256];
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	uint64_t end = resp_now_ns() + 1000000000ull;
+
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 8;
+	resp_wr16(pkt + 4, 0x4e46);
+	resp_wr16(pkt + 6, seq);
+	memcpy(pkt + 8, "netfuse io/ itest_tap payload", 29);
+	resp_wr16(pkt + 2, (uint16_t)~nf_io_cksum_fold(
+		nf_io_cksum_add(0, pkt, sizeof(pkt))));
+	sa.sin_addr.s_addr = dst_be;
+	if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0)
+		return -errno;
+	while (resp_now_ns() < end) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		unsigned ihl;
+
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		ihl = (buf[0] & 0xfu) * 4u;
+		if ((size_t)n < ihl + 8 || memcmp(buf + 12, &dst_be, 4))
+			continue;
+		/* raw sockets see our own request too: want type 0 */
+		if (buf[ihl] == 0 && resp_rd16(buf + ihl + 6) == seq &&
+		    (size_t)n == ihl + sizeof(pkt) &&
+		    memcmp(buf + ihl + 8, pkt + 8, sizeof(pkt) - 8) == 0 &&
+		    nf_io_cksum_fold(nf_io_cksum_add(0, buf, ihl)) == 0xffff)
+			return 0;
+	}
+	return -ETIMEDOUT;
 }
 
 #endif
