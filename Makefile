@@ -174,6 +174,16 @@ bench-%: all
 bench: all
 	bash bench/run.sh all
 
+# libFuzzer (clang): make fuzz FUZZ_TIME=seconds
+FUZZ_TIME ?= 600
+$(B)/fuzz/fuzz_frames: tests/stack/fuzz_frames.c $(STACK_SRCS)
+	@mkdir -p $(@D)
+	clang-14 -std=c11 -D_GNU_SOURCE -O1 -g -I. -DNS_LIBFUZZER \
+	      -fsanitize=fuzzer,address,undefined -o $@ $^
+fuzz: $(B)/fuzz/fuzz_frames
+	@mkdir -p $(B)/fuzz/corpus && cp -n tests/stack/corpus/* $(B)/fuzz/corpus/
+	$(B)/fuzz/fuzz_frames -max_total_time=$(FUZZ_TIME) -max_len=4096 $(B)/fuzz/corpus
+
 clean:
 	rm -rf $(B)
 

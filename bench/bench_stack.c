@@ -7,7 +7,7 @@
  *      instances, app calls included;
  *   2. a 1-connection bulk transfer: Gbit/s of payload.
  * Ends with: RESULT bench-stack rps=.. cycles_per_req=.. bulk_gbps=..
- * Usage: bench_stack [seconds per phase, default 2]
+ * Usage: bench_stack [seconds per phase, default 2] [pp|bulk: one phase]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +37,13 @@ static uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -149,8 +156,9 @@ int main(int argc, char **argv)
 	static uint8_t buf[1 << 16];
 	int cs[NCONN], ss[NCONN], i, ch[64];
 	double secs = argc > 1 ? atof(argv[1]) : 2.0;
-	uint64_t reqs = 0, t0, t1, c0, c1, bytes = 0;
-	double rps, cpr, gbps;
+	uint64_t reqs = 0, t0, t1, c0, c1, bytes = 0, u0, u1;
+	double rps = 0, cpr = 0, gbps = 0;
+	const char *only = argc > 2 ? argv[2] : "";
 
 	if (secs <= 0)
 		secs = 2.0;
@@ -165,8 +173,11 @@ int main(int argc, char **argv)
 	}
 
 	/* ---- 1. ping-pong ---------------------------------------------- */
+	if (strcmp(only, "bulk") == 0)
+		goto bulk;
 	t0 = now_ns();
 	c0 = cycles();
+	u0 = cpu_ns();
 	for (;;) {
 		uint64_t t = now_ns();
 		int n;
@@ -192,14 +203,24 @@ int main(int argc, char **argv)
 	}
 	c1 = cycles();
 	t1 = now_ns();
+	u1 = cpu_ns();
 	rps = (double)reqs / ((double)(t1 - t0) / 1e9);
 	cpr = (double)(c1 - c0) / (double)reqs;
 	printf("ping-pong: %d connections, %llu requests in %.2f s\n", NCONN,
 	       (unsigned long long)reqs, (double)(t1 - t0) / 1e9);
 	printf("  %-24s %12.0f\n", "requests/s", rps);
 	printf("  %-24s %12.0f\n", "cycles/request (rdtsc)", cpr);
+	/* on a shared machine the thread may be descheduled: the same
+	 * figure from the thread's CPU time only */
+	printf("  %-24s %12.0f\n", "cycles/request (on-CPU)",
+	       cpr * (double)(u1 - u0) / (double)(t1 - t0));
+	printf("  %-24s %12.1f%%\n", "on-CPU share",
+	       100.0 * (double)(u1 - u0) / (double)(t1 - t0));
 
 	/* ---- 2. bulk --------------------------------------------------- */
+bulk:
+	if (strcmp(only, "pp") == 0)
+		goto done;
 	memset(buf, 'b', sizeof(buf));
 	t0 = now_ns();
 	for (;;) {
@@ -219,6 +240,7 @@ int main(int argc, char **argv)
 	printf("bulk: 1 connection, %llu bytes in %.2f s\n",
 	       (unsigned long long)bytes, (double)(t1 - t0) / 1e9);
 	printf("  %-24s %12.2f\n", "Gbit/s", gbps);
+done:
 
 	for (i = 0; i < NCONN; i++) {
 		ns_close(a.st, cs[i]);

@@ -30,6 +30,14 @@ int ns_ip_route(struct ns_stack *st, uint32_t dst_be, uint32_t *nh_be)
 int ns_ip_output(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
 		 uint32_t dst_be, uint8_t proto, uint16_t l4len)
 {
+	return ns_ip_output_ex(st, b, src_be, dst_be, proto, l4len,
+			       st->ip_id++, NS_IP4_DF);
+}
+
+int ns_ip_output_ex(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
+		    uint32_t dst_be, uint8_t proto, uint16_t l4len,
+		    uint16_t id, uint16_t frag)
+{
 	struct ns_ip4_hdr *ih = (struct ns_ip4_hdr *)(b->data + NS_ETH_HLEN);
 	uint32_t nh, tot = NS_IP4_HLEN_MIN + (uint32_t)l4len;
 
@@ -38,7 +46,7 @@ int ns_ip_output(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
 		ns_buf_free(st, b);
 		return -ENETUNREACH;
 	}
-	if (tot + NS_ETH_HLEN > st->hdr_room || tot > 65535) {
+	if ((!b->seg_next && tot + NS_ETH_HLEN > st->hdr_room) || tot > 65535) {
 		NS_CNT(st, drop_ip_too_big);
 		ns_buf_free(st, b);
 		return -EMSGSIZE;
@@ -46,9 +54,8 @@ int ns_ip_output(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
 	ih->ver_ihl = 0x45;
 	ih->tos = 0;
 	ih->tot_len_be = ns_htons((uint16_t)tot);
-	ih->id_be = ns_htons(st->ip_id);
-	st->ip_id++;
-	ih->frag_be = ns_htons(NS_IP4_DF);
+	ih->id_be = ns_htons(id);
+	ih->frag_be = ns_htons(frag);
 	ih->ttl = NS_IP_TTL;
 	ih->proto = proto;
 	ih->cksum_be = 0;
@@ -60,7 +67,9 @@ int ns_ip_output(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
 		b->ol_flags |= NF_TX_IP_CKSUM;
 	else
 		ih->cksum_be = ns_cksum(ih, NS_IP4_HLEN_MIN);
-	b->len = b->pkt_len = NS_ETH_HLEN + tot;
+	if (!b->seg_next)
+		b->len = NS_ETH_HLEN + tot;  /* a chain's head length is set */
+	b->pkt_len = NS_ETH_HLEN + tot;
 	ns_eth_output(st, b, nh);
 	return 0;
 }
@@ -165,8 +174,20 @@ static void reass_input(struct ns_stack *st, struct nf_buf *b,
 	}
 	if (!r) {
 		if (!fr) {
+			/* every slot busy: the oldest datagram gives way, so
+			 * stale fragments cannot block reassembly for the
+			 * whole timeout */
+			struct ns_reass *old = NULL;
+			for (i = 0; i < st->cfg.reass_slots; i++)
+				if (!old || st->reass[i].expire_ns < old->expire_ns)
+					old = &st->reass[i];
+			if (!old) {
+				NS_CNT(st, drop_frag_nomem);
+				goto drop;
+			}
 			NS_CNT(st, drop_frag_nomem);
-			goto drop;
+			reass_free(st, old);
+			fr = old;
 		}
 		r = fr;
 		r->in_use = 1;

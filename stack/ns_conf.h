@@ -27,6 +27,7 @@
 #define NS_TCP_FIN_WAIT2_NS     (60000 * NS_MS) /* orphan FIN_WAIT_2 */
 #define NS_TCP_INIT_CWND_SEGS   10           /* RFC 6928 */
 #define NS_TCP_OOO_RANGES       8            /* out-of-order ranges kept */
+#define NS_TCP_SACK_RANGES      8            /* sender scoreboard ranges */
 #define NS_TCP_CHALLENGE_PER_S  1000         /* RFC 5961 10: ACK rate limit */
 #define NS_TCP_DUPACK_THRESH    3            /* RFC 5681 3.2 */
 #define NS_SYNCOOKIE_SLOT_NS   (64000 * NS_MS) /* cookie time step, 5 bits */

@@ -49,6 +49,18 @@ static inline uint16_t ns_get16(const void *p)
 static inline uint32_t ns_get32(const void *p)
 { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline void ns_put16(void *p, uint16_t v) { memcpy(p, &v, 2); }
+/* copy: tiny payloads (1-byte requests) do not pay for a libc call */
+static inline void ns_copy(void *dst, const void *src, size_t n)
+{
+	if (n <= 16) {
+		uint8_t *d = dst;
+		const uint8_t *s = src;
+		while (n--)
+			*d++ = *s++;
+		return;
+	}
+	memcpy(dst, src, n);
+}
 static inline void ns_put32(void *p, uint32_t v) { memcpy(p, &v, 4); }
 
 /* ---- TCP states (RFC 9293 3.3.2), in FreeBSD's order ------------------ */
@@ -92,6 +104,7 @@ extern const char *const ns_tcp_state_names[NS_TCPS_COUNT];
 #define TF_FORCE       (1u << 12) /* next output ignores Nagle/window */
 #define TF_SENT_ANY    (1u << 13)
 #define TF_DSACK       (1u << 14) /* report dsack[] in the next ACK */
+#define TF_QUICKACK    (1u << 15) /* TCP_QUICKACK: no delayed ACKs */
 
 enum { NS_CC_CUBIC = 0, NS_CC_RENO = 1 };
 
@@ -127,14 +140,18 @@ struct ns_tcb {
 	 * stored from sb[sb_start] (wrapping at sb_mask + 1) */
 	uint8_t *sb;
 	uint32_t sb_mask, sb_start, sb_len, sb_seq;
+	uint32_t sb_lim;        /* SO_SNDBUF: bytes the user may queue */
 	/* receive ring: rb_len in-order unread bytes from rb[rb_start];
 	 * out-of-order data is stored at its offset from rcv_nxt */
 	uint8_t *rb;
 	uint32_t rb_mask, rb_start, rb_len;
+	uint32_t rb_lim;        /* SO_RCVBUF: most we advertise */
 	struct ns_ooo ooo[NS_TCP_OOO_RANGES];
 	uint8_t ooo_n;          /* ranges in ooo[], sorted by start */
 	uint8_t ooo_last;       /* index of the range most recently added */
-	uint8_t sack_rcvd_n;    /* SACK blocks last received (sender side) */
+	uint8_t nsacked;        /* ranges in sacked[] (tcp_sack.c) */
+	struct ns_ooo sacked[NS_TCP_SACK_RANGES]; /* peer's SACKs above una */
+	uint32_t high_rxt;      /* RFC 6675 HighRxt */
 	struct ns_ooo dsack;    /* duplicate range to report (RFC 2883) */
 
 	/* timestamps (RFC 7323 3, 5) */
@@ -188,6 +205,7 @@ struct ns_tcb {
 #define SF_OUTPUT     (1u << 13) /* on the output list */
 #define SF_REUSEPORT  (1u << 14)
 #define SF_CONNECTING (1u << 15) /* active open not yet reported */
+#define SF_WASCONN    (1u << 16) /* reached ESTABLISHED once */
 
 enum { NS_SOCK_FREE = 0, NS_SOCK_TCP, NS_SOCK_UDP };
 
@@ -253,6 +271,7 @@ struct ns_stack {
 	struct ns_config cfg;
 	uint32_t ip_be, mask_be, gw_be;
 	uint64_t now;           /* time of the current / last poll */
+	uint32_t now_ms;        /* now / 1 ms, for TCP timestamps */
 	uint64_t rng;
 	uint16_t ip_id;
 	uint16_t mss_max;       /* largest payload per TCP segment */
@@ -285,6 +304,9 @@ struct ns_stack {
 	uint32_t chal_cnt;
 	uint16_t next_port;
 	uint64_t cookie_secret;  /* SYN cookies (tcp_in.c) */
+	uint8_t *scratch;        /* 64 KiB: a UDP datagram being fragmented */
+	ns_event_fn event_fn;    /* native callback API (stack.h) */
+	void *event_arg;
 	/* tests: pin the next ISN; observe state changes */
 	uint8_t iss_next_set;
 	uint32_t iss_next;
@@ -334,6 +356,10 @@ void ns_ip_input(struct ns_stack *st, struct nf_buf *b);
  * (no options, DF set) and send. Consumes b. 0 or -errno. */
 int ns_ip_output(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
 		 uint32_t dst_be, uint8_t proto, uint16_t l4len);
+/* the same with an explicit ID and flags/offset field (host order) */
+int ns_ip_output_ex(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
+		    uint32_t dst_be, uint8_t proto, uint16_t l4len,
+		    uint16_t id, uint16_t frag);
 int ns_ip_route(struct ns_stack *st, uint32_t dst_be, uint32_t *nh_be);
 void ns_reass_age(struct ns_stack *st);
 void ns_reass_fini(struct ns_stack *st);
@@ -364,6 +390,17 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 		  const struct ns_ip_info *ii);
 void ns_tcp_output(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_rexmit_una(struct ns_stack *st, struct ns_sock *so);
+/* retransmit up to maxlen bytes (one segment) at seq; bytes of sequence
+ * space sent (0 if none) */
+uint32_t ns_tcp_rexmit_at(struct ns_stack *st, struct ns_sock *so,
+			  uint32_t seq, uint32_t maxlen);
+/* tcp_sack.c: the sender's SACK scoreboard and RFC 6675 recovery */
+void ns_sack_update(struct ns_tcb *tp, const struct ns_ooo *blk, unsigned n);
+void ns_sack_trim(struct ns_tcb *tp);
+void ns_sack_clear(struct ns_tcb *tp);
+uint32_t ns_sack_bytes(const struct ns_tcb *tp);
+uint32_t ns_sack_pipe(const struct ns_tcb *tp);
+void ns_sack_output(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu);
 void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state);

@@ -9,6 +9,7 @@
 #include "stack/ns_priv.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/tcp.h>
 
 int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so);
@@ -111,11 +112,12 @@ static struct ns_sock *sock_get(struct ns_stack *st, int sd)
 static uint32_t conn_hash(const struct ns_stack *st, uint32_t lip,
 			  uint16_t lport, uint32_t rip, uint16_t rport)
 {
-	uint32_t h = lip * 0x9e3779b1u;
-	h ^= rip * 0x85ebca6bu;
-	h ^= ((uint32_t)lport << 16 | rport) * 0xc2b2ae35u;
-	h ^= h >> 15;
-	return h & st->conn_mask;
+	/* multiply-shift on 64 bits: the high bits mix every input bit
+	 * (ports in network order vary in their high byte only) */
+	uint64_t k = ((uint64_t)lip << 32 | rip) * 0x9e3779b97f4a7c15ull;
+	k ^= ((uint64_t)lport << 16 | rport) * 0xc2b2ae3d27d4eb4full;
+	k *= 0x165667b19e3779f9ull;
+	return (uint32_t)(k >> 40) & st->conn_mask;
 }
 
 struct ns_sock *ns_conn_lookup(struct ns_stack *st, uint32_t lip_be,
@@ -222,6 +224,10 @@ static int port_in_use(struct ns_stack *st, struct ns_sock *me, int type,
 			continue;
 		if (type == NS_SOCK_TCP && (so->sf & SF_REUSEADDR) &&
 		    (me->sf & SF_REUSEADDR) && !(so->sf & SF_LISTEN))
+			continue;
+		/* Linux: SO_REUSEADDR binds over connections in TIME_WAIT */
+		if (type == NS_SOCK_TCP && (me->sf & SF_REUSEADDR) &&
+		    so->tcb.state == NS_TCPS_TIME_WAIT)
 			continue;
 		return 1;
 	}
@@ -526,11 +532,12 @@ static ssize_t tcp_send(struct ns_stack *st, struct ns_sock *so,
 		return -EAGAIN;
 	case NS_TCPS_CLOSED:
 	case NS_TCPS_LISTEN:
-		return (so->sf & SF_CONNECTING) ? -EPIPE : -ENOTCONN;
+		return (so->sf & (SF_CONNECTING | SF_WASCONN)) ? -EPIPE :
+		       -ENOTCONN;
 	default:
 		return -EPIPE;
 	}
-	room = tp->sb_mask + 1 - tp->sb_len;
+	room = tp->sb_lim > tp->sb_len ? tp->sb_lim - tp->sb_len : 0;
 	if (room == 0)
 		return -EAGAIN;
 	if (want == 0)
@@ -545,7 +552,7 @@ static ssize_t tcp_send(struct ns_stack *st, struct ns_sock *so,
 			uint32_t chunk = tp->sb_mask + 1 - pos;
 			if (chunk > n)
 				chunk = (uint32_t)n;
-			memcpy(tp->sb + pos, p, chunk);
+			ns_copy(tp->sb + pos, p, chunk);
 			tp->sb_len += chunk;
 			p += chunk;
 			n -= chunk;
@@ -608,7 +615,8 @@ static ssize_t tcp_recv(struct ns_stack *st, struct ns_sock *so,
 		if (NS_TCPS_HAVERCVDFIN(tp->state))
 			return 0;
 		if (tp->state == NS_TCPS_CLOSED)
-			return (so->sf & SF_CONNECTING) ? 0 : -ENOTCONN;
+			return (so->sf & (SF_CONNECTING | SF_WASCONN)) ? 0 :
+			       -ENOTCONN;
 		if (tp->state == NS_TCPS_LISTEN)
 			return -ENOTCONN;
 		return -EAGAIN;
@@ -617,7 +625,7 @@ static ssize_t tcp_recv(struct ns_stack *st, struct ns_sock *so,
 		return 0;
 	if ((flags & MSG_WAITALL) && !(flags & MSG_PEEK) && avail < want &&
 	    !NS_TCPS_HAVERCVDFIN(tp->state) && !so->so_error &&
-	    avail < tp->rb_mask + 1 && tp->state != NS_TCPS_CLOSED)
+	    avail < tp->rb_lim && tp->state != NS_TCPS_CLOSED)
 		return -EAGAIN;
 	for (i = 0; i < iovcnt && avail; i++) {
 		uint8_t *p = iov[i].iov_base;
@@ -628,7 +636,7 @@ static ssize_t tcp_recv(struct ns_stack *st, struct ns_sock *so,
 			uint32_t chunk = tp->rb_mask + 1 - pos;
 			if (chunk > n)
 				chunk = (uint32_t)n;
-			memcpy(p, tp->rb + pos, chunk);
+			ns_copy(p, tp->rb + pos, chunk);
 			pos = (pos + chunk) & tp->rb_mask;
 			p += chunk;
 			n -= chunk;
@@ -825,7 +833,7 @@ uint32_t ns_sock_events(struct ns_stack *st, int sd)
 		ev |= NS_EV_IN | NS_EV_RDHUP;
 	if ((tp->state == NS_TCPS_ESTABLISHED ||
 	     tp->state == NS_TCPS_CLOSE_WAIT) &&
-	    !(so->sf & SF_SHUT_WR) && tp->sb_len < tp->sb_mask + 1)
+	    !(so->sf & SF_SHUT_WR) && tp->sb_len < tp->sb_lim)
 		ev |= NS_EV_OUT;
 	if (tp->state == NS_TCPS_CLOSED) {
 		ev |= NS_EV_HUP | NS_EV_IN | NS_EV_RDHUP;
@@ -908,8 +916,24 @@ int ns_setsockopt(struct ns_stack *st, int sd, int level, int name,
 				st->now + (uint64_t)tp->keepidle_s * 1000 * NS_MS : 0);
 			return 0;
 		case SO_SNDBUF:
-		case SO_RCVBUF:
-			return 0; /* fixed per instance; accepted and ignored */
+		case SO_RCVBUF: {
+			/* Linux doubles the value for bookkeeping; the ring
+			 * of the instance is the ceiling, 2 KiB the floor */
+			uint64_t want = v < 0 ? 0 : 2ull * (uint64_t)v;
+			uint32_t ring = name == SO_SNDBUF ? tp->sb_mask + 1 :
+					tp->rb_mask + 1;
+			if (so->type != NS_SOCK_TCP)
+				return 0;
+			if (want < 2048)
+				want = 2048;
+			if (want > ring)
+				want = ring;
+			if (name == SO_SNDBUF)
+				tp->sb_lim = (uint32_t)want;
+			else
+				tp->rb_lim = (uint32_t)want;
+			return 0;
+		}
 		default:
 			return -ENOPROTOOPT;
 		}
@@ -926,6 +950,14 @@ int ns_setsockopt(struct ns_stack *st, int sd, int level, int name,
 		tp->tf = v ? tp->tf | TF_CORK : tp->tf & ~TF_CORK;
 		if (!v) {
 			tp->tf |= TF_FORCE; /* push what was held */
+			ns_sock_want_output(st, so);
+		}
+		break;
+	case TCP_QUICKACK:
+		/* unlike Linux the mode stays until cleared */
+		tp->tf = v ? tp->tf | TF_QUICKACK : tp->tf & ~TF_QUICKACK;
+		if (v && (tp->tf & TF_DELACK)) {
+			tp->tf |= TF_ACKNOW;
 			ns_sock_want_output(st, so);
 		}
 		break;
@@ -988,10 +1020,10 @@ int ns_getsockopt(struct ns_stack *st, int sd, int level, int name,
 		case SO_ACCEPTCONN:
 			return put_int(val, len, !!(so->sf & SF_LISTEN));
 		case SO_SNDBUF:
-			return put_int(val, len, (int)(tp->sb_mask + 1));
+			return put_int(val, len, (int)tp->sb_lim);
 		case SO_RCVBUF:
 			return put_int(val, len, so->type == NS_SOCK_TCP ?
-				       (int)(tp->rb_mask + 1) :
+				       (int)tp->rb_lim :
 				       (int)st->cfg.udp_rcvbuf);
 		case SO_LINGER: {
 			struct linger l;
@@ -1014,6 +1046,8 @@ int ns_getsockopt(struct ns_stack *st, int sd, int level, int name,
 		return put_int(val, len, !!(tp->tf & TF_NODELAY));
 	case TCP_CORK:
 		return put_int(val, len, !!(tp->tf & TF_CORK));
+	case TCP_QUICKACK:
+		return put_int(val, len, !!(tp->tf & TF_QUICKACK));
 	case TCP_MAXSEG:
 		return put_int(val, len, tp->mss);
 	case TCP_KEEPIDLE:
@@ -1034,30 +1068,42 @@ int ns_getsockopt(struct ns_stack *st, int sd, int level, int name,
 		return 0;
 	}
 	case TCP_INFO: {
+		/* Linux's TCP_* state numbers, in enum ns_tcp_state order */
+		static const uint8_t linux_state[NS_TCPS_COUNT] = {
+			7, 10, 2, 3, 1, 8, 4, 11, 9, 5, 6};
 		struct ns_tcp_info ti;
+		uint32_t mss = tp->mss ? tp->mss : 1;
 		memset(&ti, 0, sizeof(ti));
-		ti.state = tp->state;
-		ti.ca_state = (tp->tf & TF_RECOVERY) ? 1 :
-			      tp->rxt_shift ? 2 : 0;
-		ti.retransmits = tp->rxt_shift;
-		ti.snd_wscale = tp->snd_wscale;
-		ti.rcv_wscale = tp->rcv_wscale;
-		ti.options = (uint8_t)(((tp->tf & TF_TS_OK) ? 1 : 0) |
-				       ((tp->tf & TF_SACK_OK) ? 2 : 0) |
-				       ((tp->tf & TF_WS_OK) ? 4 : 0));
-		ti.rto_us = (uint32_t)(tp->rto_ns / 1000);
-		ti.rtt_us = tp->srtt_us;
-		ti.rttvar_us = tp->rttvar_us;
-		ti.snd_mss = tp->mss;
-		ti.rcv_mss = tp->rcv_mss;
-		ti.snd_cwnd = tp->cwnd;
-		ti.snd_ssthresh = tp->ssthresh;
-		ti.snd_wnd = tp->snd_wnd;
-		ti.rcv_wnd = ns_tcp_rcv_window(tp);
-		ti.bytes_acked = tp->bytes_acked;
-		ti.bytes_received = tp->bytes_received;
-		ti.total_retrans = tp->total_retrans;
-		ti.unacked = ns_tcp_flight(tp);
+		ti.tcpi_state = linux_state[tp->state];
+		ti.tcpi_ca_state = (tp->tf & TF_RECOVERY) ? 3 :
+				   tp->rxt_shift ? 4 : 0; /* Recovery, Loss */
+		ti.tcpi_retransmits = tp->rxt_shift;
+		ti.tcpi_backoff = tp->rxt_shift;
+		ti.tcpi_options = (uint8_t)(((tp->tf & TF_TS_OK) ? 1 : 0) |
+					    ((tp->tf & TF_SACK_OK) ? 2 : 0) |
+					    ((tp->tf & TF_WS_OK) ? 4 : 0));
+		ti.tcpi_snd_wscale = tp->snd_wscale & 15;
+		ti.tcpi_rcv_wscale = tp->rcv_wscale & 15;
+		ti.tcpi_rto = (uint32_t)(tp->rto_ns / 1000);
+		ti.tcpi_ato = (uint32_t)(NS_TCP_DELACK_NS / 1000);
+		ti.tcpi_snd_mss = tp->mss;
+		ti.tcpi_rcv_mss = tp->rcv_mss;
+		ti.tcpi_unacked = (ns_tcp_flight(tp) + mss - 1) / mss;
+		ti.tcpi_sacked = (ns_sack_bytes(tp) + mss - 1) / mss;
+		ti.tcpi_pmtu = tp->mss + NS_IP4_HLEN_MIN + NS_TCP_HLEN_MIN;
+		ti.tcpi_rtt = tp->srtt_us;
+		ti.tcpi_rttvar = tp->rttvar_us;
+		ti.tcpi_snd_ssthresh = tp->ssthresh / mss;
+		ti.tcpi_snd_cwnd = tp->cwnd / mss;
+		ti.tcpi_advmss = tp->rcv_mss;
+		ti.tcpi_reordering = NS_TCP_DUPACK_THRESH;
+		ti.tcpi_rcv_space = ns_tcp_rcv_window(tp);
+		ti.tcpi_total_retrans = tp->total_retrans;
+		ti.tcpi_bytes_acked = tp->bytes_acked;
+		ti.tcpi_bytes_received = tp->bytes_received;
+		ti.tcpi_notsent_bytes = tp->sb_len > ns_tcp_flight(tp) ?
+					tp->sb_len - ns_tcp_flight(tp) : 0;
+		ti.tcpi_snd_wnd = tp->snd_wnd;
 		if (*len < (socklen_t)sizeof(ti)) {
 			memcpy(val, &ti, *len);
 		} else {
@@ -1069,4 +1115,40 @@ int ns_getsockopt(struct ns_stack *st, int sd, int level, int name,
 	default:
 		return -ENOPROTOOPT;
 	}
+}
+
+uint32_t ns_stack_max_socks(const struct ns_stack *st)
+{
+	return st->cfg.max_socks;
+}
+
+int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len)
+{
+	const struct ns_sock *so;
+	const struct ns_tcb *tp;
+	const uint8_t *l, *r;
+
+	if (sd < 0 || (uint32_t)sd >= st->cfg.max_socks)
+		return -EBADF;
+	so = &st->socks[sd];
+	if (so->type == NS_SOCK_FREE)
+		return -EBADF;
+	tp = &so->tcb;
+	l = (const uint8_t *)&so->lip_be;
+	r = (const uint8_t *)&so->rip_be;
+	if (so->type == NS_SOCK_UDP)
+		return snprintf(buf, len, "sd=%d udp %u.%u.%u.%u:%u -> "
+				"%u.%u.%u.%u:%u rq=%u", sd, l[0], l[1], l[2],
+				l[3], ns_ntohs(so->lport_be), r[0], r[1], r[2],
+				r[3], ns_ntohs(so->rport_be), so->uq_bytes);
+	return snprintf(buf, len, "sd=%d tcp %s%s %u.%u.%u.%u:%u -> "
+			"%u.%u.%u.%u:%u rq=%u sq=%u una=%u nxt=%u cwnd=%u "
+			"ssthresh=%u wnd=%u rtt_us=%u rto_ms=%u rexmt=%u",
+			sd, ns_tcp_state_names[tp->state],
+			(so->sf & SF_ORPHAN) ? "(orphan)" : "", l[0], l[1],
+			l[2], l[3], ns_ntohs(so->lport_be), r[0], r[1], r[2],
+			r[3], ns_ntohs(so->rport_be), tp->rb_len, tp->sb_len,
+			tp->snd_una - tp->iss, tp->snd_nxt - tp->iss, tp->cwnd,
+			tp->ssthresh, tp->snd_wnd, tp->srtt_us,
+			(uint32_t)(tp->rto_ns / NS_MS), tp->total_retrans);
 }

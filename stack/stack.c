@@ -21,9 +21,10 @@ void ns_config_default(struct ns_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->prefix_len = 24;
-	c->max_socks = 256;
-	c->sndbuf = 256 * 1024;
-	c->rcvbuf = 256 * 1024;
+	/* 1024 sockets x (64 + 64) KiB rings = 128 MiB per instance */
+	c->max_socks = 1024;
+	c->sndbuf = 64 * 1024;
+	c->rcvbuf = 64 * 1024;
 	c->udp_rcvbuf = 256 * 1024;
 	c->arp_entries = 64;
 	c->arp_queue = 64;
@@ -47,7 +48,7 @@ static uint32_t hash_size(uint32_t n)
 }
 
 struct layout {
-	size_t arp, reass, socks, chash, bhash, sb, rb, total;
+	size_t arp, reass, socks, chash, bhash, scratch, sb, rb, total;
 };
 
 static int layout(const struct ns_config *c, struct layout *l)
@@ -71,6 +72,8 @@ static int layout(const struct ns_config *c, struct layout *l)
 	off += NS_ALIGN(sizeof(uint32_t) * hash_size(c->max_socks));
 	l->bhash = off;
 	off += NS_ALIGN(sizeof(uint32_t) * hash_size(c->max_socks));
+	l->scratch = off;
+	off += 65536;
 	l->sb = off;
 	off += (size_t)c->sndbuf * c->max_socks;
 	l->rb = off;
@@ -118,6 +121,7 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->mask_be = c->prefix_len ? ns_htonl(~0u << (32 - c->prefix_len)) : 0;
 	st->gw_be = c->gw_be;
 	st->now = now_ns;
+	st->now_ms = (uint32_t)(now_ns / NS_MS);
 	st->rng = c->seed ^ (uint64_t)io->queue_id << 48;
 	st->ip_id = (uint16_t)ns_rand(st);
 	st->cookie_secret = ns_rand(st) ^ ns_rand(st) << 1;
@@ -136,6 +140,7 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	memset(st->arp, 0, sizeof(struct ns_arp_ent) * c->arp_entries);
 	st->reass = (struct ns_reass *)(m + l.reass);
 	memset(st->reass, 0, sizeof(struct ns_reass) * (c->reass_slots + 1));
+	st->scratch = m + l.scratch;
 	st->socks = (struct ns_sock *)(m + l.socks);
 	memset(st->socks, 0, sizeof(struct ns_sock) * c->max_socks);
 	hs = hash_size(c->max_socks);
@@ -275,14 +280,37 @@ void ns_api_end(struct ns_stack *st)
 	ns_tx_flush(st);
 }
 
+void ns_stack_set_event_cb(struct ns_stack *st, ns_event_fn fn, void *arg)
+{
+	st->event_fn = fn;
+	st->event_arg = arg;
+}
+
+static void run_callbacks(struct ns_stack *st)
+{
+	int sds[32], n, i, rounds;
+
+	/* bounded: callbacks may make more sockets change */
+	for (rounds = 0; rounds < 64; rounds++) {
+		n = ns_stack_changed(st, sds, 32);
+		if (n == 0)
+			break;
+		for (i = 0; i < n && st->event_fn; i++)
+			st->event_fn(st->event_arg, st, sds[i],
+				     ns_sock_events(st, sds[i]));
+	}
+}
+
 uint64_t ns_stack_poll(struct ns_stack *st, struct nf_buf **bufs, uint16_t n,
 		       uint64_t now_ns)
 {
 	uint16_t i;
 	uint64_t d;
 
-	if (now_ns > st->now)
+	if (now_ns > st->now) {
 		st->now = now_ns;
+		st->now_ms = (uint32_t)(now_ns / NS_MS);
+	}
 	st->in_api++;
 	for (i = 0; i < n; i++) {
 		if (i + 1 < n)
@@ -301,10 +329,17 @@ uint64_t ns_stack_poll(struct ns_stack *st, struct nf_buf **bufs, uint16_t n,
 	ns_sock_run_output(st);
 	st->in_api--;
 	ns_tx_flush(st);
+	if (st->event_fn)
+		run_callbacks(st);
 	d = st->timer_due;
 	if (st->aging_due < d)
 		d = st->aging_due;
 	return d;
+}
+
+uint64_t ns_stack_deadline(const struct ns_stack *st)
+{
+	return st->timer_due < st->aging_due ? st->timer_due : st->aging_due;
 }
 
 uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns)

@@ -52,12 +52,17 @@ struct ns_config {
 				  * queue of a listener is full */
 };
 
-/* Fill *c with defaults (addresses left 0). */
+/* Fill *c with defaults (addresses left 0): 1024 sockets with 64 KiB
+ * send and receive rings each (about 128 MiB per instance, all of it
+ * allocated by the caller up front; see ns_stack_size()). Set the io ops'
+ * RSS fields before ns_stack_init(): the instance keeps a copy. */
 void ns_config_default(struct ns_config *c);
 /* Bytes of memory ns_stack_init() needs for this configuration. */
 size_t ns_stack_size(const struct ns_config *c);
 /* Build an instance in mem (ns_stack_size() bytes, 64-byte aligned).
- * io is copied. Sends a gratuitous ARP. NULL on bad configuration. */
+ * io is copied (it needs alloc, free, tx_burst, buf_size >= 128 and
+ * mtu >= 576). Sends a gratuitous ARP unless cfg.no_garp. NULL on bad
+ * configuration. */
 struct ns_stack *ns_stack_init(void *mem, size_t len,
 			       const struct ns_config *c,
 			       const struct nf_io_ops *io, uint64_t now_ns);
@@ -70,6 +75,8 @@ void ns_stack_fini(struct ns_stack *st);
  * (UINT64_MAX if none). */
 uint64_t ns_stack_poll(struct ns_stack *st, struct nf_buf **bufs, uint16_t n,
 		       uint64_t now_ns);
+/* The next deadline now (socket calls between polls may arm timers). */
+uint64_t ns_stack_deadline(const struct ns_stack *st);
 /* Convenience: rx_burst from the io ops, then ns_stack_poll(). */
 uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 
@@ -123,23 +130,41 @@ const struct ns_counters *ns_stack_counters(const struct ns_stack *st);
  * SOL_SOCKET: SO_ERROR, SO_TYPE, SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE,
  *   SO_LINGER, SO_SNDBUF, SO_RCVBUF (read only: fixed per instance),
  *   SO_ACCEPTCONN
- * IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_MAXSEG (get), TCP_KEEPIDLE,
+ * IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_QUICKACK (stays on until
+ *   cleared), TCP_MAXSEG (get; set accepted), TCP_KEEPIDLE,
  *   TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_CONGESTION
  *   ("cubic", "reno"), TCP_INFO (struct ns_tcp_info)
  */
+/* TCP_INFO: the layout of Linux's struct tcp_info (linux/tcp.h, up to
+ * tcpi_snd_wnd), so vfs/ can hand it to the program as is. tcpi_state
+ * uses Linux's numbering (TCP_ESTABLISHED = 1 ...); times in us; cwnd and
+ * ssthresh in segments, as Linux reports them. */
 struct ns_tcp_info {
-	uint8_t state;           /* enum ns_tcp_state */
-	uint8_t ca_state;        /* 0 open, 1 recovery, 2 loss (rto) */
-	uint8_t retransmits;     /* consecutive RTO backoffs */
-	uint8_t snd_wscale, rcv_wscale, options; /* options: 1 ts 2 sack 4 ws */
-	uint32_t rto_us, rtt_us, rttvar_us;
-	uint32_t snd_mss, rcv_mss;
-	uint32_t snd_cwnd;       /* bytes */
-	uint32_t snd_ssthresh;   /* bytes */
-	uint32_t snd_wnd, rcv_wnd;
-	uint64_t bytes_acked, bytes_received;
-	uint32_t total_retrans;
-	uint32_t unacked;        /* bytes in flight */
+	uint8_t tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes;
+	uint8_t tcpi_backoff, tcpi_options;
+	uint8_t tcpi_snd_wscale : 4, tcpi_rcv_wscale : 4;
+	uint8_t tcpi_delivery_rate_app_limited : 1,
+		tcpi_fastopen_client_fail : 2;
+	uint32_t tcpi_rto, tcpi_ato, tcpi_snd_mss, tcpi_rcv_mss;
+	uint32_t tcpi_unacked, tcpi_sacked, tcpi_lost, tcpi_retrans;
+	uint32_t tcpi_fackets;
+	uint32_t tcpi_last_data_sent, tcpi_last_ack_sent;
+	uint32_t tcpi_last_data_recv, tcpi_last_ack_recv;
+	uint32_t tcpi_pmtu, tcpi_rcv_ssthresh, tcpi_rtt, tcpi_rttvar;
+	uint32_t tcpi_snd_ssthresh, tcpi_snd_cwnd, tcpi_advmss;
+	uint32_t tcpi_reordering, tcpi_rcv_rtt, tcpi_rcv_space;
+	uint32_t tcpi_total_retrans;
+	uint64_t tcpi_pacing_rate, tcpi_max_pacing_rate;
+	uint64_t tcpi_bytes_acked, tcpi_bytes_received;
+	uint32_t tcpi_segs_out, tcpi_segs_in;
+	uint32_t tcpi_notsent_bytes, tcpi_min_rtt;
+	uint32_t tcpi_data_segs_in, tcpi_data_segs_out;
+	uint64_t tcpi_delivery_rate, tcpi_busy_time, tcpi_rwnd_limited;
+	uint64_t tcpi_sndbuf_limited;
+	uint32_t tcpi_delivered, tcpi_delivered_ce;
+	uint64_t tcpi_bytes_sent, tcpi_bytes_retrans;
+	uint32_t tcpi_dsack_dups, tcpi_reord_seen, tcpi_rcv_ooopack;
+	uint32_t tcpi_snd_wnd;
 };
 
 int ns_socket(struct ns_stack *st, int type); /* SOCK_STREAM / SOCK_DGRAM */
@@ -176,6 +201,22 @@ int ns_getsockname(struct ns_stack *st, int sd, struct sockaddr_in *a);
 int ns_getpeername(struct ns_stack *st, int sd, struct sockaddr_in *a);
 /* Current readiness (NS_EV_*), or 0 for a bad sd. */
 uint32_t ns_sock_events(struct ns_stack *st, int sd);
+/* One line describing socket sd (also orphaned ones finishing a close,
+ * e.g. in TIME_WAIT) for dumps and telemetry: snprintf semantics, or
+ * -EBADF for a free slot. Sockets are 0 .. ns_stack_max_socks() - 1. */
+int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len);
+uint32_t ns_stack_max_socks(const struct ns_stack *st);
+/* Native event API for apps that want callbacks instead of the changed
+ * list: when set, at the end of every ns_stack_poll() (after its frames
+ * are sent) the changed list is drained and fn(arg, st, sd, events) is
+ * called once per socket whose readiness may have changed (events as
+ * ns_sock_events(); a listener's NS_EV_ACCEPT means accept, NS_EV_IN
+ * data or EOF, NS_EV_OUT room to send / connected, NS_EV_HUP|ERR closed).
+ * The callback may call any socket function of this instance. NULL fn
+ * turns it off. */
+typedef void (*ns_event_fn)(void *arg, struct ns_stack *st, int sd,
+			    uint32_t events);
+void ns_stack_set_event_cb(struct ns_stack *st, ns_event_fn fn, void *arg);
 /* Up to max sds whose readiness may have changed since the last call
  * (each reported once; the list is then emptied). */
 int ns_stack_changed(struct ns_stack *st, int *sds, int max);

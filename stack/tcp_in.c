@@ -27,7 +27,10 @@ static int parse_opts(const uint8_t *o, unsigned len, struct tcp_opts *to,
 {
 	unsigned i = 0;
 
-	memset(to, 0, sizeof(*to));
+	to->mss = 0;
+	to->ws = to->has_mss = to->has_ws = to->sack_ok = to->has_ts = 0;
+	to->nsack = 0;
+	to->tsval = to->tsecr = 0;
 	while (i < len) {
 		uint8_t kind = o[i], olen;
 		if (kind == NS_TCPOPT_EOL)
@@ -132,7 +135,7 @@ static void rb_put(struct ns_tcb *tp, uint32_t seq, const uint8_t *p,
 	uint32_t first = tp->rb_mask + 1 - pos;
 	if (first > len)
 		first = len;
-	memcpy(tp->rb + pos, p, first);
+	ns_copy(tp->rb + pos, p, first);
 	if (first < len)
 		memcpy(tp->rb, p + first, len - first);
 }
@@ -338,7 +341,9 @@ static struct ns_sock *child_new(struct ns_stack *st, struct ns_sock *l,
 	c->parent = ns_sd(st, l);
 	c->sf |= l->sf & (SF_KEEPALIVE | SF_LINGER);
 	c->linger_s = l->linger_s;
-	tp->tf |= l->tcb.tf & (TF_NODELAY | TF_CORK);
+	tp->tf |= l->tcb.tf & (TF_NODELAY | TF_CORK | TF_QUICKACK);
+	tp->sb_lim = l->tcb.sb_lim;
+	tp->rb_lim = l->tcb.rb_lim;
 	tp->cc_algo = l->tcb.cc_algo;
 	tp->keepidle_s = l->tcb.keepidle_s;
 	tp->keepintvl_s = l->tcb.keepintvl_s;
@@ -488,6 +493,8 @@ static void syn_sent_input(struct ns_stack *st, struct ns_sock *so,
 	tp->tf |= TF_ACKNOW;
 	if (fl & NS_TH_ACK) {
 		tp->snd_una = ack;
+		if (tp->nsacked)
+			ns_sack_trim(tp);
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;
 		if ((tp->tf & TF_RTT_TIMING) && SEQ_GT(ack, tp->rtt_seq)) {
@@ -508,11 +515,31 @@ static void syn_sent_input(struct ns_stack *st, struct ns_sock *so,
 
 /* ---- ACK processing (RFC 9293 3.10.7.4 fifth check) --------------------- */
 /* returns 1 if the connection is gone */
-static int ack_input(struct ns_stack *st, struct ns_sock *so,
-		     const struct ns_tcp_hdr *th, uint32_t seq, uint32_t ack,
-		     uint32_t tlen, int *finacked)
+static void enter_recovery(struct ns_stack *st, struct ns_sock *so)
 {
 	struct ns_tcb *tp = &so->tcb;
+
+	/* RFC 6582 3.2 step 2 / RFC 6675 5 step 4 */
+	NS_CNT(st, tcp_fast_retransmits);
+	ns_cc_loss(st, tp);
+	tp->recover = tp->snd_max;
+	tp->tf |= TF_RECOVERY;
+	if (tp->tf & TF_SACK_OK) {
+		tp->cwnd = tp->ssthresh; /* RFC 6675: no inflation */
+		tp->high_rxt = tp->snd_una +
+			       ns_tcp_rexmit_at(st, so, tp->snd_una, tp->mss);
+		ns_sack_output(st, so);
+	} else {
+		ns_tcp_rexmit_una(st, so);
+	}
+}
+
+static int ack_input(struct ns_stack *st, struct ns_sock *so,
+		     const struct ns_tcp_hdr *th, const struct tcp_opts *to,
+		     uint32_t seq, uint32_t ack, uint32_t tlen, int *finacked)
+{
+	struct ns_tcb *tp = &so->tcb;
+	int sack = (tp->tf & TF_SACK_OK) != 0;
 	uint32_t win = (uint32_t)ns_ntohs(th->win_be) << tp->snd_wscale;
 	uint32_t bound = tp->snd_una - tp->max_sndwnd;
 
@@ -528,6 +555,8 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 		challenge_ack(st, so);
 		return -1;
 	}
+	if (sack && to->nsack)
+		ns_sack_update(tp, to->sack, to->nsack);
 	if (SEQ_LEQ(ack, tp->snd_una)) {
 		/* RFC 5681 2 duplicate ACK */
 		if (ack == tp->snd_una && tlen == 0 &&
@@ -535,16 +564,16 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 		    win == tp->snd_wnd && tp->snd_max != tp->snd_una) {
 			tp->dupacks++;
 			if (tp->tf & TF_RECOVERY) {
-				tp->cwnd += tp->mss; /* RFC 6582 3.2 step 3 */
+				if (sack)
+					ns_sack_output(st, so);
+				else
+					tp->cwnd += tp->mss; /* 6582 3.2 st. 3 */
 				ns_sock_want_output(st, so);
-			} else if (tp->dupacks == NS_TCP_DUPACK_THRESH &&
+			} else if ((tp->dupacks >= NS_TCP_DUPACK_THRESH ||
+				    (sack && ns_sack_bytes(tp) >
+				     (NS_TCP_DUPACK_THRESH - 1u) * tp->mss)) &&
 				   SEQ_GT(ack, tp->recover)) {
-				/* RFC 6582 3.2 step 2 */
-				NS_CNT(st, tcp_fast_retransmits);
-				ns_cc_loss(st, tp);
-				tp->recover = tp->snd_max;
-				tp->tf |= TF_RECOVERY;
-				ns_tcp_rexmit_una(st, so);
+				enter_recovery(st, so);
 			}
 		}
 	} else {
@@ -577,6 +606,11 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 				tp->cwnd = tp->ssthresh < fl + tp->mss ?
 					   tp->ssthresh : fl + tp->mss;
 				tp->dupacks = 0;
+			} else if (sack) {
+				/* RFC 6675: keep filling holes, no deflation */
+				tp->snd_una = ack;
+				ns_sack_trim(tp);
+				ns_sack_output(st, so);
 			} else {
 				/* partial ACK: retransmit the next hole and
 				 * deflate (RFC 6582 3.2 step 4) */
@@ -594,6 +628,8 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 				ns_cc_ack(st, tp, dacked); /* SYN/FIN do not count */
 		}
 		tp->snd_una = ack;
+		if (tp->nsacked)
+			ns_sack_trim(tp);
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;
 		if (tp->snd_una == tp->snd_max)
@@ -760,7 +796,7 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 			return;
 		}
 	}
-	if (ack_input(st, so, th, seq, ack, tlen, &finacked) < 0)
+	if (ack_input(st, so, th, to, seq, ack, tlen, &finacked) < 0)
 		goto out;
 	switch (tp->state) {
 	case NS_TCPS_FIN_WAIT_1:
@@ -816,7 +852,7 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 				tp->tf |= TF_ACKNOW; /* RFC 5681 4.2: hole filled */
 			}
 			/* RFC 1122 4.2.3.2: at least every second segment */
-			if (++tp->delack_segs >= 2)
+			if (++tp->delack_segs >= 2 || (tp->tf & TF_QUICKACK))
 				tp->tf |= TF_ACKNOW;
 			else
 				tp->tf |= TF_DELACK;

@@ -97,6 +97,38 @@ static uint16_t adv_window(struct ns_tcb *tp, uint8_t flags)
 	return (uint16_t)(w > 65535 ? 65535 : w);
 }
 
+/* payload bytes a data segment may carry now: the MSS (which already
+ * leaves room for timestamps) less the SACK blocks our ACK field will
+ * carry, so no segment exceeds the path MTU (RFC 6691) */
+static uint32_t seg_mss(const struct ns_tcb *tp)
+{
+	uint32_t k, max;
+
+	if (!(tp->tf & TF_SACK_OK) || !(tp->ooo_n || (tp->tf & TF_DSACK)))
+		return tp->mss;
+	max = (40 - ((tp->tf & TF_TS_OK) ? 12u : 0u) - 4) / 8;
+	k = tp->ooo_n + !!(tp->tf & TF_DSACK);
+	if (k > max)
+		k = max;
+	return tp->mss > 4 + 8 * k + 64 ? tp->mss - 4 - 8 * k : 64;
+}
+
+/* copy n bytes starting off bytes past sb_seq out of the send ring */
+static void sb_copy(const struct ns_tcb *tp, uint32_t off, uint8_t *dst,
+		    uint32_t n)
+{
+	uint32_t pos = (tp->sb_start + off) & tp->sb_mask;
+	uint32_t first = tp->sb_mask + 1 - pos;
+
+	if (!n)
+		return;
+	if (first > n)
+		first = n;
+	ns_copy(dst, tp->sb + pos, first);
+	if (first < n)
+		memcpy(dst + first, tp->sb, n - first);
+}
+
 /* Build and send one segment. Data comes from the send ring at seq. */
 static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 		    uint32_t ack, uint8_t flags, uint32_t len)
@@ -105,10 +137,12 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 	struct nf_buf *b = ns_buf_alloc(st);
 	struct ns_tcp_hdr *th;
 	unsigned optlen, hlen;
+	uint32_t head_room, smss;
 	uint16_t win;
 
 	if (!b)
 		return -ENOBUFS;
+	smss = seg_mss(tp); /* before build_opts clears TF_DSACK */
 	th = (struct ns_tcp_hdr *)(b->data + NS_ETH_HLEN + NS_IP4_HLEN_MIN);
 	optlen = build_opts(st, so, flags, (uint8_t *)(th + 1));
 	hlen = NS_TCP_HLEN_MIN + optlen;
@@ -122,17 +156,40 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 	th->win_be = ns_htons(win);
 	th->cksum_be = 0;
 	th->urp_be = 0;
-	if (len) {
-		uint8_t *p = (uint8_t *)th + hlen;
-		uint32_t pos = (tp->sb_start + (seq - tp->sb_seq)) & tp->sb_mask;
-		uint32_t first = tp->sb_mask + 1 - pos;
-		if (first > len)
-			first = len;
-		memcpy(p, tp->sb + pos, first);
-		if (first < len)
-			memcpy(p + first, tp->sb, len - first);
+	head_room = st->hdr_room - NS_ETH_HLEN - NS_IP4_HLEN_MIN - hlen;
+	if (len <= head_room) {
+		sb_copy(tp, seq - tp->sb_seq, (uint8_t *)th + hlen, len);
+	} else {
+		/* a TSO frame (tcp output only asks for one when io/ can
+		 * segment chains): the payload continues in a chain */
+		struct nf_buf *prev = b, *c;
+		uint32_t off = head_room;
+		sb_copy(tp, seq - tp->sb_seq, (uint8_t *)th + hlen, head_room);
+		b->len = NS_ETH_HLEN + NS_IP4_HLEN_MIN + hlen + head_room;
+		while (off < len) {
+			uint32_t n = len - off < st->hdr_room ? len - off :
+				     st->hdr_room;
+			c = ns_buf_alloc(st);
+			if (!c) {
+				ns_buf_free(st, b);
+				return -ENOBUFS;
+			}
+			sb_copy(tp, seq - tp->sb_seq + off, c->data, n);
+			c->len = c->pkt_len = n;
+			prev->seg_next = c;
+			prev = c;
+			off += n;
+		}
 	}
-	{
+	if (len > smss) {
+		/* io/ cuts it into tso_segsz pieces and fills both checksums
+		 * (pseudo-header sum without the length, DPDK's TSO rule) */
+		th->cksum_be = (uint16_t)~ns_cksum_fold(ns_cksum_pseudo(
+			so->lip_be, so->rip_be, NS_IPPROTO_TCP, 0));
+		b->ol_flags |= NF_TX_TCP_SEG | NF_TX_TCP_CKSUM | NF_TX_IP_CKSUM;
+		b->tso_segsz = (uint16_t)smss;
+		b->l4_len = (uint8_t)hlen;
+	} else {
 		uint32_t l4 = hlen + len;
 		uint32_t s = ns_cksum_pseudo(so->lip_be, so->rip_be,
 					     NS_IPPROTO_TCP, (uint16_t)l4);
@@ -202,40 +259,59 @@ void ns_tcp_reset_noconn(struct ns_stack *st, const struct ns_ip_info *ii,
 		     NS_TCP_HLEN_MIN);
 }
 
-/* retransmit one segment at snd_una (fast retransmit, partial ACK) */
-void ns_tcp_rexmit_una(struct ns_stack *st, struct ns_sock *so)
+uint32_t ns_tcp_rexmit_at(struct ns_stack *st, struct ns_sock *so,
+			  uint32_t seq, uint32_t maxlen)
 {
 	struct ns_tcb *tp = &so->tcb;
 	uint32_t off, len = 0;
 	uint8_t flags = NS_TH_ACK;
 
-	if (SEQ_LT(tp->snd_una, tp->sb_seq))
-		return; /* SYN: the timer handles it */
-	off = tp->snd_una - tp->sb_seq;
+	if (SEQ_LT(seq, tp->sb_seq) || !SEQ_LT(seq, tp->snd_max))
+		return 0; /* SYN: the timer handles it */
+	off = seq - tp->sb_seq;
 	if (off < tp->sb_len) {
 		len = tp->sb_len - off;
-		if (len > tp->mss)
-			len = tp->mss;
+		if (len > maxlen)
+			len = maxlen;
+		if (len > seg_mss(tp))
+			len = seg_mss(tp);
 	}
 	if (off + len == tp->sb_len && (tp->tf & TF_FIN_QUEUED) &&
 	    SEQ_GT(tp->snd_max, tp->sb_seq + tp->sb_len))
 		flags |= NS_TH_FIN;
 	if (!len && !(flags & NS_TH_FIN))
-		return;
+		return 0;
 	tp->tf &= ~TF_RTT_TIMING; /* Karn */
 	tp->total_retrans++;
 	NS_CNT(st, tcp_retransmits);
-	tcp_xmit(st, so, tp->snd_una, tp->rcv_nxt, flags | (len ? NS_TH_PSH : 0),
-		 len);
+	if (tcp_xmit(st, so, seq, tp->rcv_nxt, flags | (len ? NS_TH_PSH : 0),
+		     len))
+		return 0;
+	return len + !!(flags & NS_TH_FIN);
+}
+
+/* retransmit one segment at snd_una (fast retransmit, partial ACK) */
+void ns_tcp_rexmit_una(struct ns_stack *st, struct ns_sock *so)
+{
+	ns_tcp_rexmit_at(st, so, so->tcb.snd_una, so->tcb.mss);
 }
 
 void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 {
 	struct ns_tcb *tp = &so->tcb;
+	uint32_t maxseg, smss;
 	int iter;
 
 	if (tp->state == NS_TCPS_CLOSED || tp->state == NS_TCPS_LISTEN)
 		return;
+	smss = seg_mss(tp);
+	maxseg = smss;
+	if ((st->io.caps & (NF_CAP_TSO | NF_CAP_MULTI_SEG)) ==
+	    (NF_CAP_TSO | NF_CAP_MULTI_SEG)) {
+		/* TSO: up to 64 KiB of whole segments per frame */
+		uint32_t lim = 65535 - NS_IP4_HLEN_MIN - NS_TCP_HLEN_MAX;
+		maxseg = lim - lim % smss;
+	}
 	for (iter = 0; iter < 1024; iter++) {
 		uint8_t flags = NS_TH_ACK;
 		uint32_t len = 0, avail = 0, off = 0, usable = 0, win;
@@ -263,9 +339,19 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 				avail = tp->sb_len - off;
 			win = tp->snd_wnd < tp->cwnd ? tp->snd_wnd : tp->cwnd;
 			usable = win > inflight ? win - inflight : 0;
+			if ((tp->tf & (TF_RECOVERY | TF_SACK_OK)) ==
+			    (TF_RECOVERY | TF_SACK_OK)) {
+				/* RFC 6675 5: new data while pipe < cwnd */
+				uint32_t pipe = ns_sack_pipe(tp);
+				uint32_t wl = tp->snd_wnd > inflight ?
+					      tp->snd_wnd - inflight : 0;
+				usable = tp->cwnd > pipe ? tp->cwnd - pipe : 0;
+				if (usable > wl)
+					usable = wl;
+			}
 			len = avail < usable ? avail : usable;
-			if (len > tp->mss)
-				len = tp->mss;
+			if (len > maxseg)
+				len = maxseg;
 			if ((tp->tf & TF_FIN_QUEUED) && len == avail &&
 			    SEQ_LEQ(tp->snd_nxt + len, tp->sb_seq + tp->sb_len) &&
 			    NS_TCPS_SENTFIN(tp->state))
@@ -277,7 +363,7 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 					SEQ_GT(tp->snd_sml, tp->snd_una);
 				int held = (tp->tf & (TF_CORK | TF_MORE)) &&
 					!(tp->tf & TF_FORCE);
-				if (len == tp->mss)
+				if (len >= smss)
 					send = 1;
 				else if (fin)
 					send = 1;
@@ -323,7 +409,7 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 				NS_CNT(st, tcp_retransmits);
 			}
 			tp->snd_nxt += len + (uint32_t)syn + (uint32_t)fin;
-			if (len && len < tp->mss)
+			if (len % smss)
 				tp->snd_sml = tp->snd_nxt;
 			if (SEQ_GT(tp->snd_nxt, tp->snd_max)) {
 				if (!(tp->tf & TF_RTT_TIMING) &&
@@ -360,7 +446,7 @@ void ns_tcp_window_update(struct ns_stack *st, struct ns_sock *so)
 	 * least min(half the buffer, 2 MSS) */
 	grow = tp->rcv_nxt + w - tp->rcv_adv;
 	if (SEQ_GT(tp->rcv_nxt + w, tp->rcv_adv) &&
-	    (grow >= 2u * tp->rcv_mss || grow >= (tp->rb_mask + 1) / 2)) {
+	    (grow >= 2u * tp->rcv_mss || grow >= tp->rb_lim / 2)) {
 		tp->tf |= TF_ACKNOW;
 		ns_sock_want_output(st, so);
 	}

@@ -33,6 +33,8 @@ void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so)
 	tp->state = NS_TCPS_CLOSED;
 	tp->sb_mask = st->cfg.sndbuf - 1;
 	tp->rb_mask = st->cfg.rcvbuf - 1;
+	tp->sb_lim = st->cfg.sndbuf;
+	tp->rb_lim = st->cfg.rcvbuf;
 	tp->mss = NS_TCP_MSS_DEFAULT;
 	tp->peer_mss = NS_TCP_MSS_DEFAULT;
 	tp->rcv_mss = st->mss_max;
@@ -77,6 +79,7 @@ void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state)
 		act_insert(st, so);
 		break;
 	case NS_TCPS_ESTABLISHED:
+		so->sf |= SF_WASCONN;
 		if (old == NS_TCPS_SYN_SENT)
 			NS_CNT(st, tcp_conn_active);
 		else
@@ -153,11 +156,10 @@ void ns_tcp_rexmt_arm(struct ns_stack *st, struct ns_sock *so)
 /* RFC 6298 2.2 and 2.3, with K = 4, G = 1 ms */
 void ns_tcp_rtt_sample(struct ns_tcb *tp, uint64_t rtt_ns)
 {
-	uint32_t r = (uint32_t)(rtt_ns / 1000), g = 1000;
-	uint64_t rto;
+	uint64_t us = rtt_ns / 1000, rto;
+	uint32_t r = us > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)us;
+	uint32_t g = 1000;
 
-	if (rtt_ns / 1000 > UINT32_MAX / 2)
-		r = UINT32_MAX / 2;
 	if (tp->srtt_us == 0) {
 		tp->srtt_us = r ? r : 1;
 		tp->rttvar_us = r / 2;
@@ -180,12 +182,12 @@ void ns_tcp_rtt_sample(struct ns_tcb *tp, uint64_t rtt_ns)
 
 uint32_t ns_tcp_ts_now(const struct ns_stack *st, const struct ns_tcb *tp)
 {
-	return (uint32_t)(st->now / NS_MS) + tp->ts_offset;
+	return st->now_ms + tp->ts_offset;
 }
 
 uint32_t ns_tcp_rcv_window(const struct ns_tcb *tp)
 {
-	return tp->rb_mask + 1 - tp->rb_len;
+	return tp->rb_lim > tp->rb_len ? tp->rb_lim - tp->rb_len : 0;
 }
 
 uint32_t ns_tcp_flight(const struct ns_tcb *tp)

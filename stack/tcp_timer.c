@@ -37,6 +37,7 @@ static void rexmt_fire(struct ns_stack *st, struct ns_sock *so)
 	tp->recover = tp->snd_max;
 	tp->tf &= ~(TF_RECOVERY | TF_RTT_TIMING); /* Karn */
 	tp->dupacks = 0;
+	ns_sack_clear(tp); /* RFC 6675 5.1: the peer may renege */
 	tp->snd_nxt = tp->snd_una; /* go back N */
 	ns_tcp_rexmt_arm(st, so);
 	tp->tf |= TF_FORCE;

@@ -80,6 +80,55 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 	return t;
 }
 
+/* a datagram larger than the MTU leaves in fragments (RFC 791 2.3; only
+ * UDP does this, TCP sizes its segments to the path MTU) */
+static ssize_t udp_send_frags(struct ns_stack *st, struct ns_sock *so,
+			      const struct iovec *iov, int iovcnt, size_t len,
+			      uint32_t src_be, uint32_t dst_be,
+			      uint16_t dport_be)
+{
+	uint8_t *p = st->scratch;
+	struct ns_udp_hdr *uh = (struct ns_udp_hdr *)p;
+	uint32_t total = (uint32_t)len + NS_UDP_HLEN, off, fs, room;
+	uint16_t id = st->ip_id++;
+	size_t o = NS_UDP_HLEN;
+	int i;
+
+	room = st->hdr_room - NS_ETH_HLEN;
+	if (room > st->io.mtu)
+		room = st->io.mtu;
+	fs = (room - NS_IP4_HLEN_MIN) & ~7u;
+	for (i = 0; i < iovcnt; i++) {
+		memcpy(p + o, iov[i].iov_base, iov[i].iov_len);
+		o += iov[i].iov_len;
+	}
+	uh->sport_be = so->lport_be;
+	uh->dport_be = dport_be;
+	uh->len_be = ns_htons((uint16_t)total);
+	uh->cksum_be = 0;
+	{
+		uint16_t c = ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo(src_be,
+				dst_be, NS_IPPROTO_UDP, (uint16_t)total), p, total));
+		uh->cksum_be = c ? c : 0xffff;
+	}
+	for (off = 0; off < total; off += fs) {
+		uint32_t n = total - off < fs ? total - off : fs;
+		struct nf_buf *b = ns_buf_alloc(st);
+		uint16_t frag = (uint16_t)(off / 8);
+		int rc;
+		if (!b)
+			return off ? (ssize_t)len : -ENOBUFS;
+		memcpy(b->data + NS_ETH_HLEN + NS_IP4_HLEN_MIN, p + off, n);
+		if (off + n < total)
+			frag |= NS_IP4_MF;
+		rc = ns_ip_output_ex(st, b, src_be, dst_be, NS_IPPROTO_UDP,
+				     (uint16_t)n, id, frag);
+		if (rc && !off)
+			return rc;
+	}
+	return (ssize_t)len;
+}
+
 ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 		    const struct iovec *iov, int iovcnt,
 		    const struct sockaddr_in *to)
@@ -107,9 +156,8 @@ ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 	}
 	if (so->sf & SF_SHUT_WR)
 		return -EPIPE;
-	if (len + NS_UDP_HLEN + NS_IP4_HLEN_MIN > st->io.mtu ||
-	    len + NS_UDP_HLEN + NS_IP4_HLEN_MIN + NS_ETH_HLEN > st->hdr_room)
-		return -EMSGSIZE; /* no fragmentation on output (yet) */
+	if (len > 65535 - NS_UDP_HLEN - NS_IP4_HLEN_MIN)
+		return -EMSGSIZE;
 	if (ns_ip_route(st, dst_be, &nh))
 		return -ENETUNREACH;
 	if (!(so->sf & SF_BOUND)) {
@@ -118,6 +166,10 @@ ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 			return rc;
 	}
 	src_be = so->lip_be ? so->lip_be : st->ip_be;
+	if (len + NS_UDP_HLEN + NS_IP4_HLEN_MIN > st->io.mtu ||
+	    len + NS_UDP_HLEN + NS_IP4_HLEN_MIN + NS_ETH_HLEN > st->hdr_room)
+		return udp_send_frags(st, so, iov, iovcnt, len, src_be, dst_be,
+				      dport_be);
 	b = ns_buf_alloc(st);
 	if (!b)
 		return -ENOBUFS;

@@ -390,7 +390,8 @@ static inline void fx_tcp_base(struct fx *f)
 	f->pport = 40000;
 	f->our_iss = OUR_ISS;
 	f->peer_iss = PEER_ISS;
-	f->peer_mss = 1460;
+	if (!f->peer_mss)
+		f->peer_mss = 1460;
 	f->peer_tsval = 100;
 	f->st->iss_next_set = 1;
 	f->st->iss_next = OUR_ISS;

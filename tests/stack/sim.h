@@ -44,6 +44,8 @@ struct sim {
 	uint32_t loss_ppm, dup_ppm, reorder_ppm;
 	uint64_t delay_ns, jitter_ns;
 	uint64_t delivered, lost, duplicated;
+	uint64_t oversize;            /* frames past the 1500-byte MTU */
+	uint32_t caps;                /* io capabilities, set before sim_init */
 };
 
 static inline uint64_t sim_rand(struct sim *s)
@@ -58,12 +60,13 @@ static inline uint64_t sim_rand(struct sim *s)
 
 static inline int sim_node_init(struct sim_node *n, const struct ns_config *c,
 				const uint8_t mac[6], uint32_t nbufs,
-				uint64_t now)
+				uint64_t now, uint32_t caps)
 {
 	size_t sz = ns_stack_size(c);
 	n->pool = fio_pool_new(nbufs);
 	if (!n->pool || fio_init(&n->io, n->pool, mac, nbufs) || !sz)
 		return -1;
+	n->io.ops.caps = caps;
 	n->mem = aligned_alloc(64, (sz + 63) & ~(size_t)63);
 	if (!n->mem)
 		return -1;
@@ -79,7 +82,10 @@ static inline int sim_init(struct sim *s, uint64_t seed, uint32_t sockets,
 	struct ns_config c;
 	int i;
 
+	uint32_t caps = s->caps;
+
 	memset(s, 0, sizeof(*s));
+	s->caps = caps;
 	s->rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	s->now = 1000000000ull;
 	s->delay_ns = 500000;
@@ -92,7 +98,8 @@ static inline int sim_init(struct sim *s, uint64_t seed, uint32_t sockets,
 		c.rcvbuf = bufsz;
 		c.time_wait_ms = 1000;
 		c.seed = seed * 31 + (uint64_t)i;
-		if (sim_node_init(&s->node[i], &c, mac[i], nbufs, s->now))
+		if (sim_node_init(&s->node[i], &c, mac[i], nbufs, s->now,
+				  s->caps))
 			return -1;
 		s->wire[i].cap = nbufs * 2;
 		s->wire[i].q = calloc(s->wire[i].cap, sizeof(struct sim_frame));
@@ -161,6 +168,8 @@ static inline void sim_collect(struct sim *s)
 		struct nf_buf *b;
 		while ((b = fio_pop(&s->node[i].io)) != NULL) {
 			uint64_t t = s->now + s->delay_ns;
+			if (b->pkt_len > 1514 || b->seg_next)
+				s->oversize++;
 			if (s->jitter_ns)
 				t += sim_rand(s) % s->jitter_ns;
 			if (s->loss_ppm && sim_rand(s) % 1000000 < s->loss_ppm) {

@@ -671,22 +671,56 @@ static void t_udp_rcvbuf_limit(void **state)
 	fx_teardown(&g);                                 /* frees the queue */
 }
 
-static void t_udp_too_big(void **state)
+static void t_udp_send_fragments(void **state)
 {
 	struct fx *f = *state;
-	static char big[2000];
+	static uint8_t big[70000], re[4000];
 	struct sockaddr_in a;
+	struct nf_buf *b;
+	uint32_t i, got = 0, nfr = 0, total = 0;
+	uint16_t id = 0;
 	int sd = ns_socket(f->st, SOCK_DGRAM);
 
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 3);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons(5000);
 	a.sin_addr.s_addr = ip_be(PEER_IP);
-	assert_int_equal(ns_sendmsg(f->st, sd, &(struct iovec){big, 1473}, 1, 0,
+	assert_int_equal(ns_sendmsg(f->st, sd, &(struct iovec){big, 65508}, 1, 0,
 				    &a), -EMSGSIZE);
+	assert_int_equal(ns_sendmsg(f->st, sd, &(struct iovec){big, 3000}, 1, 0,
+				    &a), 3000);
+	while ((b = fio_pop(&f->io)) != NULL) {
+		const struct ns_ip4_hdr *ih = (const struct ns_ip4_hdr *)(b->data + 14);
+		uint16_t fr = ntohs(ih->frag_be);
+		uint32_t off = (uint32_t)(fr & NS_IP4_OFFMASK) * 8;
+		uint32_t n = ntohs(ih->tot_len_be) - 20u;
+		assert_int_equal(ns_cksum(ih, 20), 0);
+		assert_true(b->len <= 1514);
+		if (nfr++ == 0)
+			id = ih->id_be;
+		assert_int_equal(ih->id_be, id);
+		assert_false(fr & NS_IP4_DF);
+		if (!(fr & NS_IP4_MF))
+			total = off + n;
+		assert_true(off + n <= sizeof(re));
+		memcpy(re + off, b->data + 34, n);
+		got += n;
+		fio_pool_put(b);
+	}
+	assert_int_equal(nfr, 3);
+	assert_int_equal(total, 3008);
+	assert_int_equal(got, 3008);
+	assert_memory_equal(re + 8, big, 3000);
+	assert_int_equal(ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo(ip_be(US_IP),
+			ip_be(PEER_IP), 17, 3008), re, 3008)), 0);
 	assert_int_equal(ns_sendmsg(f->st, sd, &(struct iovec){big, 1472}, 1, 0,
 				    &a), 1472);
-	fio_clear(&f->io);
+	b = fio_pop(&f->io);
+	assert_non_null(b);
+	assert_int_equal(b->len, 1514);
+	fio_pool_put(b);
 	ns_close(f->st, sd);
 }
 
@@ -743,7 +777,7 @@ int main(void)
 		T(t_udp_port_unreachable),
 		T(t_udp_connected_filter_and_error),
 		T(t_udp_rcvbuf_limit),
-		T(t_udp_too_big),
+		T(t_udp_send_fragments),
 		T(t_counter_names),
 		T(t_init_rejects_bad_config),
 #undef T

@@ -108,6 +108,8 @@ static void app_io(struct ns_stack *st, struct app *a)
 	}
 }
 
+static uint32_t g_caps;   /* io capabilities for the next run() */
+
 static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 		uint32_t reorder_ppm, uint64_t bytes)
 {
@@ -120,6 +122,7 @@ static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 
 	assert_non_null(s);
 	g_sim = s;
+	s->caps = g_caps;
 	assert_int_equal(sim_init(s, seed, 8, 256 * 1024, 4096), 0);
 	s->loss_ppm = loss_ppm;
 	s->dup_ppm = dup_ppm;
@@ -169,6 +172,15 @@ static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 	}
 	assert_int_equal(a.rcvd, bytes);
 	assert_int_equal(b.rcvd, bytes);
+	assert_int_equal(s->oversize, 0);   /* nothing past the MTU */
+	if (s->caps & NF_CAP_TSO) {
+		/* most data left as TSO frames of many segments */
+		assert_true(s->node[0].io.gso_in > 0 && s->node[1].io.gso_in > 0);
+		assert_true(s->node[0].io.gso_out > s->node[0].io.gso_in);
+		print_message("tso: %llu frames -> %llu segments\n",
+			      (unsigned long long)s->node[0].io.gso_in,
+			      (unsigned long long)s->node[0].io.gso_out);
+	}
 	assert_true(a.eof && b.eof && a.closed && b.closed);
 	{
 		unsigned k, c;
@@ -179,9 +191,10 @@ static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 					print_message("  node%u %s=%llu\n", k, ns_counter_names[c], (unsigned long long)v);
 			}
 	}
-	print_message("seed %llu loss %u ppm: %.1f s simulated, %llu frames, "
+	print_message("seed %llu loss %u ppm%s: %.1f s simulated, %llu frames, "
 		      "%llu lost, %llu dup, %llu+%llu retransmits\n",
 		      (unsigned long long)seed, loss_ppm,
+		      s->caps ? " tso" : "",
 		      (double)(s->now - 1000000000ull) / 1e9,
 		      (unsigned long long)s->delivered,
 		      (unsigned long long)s->lost,
@@ -206,6 +219,308 @@ static void t_dup_reorder(void **st) { (void)st; run(7, 0, 50000, 200000, 10 * M
 static void t_loss10_seed8(void **st) { (void)st; run(8, 100000, 0, 0, 10 * MB); }
 static void t_loss3_seed9(void **st) { (void)st; run(9, 30000, 30000, 30000, 10 * MB); }
 
+
+/* UDP datagrams of many sizes (fragmented above the MTU) between the two
+ * instances, over a lossy, reordering wire: each arrives whole or not at
+ * all, and incomplete reassemblies time out without leaking */
+static void udp_run(uint64_t seed, uint32_t loss_ppm)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	static uint8_t buf[70000];
+	struct sockaddr_in sa;
+	int u0, u1, i, got = 0, k;
+	uint32_t sizes[40];
+
+	assert_non_null(s);
+	assert_int_equal(sim_init(s, seed, 8, 64 * 1024, 4096), 0);
+	s->loss_ppm = loss_ppm;
+	s->reorder_ppm = 100000;
+	s->jitter_ns = 100000;
+	u1 = ns_socket(s->node[1].st, SOCK_DGRAM);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(53);
+	assert_int_equal(ns_bind(s->node[1].st, u1, &sa), 0);
+	u0 = ns_socket(s->node[0].st, SOCK_DGRAM);
+	sa.sin_addr.s_addr = htonl(0xc6120002u);
+	/* resolve ARP first */
+	assert_int_equal(ns_sendmsg(s->node[0].st, u0, &(struct iovec){"a", 1},
+				    1, 0, &sa), 1);
+	for (k = 0; k < 100; k++) {
+		s->now += 1000000;
+		sim_step(s);
+	}
+	while (ns_recv(s->node[1].st, u1, buf, sizeof(buf), 0) > 0)
+		;
+	for (i = 0; i < 40; i++) {
+		sizes[i] = 1 + (uint32_t)(sim_rand(s) % 20000);
+		assert_int_equal(ns_sendmsg(s->node[0].st, u0,
+			&(struct iovec){pat[0] + i, sizes[i]}, 1, 0, &sa),
+			(ssize_t)sizes[i]);
+		for (k = 0; k < 20; k++) {
+			ssize_t n;
+			s->now += 200000;
+			sim_step(s);
+			while ((n = ns_recv(s->node[1].st, u1, buf, sizeof(buf),
+					    0)) > 0) {
+				int j, match = 0;
+				for (j = 0; j <= i; j++)
+					if ((uint32_t)n == sizes[j] &&
+					    !memcmp(buf, pat[0] + j, (size_t)n))
+						match = 1;
+				assert_true(match);
+				got++;
+			}
+		}
+	}
+	for (k = 0; k < 400; k++) {        /* let reassembly time out */
+		s->now += 100000000ull;
+		sim_step(s);
+	}
+	if (!loss_ppm)
+		assert_int_equal(got, 40);
+	else
+		assert_true(got > 0);
+	assert_int_equal(s->node[1].st->reass_used, 0);
+	print_message("udp seed %llu loss %u: %d/40 datagrams, %llu reassembled, "
+		      "%llu timed out\n", (unsigned long long)seed, loss_ppm, got,
+		      (unsigned long long)ns_stack_counters(s->node[1].st)->frag_reassembled,
+		      (unsigned long long)ns_stack_counters(s->node[1].st)->drop_frag_timeout);
+	ns_close(s->node[0].st, u0);
+	ns_close(s->node[1].st, u1);
+	sim_fini(s);
+	assert_int_equal(sim_outstanding(s), 0);
+	sim_free(s);
+	free(s);
+}
+
+static void t_udp_frag_clean(void **st) { (void)st; udp_run(11, 0); }
+static void t_udp_frag_lossy(void **st) { (void)st; udp_run(12, 50000); }
+
+
+/* many connections at once over one lossy wire (hash, timers, lists) */
+static void run_multi(uint64_t seed, int nconn, uint32_t loss_ppm,
+		      uint64_t bytes)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	struct app *a = calloc((size_t)nconn, sizeof(*a));
+	struct app *b = calloc((size_t)nconn, sizeof(*b));
+	struct sockaddr_in sa;
+	int lsd, i, nb = 0, iter, done;
+
+	assert_true(s && a && b);
+	g_sim = s;
+	assert_int_equal(sim_init(s, seed, (uint32_t)(2 * nconn + 4), 64 * 1024,
+				  8192), 0);
+	s->loss_ppm = loss_ppm;
+	s->reorder_ppm = 20000;
+	s->jitter_ns = 100000;
+	lsd = ns_socket(s->node[1].st, SOCK_STREAM);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(8000);
+	assert_int_equal(ns_bind(s->node[1].st, lsd, &sa), 0);
+	assert_int_equal(ns_listen(s->node[1].st, lsd, nconn), 0);
+	sa.sin_addr.s_addr = htonl(0xc6120002u);
+	for (i = 0; i < nconn; i++) {
+		a[i].sd = ns_socket(s->node[0].st, SOCK_STREAM);
+		a[i].total = b[i].total = bytes;
+		a[i].dir = 0;
+		b[i].dir = 1;
+		b[i].sd = -1;
+		assert_int_equal(ns_connect(s->node[0].st, a[i].sd, &sa),
+				 -EINPROGRESS);
+	}
+	for (iter = 0; iter < 5000000; iter++) {
+		uint64_t next = sim_step(s);
+		int c;
+		while (nb < nconn && (c = ns_accept(s->node[1].st, lsd, NULL)) >= 0)
+			b[nb++].sd = c;
+		for (i = 0; i < nconn; i++) {
+			app_io(s->node[0].st, &a[i]);
+			app_io(s->node[1].st, &b[i]);
+		}
+		done = 1;
+		for (i = 0; i < nconn; i++)
+			if (!a[i].closed || !b[i].closed)
+				done = 0;
+		if (done && s->node[0].st->act_head == NS_NONE &&
+		    s->node[1].st->act_head == NS_NONE)
+			break;
+		next = sim_step(s);
+		if (next > s->now && next != UINT64_MAX)
+			s->now = next;
+		else if (next == UINT64_MAX)
+			s->now += 1000000;
+		assert_true(s->now < 4000ull * 1000000000ull);
+	}
+	for (i = 0; i < nconn; i++) {
+		assert_int_equal(a[i].rcvd, bytes);
+		assert_int_equal(b[i].rcvd, bytes);
+	}
+	assert_int_equal(s->oversize, 0);
+	print_message("multi seed %llu: %d connections, %.1f s simulated, "
+		      "%llu frames\n", (unsigned long long)seed, nconn,
+		      (double)(s->now - 1000000000ull) / 1e9,
+		      (unsigned long long)s->delivered);
+	ns_close(s->node[1].st, lsd);
+	sim_fini(s);
+	assert_int_equal(sim_outstanding(s), 0);
+	sim_free(s);
+	free(s);
+	free(a);
+	free(b);
+}
+
+static void t_multi_conn(void **st) { (void)st; run_multi(41, 24, 20000, 512 * 1024); }
+
+
+/* the native callback API: an echo server written only as callbacks */
+struct echo_srv {
+	int lsd;
+	int accepted, closed;
+	uint64_t echoed;
+};
+
+static void echo_cb(void *arg, struct ns_stack *st, int sd, uint32_t ev)
+{
+	struct echo_srv *e = arg;
+	static uint8_t b[16384];
+	ssize_t n;
+
+	if (sd == e->lsd) {
+		int c;
+		while ((c = ns_accept(st, sd, NULL)) >= 0)
+			e->accepted++;
+		return;
+	}
+	if (!(ev & (NS_EV_IN | NS_EV_OUT)))
+		return;
+	for (;;) {
+		ssize_t m;
+		n = ns_recv(st, sd, b, 4096, MSG_PEEK);
+		if (n == 0) {
+			ns_close(st, sd);
+			e->closed++;
+			return;
+		}
+		if (n < 0)
+			return;
+		m = ns_send(st, sd, b, (size_t)n, 0);
+		if (m <= 0)
+			return;       /* full: the next OUT event resumes */
+		assert_int_equal(ns_recv(st, sd, b, (size_t)m, 0), m);
+		e->echoed += (uint64_t)m;
+	}
+}
+
+static void t_callback_echo(void **state)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	struct echo_srv e = { .lsd = -1 };
+	static uint8_t rb[65536];
+	struct sockaddr_in sa;
+	uint64_t sent = 0, rcvd = 0, total = 300000;
+	int c, iter, shut = 0, eof = 0;
+	(void)state;
+
+	assert_non_null(s);
+	assert_int_equal(sim_init(s, 21, 8, 64 * 1024, 4096), 0);
+	s->loss_ppm = 20000;
+	s->jitter_ns = 100000;
+	e.lsd = ns_socket(s->node[1].st, SOCK_STREAM);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(7);
+	assert_int_equal(ns_bind(s->node[1].st, e.lsd, &sa), 0);
+	assert_int_equal(ns_listen(s->node[1].st, e.lsd, 8), 0);
+	ns_stack_set_event_cb(s->node[1].st, echo_cb, &e);
+	c = ns_socket(s->node[0].st, SOCK_STREAM);
+	sa.sin_addr.s_addr = htonl(0xc6120002u);
+	assert_int_equal(ns_connect(s->node[0].st, c, &sa), -EINPROGRESS);
+	for (iter = 0; iter < 2000000 && !(eof && e.closed); iter++) {
+		uint64_t next = sim_step(s);
+		ssize_t n;
+		if (ns_sock_events(s->node[0].st, c) & NS_EV_OUT) {
+			while (sent < total) {
+				uint64_t w = total - sent > 8192 ? 8192 : total - sent;
+				n = ns_send(s->node[0].st, c, pat[0] + sent % PERIOD,
+					    w, 0);
+				if (n <= 0)
+					break;
+				sent += (uint64_t)n;
+			}
+			if (sent == total && !shut) {
+				ns_shutdown(s->node[0].st, c, SHUT_WR);
+				shut = 1;
+			}
+		}
+		while ((n = ns_recv(s->node[0].st, c, rb, sizeof(rb), 0)) > 0) {
+			assert_memory_equal(rb, pat[0] + rcvd % PERIOD, (size_t)n);
+			rcvd += (uint64_t)n;
+		}
+		if (n == 0)
+			eof = 1;
+		next = sim_step(s);
+		if (next > s->now && next != UINT64_MAX)
+			s->now = next;
+		else if (next == UINT64_MAX)
+			s->now += 1000000;
+	}
+	assert_int_equal(e.accepted, 1);
+	assert_int_equal(e.closed, 1);
+	assert_int_equal(rcvd, total);
+	assert_int_equal(e.echoed, total);
+	ns_close(s->node[0].st, c);
+	for (iter = 0; iter < 100; iter++) {
+		s->now += 100000000ull;
+		sim_step(s);
+	}
+	sim_fini(s);
+	assert_int_equal(sim_outstanding(s), 0);
+	sim_free(s);
+	free(s);
+}
+
+
+/* NS_SIM_SEEDS=N runs N more seeds with random impairments (not part of
+ * make check; for soak runs) */
+static void t_env_seeds(void **state)
+{
+	const char *e = getenv("NS_SIM_SEEDS");
+	long n = e ? atol(e) : 0, i;
+	(void)state;
+	for (i = 0; i < n; i++) {
+		uint64_t seed = 1000 + (uint64_t)i;
+		uint64_t x = seed * 0x9e3779b97f4a7c15ull;
+		uint32_t loss = (uint32_t)((x >> 8) % 100001);
+		uint32_t dup = (uint32_t)((x >> 24) % 50001);
+		uint32_t reo = (uint32_t)((x >> 40) % 200001);
+		run(seed, loss, dup, reo, (1 + (x >> 56) % 4) * MB);
+	}
+}
+
+
+/* io/ offers checksum offload and TSO: the stack hands over 64 KiB
+ * frames and io/ (here the fake io's software GSO) cuts them */
+#define ALL_OFFLOADS (NF_CAP_TX_IP_CKSUM | NF_CAP_TX_L4_CKSUM | NF_CAP_TSO | \
+		      NF_CAP_MULTI_SEG)
+static void t_tso_clean(void **st)
+{
+	(void)st;
+	g_caps = ALL_OFFLOADS;
+	run(31, 0, 0, 0, 10 * MB);
+	g_caps = 0;
+}
+
+static void t_tso_lossy(void **st)
+{
+	(void)st;
+	g_caps = ALL_OFFLOADS;
+	run(32, 30000, 10000, 30000, 10 * MB);
+	g_caps = 0;
+}
+
 int main(void)
 {
 	pat_init();
@@ -219,6 +534,13 @@ int main(void)
 		cmocka_unit_test(t_dup_reorder),
 		cmocka_unit_test(t_loss10_seed8),
 		cmocka_unit_test(t_loss3_seed9),
+		cmocka_unit_test(t_udp_frag_clean),
+		cmocka_unit_test(t_udp_frag_lossy),
+		cmocka_unit_test(t_callback_echo),
+		cmocka_unit_test(t_multi_conn),
+		cmocka_unit_test(t_tso_clean),
+		cmocka_unit_test(t_tso_lossy),
+		cmocka_unit_test(t_env_seeds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
