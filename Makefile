@@ -55,7 +55,7 @@ LIBIO      := $(B)/libnfio.a
 # ---- tests --------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/*/test_*.c)
 UNIT_BINS  := $(patsubst %.c,$(B)/%,$(UNIT_SRCS))
-UNIT_SAN   := $(patsubst %.c,$(B)/san/%,$(filter tests/stack/%,$(UNIT_SRCS)))
+UNIT_SAN   := $(patsubst %.c,$(B)/san/%,$(filter tests/stack/% tests/apps/%,$(UNIT_SRCS)))
 ITEST_SRCS := $(wildcard tests/*/itest_*.c)
 ITEST_BINS := $(patsubst %.c,$(B)/%,$(ITEST_SRCS))
 ITEST_ASM  := $(wildcard tests/*/asm_*.S)
@@ -71,6 +71,7 @@ TEST_LIBS_vfs   := $(VFS_TEST_OBJS) $(LIBSTACK) -lopcodes -lbfd -ldl -lpthread
 TEST_DEPS_vfs   := $(VFS_TEST_OBJS) $(LIBSTACK)
 TEST_DEPS_stack := $(LIBSTACK)
 TEST_DEPS_io    := $(LIBIO) $(LIBSTACK)
+TEST_DEPS_apps  := $(wildcard apps/*.h)
 
 APPS_SRCS  := $(wildcard apps/*.c)
 APPS_BINS  := $(patsubst apps/%.c,$(B)/apps/%,$(APPS_SRCS))
@@ -131,11 +132,14 @@ $(B)/tests/%: tests/%.c $$(TEST_DEPS_$$(firstword $$(subst /, ,$$*))) $$(wildcar
 	      $(TEST_LIBS_$(firstword $(subst /, ,$*))) -lcmocka
 $(B)/san/libnfstack.a: $(call san,$(STACK_SRCS))
 	rm -f $@; ar rcs $@ $^
+$(B)/san/tests/apps/%: tests/apps/%.c $(wildcard apps/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $< -lcmocka
 $(B)/san/tests/stack/%: tests/stack/%.c $(B)/san/libnfstack.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(B)/san/libnfstack.a -lcmocka
 
-$(B)/apps/%: apps/%.c
+$(B)/apps/%: apps/%.c $(wildcard apps/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -lpthread -lm
 $(B)/bench/bench_io: bench/bench_io.c $(LIBIO) $(LIBSTACK)

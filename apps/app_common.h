@@ -19,6 +19,11 @@
  *     value size and depth the pipeline depth; target_rps is the offered
  *     rate of an open-loop run (-r), 0 for closed loop, and unsent the
  *     scheduled requests dropped because the backlog overflowed.
+ *   progress (stderr, with --progress): "progress t=<s>s rps=<n>" a second.
+ *   latency CDF (with --cdf FILE): app_write_cdf below.
+ *
+ * Exit status: 0 when every request succeeded (and at least one did), 1
+ * otherwise, 2 for bad arguments (the usage message goes to stderr).
  *
  * Open loop (-r rate): each thread sends requests at exponentially
  * distributed intervals (a Poisson process at rate/threads) whatever the

@@ -6,7 +6,11 @@
 #   pingpong, 1-byte payload, 1 and 32 connections (one client thread);
 #   Debian's memcached -t 1 driven by mcload's default workload (90% get,
 #   8-byte keys and values, 1 M keys, Zipf 0.99, preloaded) over 1 and 32
-#   connections.
+#   connections. memcached gets MC_OPTS (default: -m 1024 -o hashpower=21,
+#   room for all keys and a hash table presized for 1 M items: without it
+#   memcached grows its table in a background thread during the first
+#   measurement, on the same pinned core, and the numbers swing 3x); the
+#   netfuse side must use the same options.
 # Writes bench/results/kernel.csv (columns: stack,test, then
 # `pingpong --csv-header`), prints a table, and ends with
 #   RESULT bench-kernel pp1_rps=.. pp32_rps=.. pp32_p99_us=.. mc1_rps=..
@@ -14,7 +18,8 @@
 # (the netfuse half is added next to this later.)
 #
 # Environment: B (build dir, default build), DURATION (s, default 5),
-# WARMUP (s, default 1), SERVER_CPU (0), CLIENT_CPU (1), RESULTS (dir).
+# WARMUP (s, default 1), SERVER_CPU (0), CLIENT_CPU (1), RESULTS (dir),
+# MC_OPTS (extra memcached options, see above).
 # Needs memcached (apt-get install memcached). Everything it starts is
 # stopped on exit, also on Ctrl-C.
 set -u
@@ -29,6 +34,7 @@ WARMUP=${WARMUP:-1}
 SCPU=${SERVER_CPU:-0}
 CCPU=${CLIENT_CPU:-1}
 RESULTS=${RESULTS:-$ROOT/bench/results}
+MC_OPTS=${MC_OPTS:--m 1024 -o hashpower=21}
 CSV=$RESULTS/kernel.csv
 TMP=$(mktemp -d /tmp/bench_kernel.XXXXXX)
 PIDS=()
@@ -112,7 +118,8 @@ user=()
 mport=
 for _ in 1 2 3; do
 	p=$(free_port)
-	taskset -c "$SCPU" memcached "${user[@]}" -l 127.0.0.1 -p "$p" -U 0 -t 1 -m 1024 \
+	# shellcheck disable=SC2086 # MC_OPTS is a list of options
+	taskset -c "$SCPU" memcached "${user[@]}" -l 127.0.0.1 -p "$p" -U 0 -t 1 $MC_OPTS \
 		>"$TMP/mc.log" 2>&1 &
 	mpid=$!
 	PIDS+=($mpid)
@@ -124,7 +131,7 @@ for _ in 1 2 3; do
 	[ -n "$mport" ] && break
 done
 [ -n "$mport" ] || die "memcached did not start: $(cat "$TMP/mc.log")"
-echo "run_kernel: $(memcached -V) on 127.0.0.1:$mport, -t 1, cpu $SCPU" >&2
+echo "run_kernel: $(memcached -V) on 127.0.0.1:$mport, -t 1 $MC_OPTS, cpu $SCPU" >&2
 for c in 1 32; do
 	run_client "memcached_c$c" "$MCL" -a 127.0.0.1 -p "$mport" -c "$c" \
 		-d "$DURATION" -w "$WARMUP"
