@@ -39,6 +39,21 @@
 	.hidden hook_sud_on
 
 
+.macro POP_FRAME
+	/* rsp = frame: restore the program's registers and flags, leave rsp
+	 * at S-128 (flags-neutral: lea and pop only, popfq last) */
+	lea	F_RBX(%rsp), %rsp
+	pop	%rbx
+	lea	8(%rsp), %rsp		/* nr */
+	pop	%r9
+	pop	%r8
+	pop	%r10
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
+	popfq
+.endm
+
 /* A new thread does not inherit Syscall User Dispatch: turn it on in the
  * child before it returns to the program, keeping its registers. */
 .macro CHILD_SUD
@@ -95,16 +110,7 @@ hook_entry:
 	cmpq	$0, (%rsp)
 	jne	.Lspecial
 .Lrestore:				/* rsp = frame, rax = result */
-	lea	F_RBX(%rsp), %rsp
-	pop	%rbx
-	lea	8(%rsp), %rsp		/* nr */
-	pop	%r9
-	pop	%r8
-	pop	%r10
-	pop	%rdx
-	pop	%rsi
-	pop	%rdi
-	popfq
+	POP_FRAME
 	lea	120(%rsp), %rsp
 	ret
 
@@ -119,16 +125,7 @@ hook_entry:
 	jne	1f
 	/* pass-through: the program's registers, the call, one return */
 	mov	F_NR(%rsp), %rax
-	lea	F_RBX(%rsp), %rsp
-	pop	%rbx
-	lea	8(%rsp), %rsp
-	pop	%r9
-	pop	%r8
-	pop	%r10
-	pop	%rdx
-	pop	%rsi
-	pop	%rdi
-	popfq
+	POP_FRAME
 	lea	120(%rsp), %rsp		/* rsp = S-8: the return address */
 	syscall
 	/* Not `ret`: the kernel leaves the return stack buffer unusable on
@@ -183,16 +180,7 @@ hook_entry:
 	/* The child runs on this stack until it execs or exits, so nothing
 	 * of ours may stay on it: unwind completely, return through TLS. */
 	mov	F_NR(%rsp), %rax
-	lea	F_RBX(%rsp), %rsp
-	pop	%rbx
-	lea	8(%rsp), %rsp
-	pop	%r9
-	pop	%r8
-	pop	%r10
-	pop	%rdx
-	pop	%rsi
-	pop	%rdi
-	popfq
+	POP_FRAME
 	lea	128(%rsp), %rsp		/* rsp = S */
 	syscall
 	mov	hook_vfork_ret@gottpoff(%rip), %rcx
@@ -203,16 +191,7 @@ hook_entry:
 	 * through a NULL (or near-NULL) pointer. Restore the state of that
 	 * call, return address on the stack, and fault. */
 	mov	F_NR(%rsp), %rax
-	lea	F_RBX(%rsp), %rsp
-	pop	%rbx
-	lea	8(%rsp), %rsp
-	pop	%r9
-	pop	%r8
-	pop	%r10
-	pop	%rdx
-	pop	%rsi
-	pop	%rdi
-	popfq
+	POP_FRAME
 	lea	120(%rsp), %rsp		/* rsp = S - 8: as after the bad call */
 	jmp	*hook_crash_target(%rip)
 	.size hook_entry, .-hook_entry
