@@ -42,7 +42,9 @@ typedef long (*hook_dispatch_fn)(void *ctx, const struct hook_call *c);
  * are made in C instead, so returning it is always correct. */
 #define HOOK_PASSTHROUGH ((long)(-0x7fffffffffffffffL - 1))
 
-/* Install the policy. Returns the previous one. Thread-safe (atomic). */
+/* Install the policy (NULL: back to plain pass-through). Thread-safe
+ * (atomic). There is one slot: a policy that wants another (tracing) to
+ * see calls must call it itself. */
 void hook_set_dispatch(hook_dispatch_fn fn, void *ctx);
 
 /* Issue a system call in the kernel without re-entering the hook.

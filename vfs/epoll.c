@@ -1,0 +1,662 @@
+/*
+ * epoll.c: epoll, poll and select over mixed fds (netfuse sockets and
+ * kernel fds together).
+ *
+ * An epoll fd is a real kernel epoll fd: kernel fds (and the kernel half
+ * of dual sockets) are registered in it as usual. Beside it, struct
+ * vfs_epoll keeps the interest list of netfuse sockets. epoll_wait first
+ * collects ready netfuse items, then the kernel's ready events without
+ * waiting; if there are none it spins (NETFUSE_SPIN_US), then registers
+ * the thread as a waiter of the stack instance and sleeps in ppoll on the
+ * kernel epoll fd plus the thread's wake eventfd.
+ *
+ * Edge-triggered items report when the socket's readiness-change counter
+ * (ev_seq, bumped for every ns_stack_changed() report) moved since the
+ * last report and an interesting event is ready: an edge is never lost,
+ * and the same edge is never reported twice. Like Linux, a later wake-up
+ * of the socket (new data, an ACK freeing send space) reports the whole
+ * current readiness again.
+ *
+ * poll/select: netfuse entries are answered from the stack, the others by
+ * one ppoll in the kernel, with the wake eventfd appended for sleeping.
+ * Called by dispatch.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "vfs/vfs_priv.h"
+
+#define EP_MAX_EVENTS (INT32_MAX / (int)sizeof(struct epoll_event))
+#define EV_MASK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP | \
+		 EPOLLPRI | EPOLLRDNORM | EPOLLWRNORM)
+
+static long raw(long nr, long a, long b, long c, long d, long e, long f)
+{
+	return hook_raw_syscall(nr, a, b, c, d, e, f);
+}
+
+/* Stack readiness as poll bits (same values; RDNORM/WRNORM follow). */
+static uint32_t ns_to_poll(uint32_t ev)
+{
+	uint32_t r = ev & (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP |
+			   EPOLLRDHUP);
+	if (r & EPOLLIN)
+		r |= EPOLLRDNORM;
+	if (r & EPOLLOUT)
+		r |= EPOLLWRNORM;
+	return r;
+}
+
+long vfs_sys_epoll_create(const struct hook_call *c)
+{
+	long fd = raw(c->nr, c->arg[0], 0, 0, 0, 0, 0);
+	struct vfs_epoll *ep;
+	if (fd < 0 || !vfs_g.enabled || vfs_g.forked_child)
+		return fd;
+	ep = vfs_epoll_new();
+	if (!ep)
+		return fd; /* kernel-only epoll: netfuse fds get EPERM */
+	if (vfs_fd_install((int)fd, &ep->h) < 0)
+		vfs_fd_remove((int)fd);
+	vfs_obj_put(&ep->h);
+	return fd;
+}
+
+static int find_item(struct vfs_epoll *ep, int fd, struct vfs_sock *s)
+{
+	int i;
+	for (i = 0; i < ep->nitems; i++)
+		if (ep->items[i].fd == fd && ep->items[i].s == s)
+			return i;
+	return -1;
+}
+
+static void drop_item(struct vfs_epoll *ep, int i)
+{
+	vfs_obj_put(&ep->items[i].s->h);
+	ep->items[i] = ep->items[--ep->nitems];
+}
+
+long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
+{
+	int op = (int)c->arg[1], fd = (int)c->arg[2], i;
+	struct epoll_event ev;
+	struct vfs_obj *o;
+	struct vfs_sock *s;
+	long r = 0;
+
+	o = vfs_fd_get(fd);
+	if (!o)
+		return HOOK_PASSTHROUGH;
+	if (o->kind != VFS_K_SOCK ||
+	    ((struct vfs_sock *)o)->route == VFS_R_UNDECIDED ||
+	    vfs_g.forked_child) {
+		vfs_obj_put(o);
+		return HOOK_PASSTHROUGH;
+	}
+	s = (struct vfs_sock *)o;
+	if (op != EPOLL_CTL_DEL) {
+		if (!c->arg[3] || vfs_copy_in(&ev, (void *)c->arg[3],
+					      sizeof(ev)) < 0) {
+			vfs_obj_put(o);
+			return -EFAULT;
+		}
+	} else {
+		memset(&ev, 0, sizeof(ev));
+	}
+	pthread_mutex_lock(&ep->lock);
+	i = find_item(ep, fd, s);
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (i >= 0) {
+			r = -EEXIST;
+			break;
+		}
+		if ((ev.events & EPOLLEXCLUSIVE) &&
+		    (ev.events & EPOLLONESHOT)) {
+			r = -EINVAL;
+			break;
+		}
+		if (ep->nitems == ep->cap) {
+			int ncap = ep->cap ? ep->cap * 2 : 16;
+			struct vfs_epitem *n = realloc(ep->items,
+						       sizeof(*n) * (size_t)ncap);
+			if (!n) {
+				r = -ENOMEM;
+				break;
+			}
+			ep->items = n;
+			ep->cap = ncap;
+		}
+		if (!vfs_obj_tryget(o)) {
+			r = -EBADF;
+			break;
+		}
+		i = ep->nitems++;
+		ep->items[i].fd = fd;
+		ep->items[i].s = s;
+		ep->items[i].events = ev.events;
+		ep->items[i].data = ev.data.u64;
+		ep->items[i].seen_seq = atomic_load(&s->ev_seq) - 1;
+		ep->items[i].disabled = 0;
+		ep->items[i].in_kernel = 0;
+		if (s->route == VFS_R_DUAL &&
+		    raw(SYS_epoll_ctl, c->arg[0], EPOLL_CTL_ADD, fd,
+			(long)&ev, 0, 0) == 0)
+			ep->items[i].in_kernel = 1;
+		break;
+	case EPOLL_CTL_MOD:
+		if (i < 0) {
+			r = -ENOENT;
+			break;
+		}
+		if (ev.events & EPOLLEXCLUSIVE) {
+			r = -EINVAL;
+			break;
+		}
+		ep->items[i].events = ev.events;
+		ep->items[i].data = ev.data.u64;
+		ep->items[i].seen_seq = atomic_load(&s->ev_seq) - 1;
+		ep->items[i].disabled = 0;
+		if (ep->items[i].in_kernel)
+			(void)raw(SYS_epoll_ctl, c->arg[0], EPOLL_CTL_MOD, fd,
+				  (long)&ev, 0, 0);
+		break;
+	case EPOLL_CTL_DEL:
+		if (i < 0) {
+			r = -ENOENT;
+			break;
+		}
+		if (ep->items[i].in_kernel)
+			(void)raw(SYS_epoll_ctl, c->arg[0], EPOLL_CTL_DEL, fd,
+				  0, 0, 0);
+		drop_item(ep, i);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	pthread_mutex_unlock(&ep->lock);
+	if (r == 0 && op != EPOLL_CTL_DEL && vfs_g.inst) {
+		struct vfs_inst *in = vfs_g.inst;
+		vfs_inst_lock(in);
+		if (!s->ep_owner)
+			s->ep_owner = ep;
+		else if (s->ep_owner != ep)
+			s->ep_owner = VFS_EP_MANY;
+		/* a thread already asleep on this set must look again */
+		vfs_inst_wake_ep_locked(in, ep);
+		vfs_inst_unlock(in);
+	}
+	vfs_obj_put(o);
+	return r;
+}
+
+#define DUAL_MERGE 8
+
+/* Ready netfuse items into out[0..max); the out[] indices of dual
+ * sockets' items go to dual[0..*ndual) (for merging with the kernel's
+ * report of the same fd). ep->lock, then inst->lock. */
+static int collect(struct vfs_epoll *ep, struct vfs_inst *in,
+		   struct epoll_event *out, int max, int *dual, int *ndual)
+{
+	int n = 0, k, cnt;
+	*ndual = 0;
+	pthread_mutex_lock(&ep->lock);
+	vfs_inst_lock(in);
+	cnt = ep->nitems;
+	for (k = 0; k < cnt && n < max; k++) {
+		int i = (int)((ep->rr + (unsigned)k) % (unsigned)cnt);
+		struct vfs_epitem *it = &ep->items[i];
+		uint32_t ready;
+		unsigned seq;
+		if (it->disabled || atomic_load(&it->s->h.fd_refs) == 0)
+			continue; /* closed ones are dropped below */
+		seq = atomic_load(&it->s->ev_seq);
+		ready = ns_to_poll(vfs_sock_events(in, it->s)) &
+			(it->events | EPOLLERR | EPOLLHUP) & EV_MASK;
+		if (!ready)
+			continue;
+		if (it->events & EPOLLET) {
+			if (seq == it->seen_seq)
+				continue;
+			it->seen_seq = seq;
+		}
+		if (it->events & EPOLLONESHOT)
+			it->disabled = 1;
+		out[n].events = ready;
+		out[n].data.u64 = it->data;
+		if (it->in_kernel && *ndual < DUAL_MERGE)
+			dual[(*ndual)++] = n;
+		n++;
+	}
+	if (cnt)
+		ep->rr = (ep->rr + 1) % (unsigned)cnt;
+	vfs_inst_unlock(in);
+	/* Linux forgets an item when its file's last fd is closed */
+	for (k = ep->nitems - 1; k >= 0; k--)
+		if (atomic_load(&ep->items[k].s->h.fd_refs) == 0)
+			drop_item(ep, k);
+	pthread_mutex_unlock(&ep->lock);
+	return n;
+}
+
+void vfs_epoll_closed(struct vfs_epoll *ep)
+{
+	pthread_mutex_lock(&ep->lock);
+	while (ep->nitems)
+		drop_item(ep, ep->nitems - 1);
+	pthread_mutex_unlock(&ep->lock);
+}
+
+static uint64_t deadline_ms(long ms)
+{
+	return ms < 0 ? UINT64_MAX : vfs_now_ns() + (uint64_t)ms * 1000000ull;
+}
+
+static uint64_t deadline_ts(const struct timespec *ts)
+{
+	if (!ts)
+		return UINT64_MAX;
+	return vfs_now_ns() + (uint64_t)ts->tv_sec * 1000000000ull +
+	       (uint64_t)ts->tv_nsec;
+}
+
+long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
+{
+	struct epoll_event *out = (struct epoll_event *)c->arg[1];
+	int max = (int)c->arg[2], n;
+	const void *sigmask = NULL;
+	struct vfs_inst *in = vfs_g.inst;
+	int dual[DUAL_MERGE], ndual;
+	uint64_t dl, t0;
+	long k;
+
+	if (!in || vfs_g.forked_child || !ep->nitems)
+		return HOOK_PASSTHROUGH;
+	if (max <= 0 || max > EP_MAX_EVENTS)
+		return -EINVAL;
+	if (!vfs_user_ok(out, (size_t)max * sizeof(*out)))
+		return -EFAULT;
+	if (c->nr == SYS_epoll_pwait2) {
+		struct timespec ts;
+		if (c->arg[3]) {
+			if (vfs_copy_in(&ts, (void *)c->arg[3], sizeof(ts)) < 0)
+				return -EFAULT;
+			if (ts.tv_sec < 0 || ts.tv_nsec < 0 ||
+			    ts.tv_nsec >= 1000000000L)
+				return -EINVAL;
+		}
+		dl = deadline_ts(c->arg[3] ? &ts : NULL);
+	} else {
+		dl = deadline_ms((int)c->arg[3]);
+	}
+	if (c->nr != SYS_epoll_wait && c->arg[4]) {
+		if (c->arg[5] != 8)
+			return -EINVAL;
+		sigmask = (const void *)c->arg[4];
+	}
+	t0 = vfs_now_ns();
+	for (;;) {
+		struct vfs_waiter w;
+		struct pollfd pf[3];
+		uint64_t now;
+		n = collect(ep, in, out, max, dual, &ndual);
+		if (n < max) {
+			int j, d;
+			k = raw(SYS_epoll_wait, c->arg[0], (long)(out + n),
+				max - n, 0, 0, 0);
+			if (k < 0 && !n)
+				return k;
+			/* a dual socket reported by both halves: one event */
+			for (j = n; k > 0 && j < n + (int)k; j++)
+				for (d = 0; d < ndual; d++)
+					if (out[dual[d]].data.u64 == out[j].data.u64) {
+						out[dual[d]].events |= out[j].events;
+						out[j] = out[n + (int)k - 1];
+						k--;
+						j--;
+						break;
+					}
+			if (k > 0)
+				n += (int)k;
+		}
+		if (n)
+			return n;
+		now = vfs_now_ns();
+		if (now >= dl)
+			return 0;
+		if (now - t0 < vfs_g.spin_ns && !sigmask) {
+			vfs_inst_poll_try(in);
+			__builtin_ia32_pause();
+			continue;
+		}
+		w.evfd = vfs_tls_evfd();
+		if (w.evfd < 0)
+			return w.evfd;
+		w.sock = NULL;
+		w.ep = ep;
+		vfs_inst_lock(in);
+		vfs_waiter_add(in, &w);
+		vfs_inst_unlock(in);
+		n = collect(ep, in, out, max, dual, &ndual);
+		k = 0;
+		if (!n) {
+			pf[0].fd = w.evfd;
+			pf[0].events = POLLIN;
+			pf[1].fd = (int)c->arg[0];
+			pf[1].events = POLLIN;
+			pf[0].revents = pf[1].revents = 0;
+			k = vfs_sleep(pf, 2, dl, sigmask, w.evfd);
+		}
+		vfs_inst_lock(in);
+		vfs_waiter_del(in, &w);
+		vfs_inst_unlock(in);
+		if (n)
+			return n;
+		if (k == -EINTR)
+			return -EINTR;
+	}
+}
+
+/* ---- poll and select ------------------------------------------------------ */
+/* fds[0..n) is our copy; fds[n], fds[n+1] are free for vfs_sleep. socks[i]
+ * is the netfuse socket behind fds[i] (ref held) or NULL; for netfuse-only
+ * ones kfd[i] is -1 so the kernel ignores the entry. */
+static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
+		      const int *ufd, int n, uint64_t dl, const void *sigmask)
+{
+	struct vfs_inst *in = vfs_g.inst;
+	uint64_t t0 = vfs_now_ns();
+	struct timespec zero = { 0, 0 };
+	int i;
+	for (;;) {
+		struct vfs_waiter w;
+		long k, cnt = 0;
+		uint64_t now;
+		k = raw(SYS_ppoll, (long)fds, n, (long)&zero, 0, 8, 0);
+		if (k < 0)
+			return k;
+		vfs_inst_lock(in);
+		for (i = 0; i < n; i++) {
+			if (socks[i])
+				fds[i].revents |= (short)(ns_to_poll(
+					vfs_sock_events(in, socks[i])) &
+					((uint32_t)(uint16_t)fds[i].events |
+					 POLLERR | POLLHUP));
+		}
+		vfs_inst_unlock(in);
+		for (i = 0; i < n; i++)
+			if (fds[i].revents)
+				cnt++;
+		if (cnt)
+			return cnt;
+		now = vfs_now_ns();
+		if (now >= dl)
+			return 0;
+		if (now - t0 < vfs_g.spin_ns && !sigmask) {
+			vfs_inst_poll_try(in);
+			__builtin_ia32_pause();
+			continue;
+		}
+		w.evfd = vfs_tls_evfd();
+		if (w.evfd < 0)
+			return w.evfd;
+		w.sock = NULL;
+		w.ep = NULL;
+		vfs_inst_lock(in);
+		vfs_waiter_add(in, &w);
+		for (i = 0; i < n; i++) {
+			if (!socks[i])
+				continue;
+			socks[i]->npoll++;
+			if (ns_to_poll(vfs_sock_events(in, socks[i])) &
+			    ((uint32_t)(uint16_t)fds[i].events | POLLERR | POLLHUP))
+				cnt++;
+		}
+		vfs_inst_unlock(in);
+		k = 0;
+		if (!cnt) {
+			fds[n].fd = w.evfd;
+			fds[n].events = POLLIN;
+			fds[n].revents = 0;
+			k = vfs_sleep(fds, n + 1, dl, sigmask, w.evfd);
+		}
+		vfs_inst_lock(in);
+		vfs_waiter_del(in, &w);
+		for (i = 0; i < n; i++)
+			if (socks[i])
+				socks[i]->npoll--;
+		vfs_inst_unlock(in);
+		if (k == -EINTR)
+			return -EINTR;
+		(void)ufd;
+	}
+}
+
+/* Build the kernel-facing copy; returns the number of netfuse entries. */
+static int prepare(struct pollfd *fds, struct vfs_sock **socks, int n)
+{
+	int i, nf = 0;
+	for (i = 0; i < n; i++) {
+		struct vfs_obj *o = fds[i].fd >= 0 ? vfs_fd_get(fds[i].fd) : NULL;
+		socks[i] = NULL;
+		fds[i].revents = 0;
+		if (!o)
+			continue;
+		if (o->kind == VFS_K_SOCK &&
+		    ((struct vfs_sock *)o)->route != VFS_R_UNDECIDED) {
+			socks[i] = (struct vfs_sock *)o;
+			nf++;
+			if (socks[i]->route == VFS_R_NETFUSE)
+				fds[i].fd = -1; /* placeholder: not the kernel's */
+			continue;
+		}
+		vfs_obj_put(o);
+	}
+	return nf;
+}
+
+static void release(struct vfs_sock **socks, int n)
+{
+	int i;
+	for (i = 0; i < n; i++)
+		if (socks[i])
+			vfs_obj_put(&socks[i]->h);
+}
+
+static int any_netfuse_fd(const int *fdv, int n)
+{
+	int i;
+	for (i = 0; i < n; i++) {
+		struct vfs_obj *o = fdv[i] >= 0 ? vfs_fd_peek(fdv[i]) : NULL;
+		if (o && o->kind == VFS_K_SOCK &&
+		    ((struct vfs_sock *)o)->route != VFS_R_UNDECIDED)
+			return 1;
+	}
+	return 0;
+}
+
+long vfs_sys_poll(const struct hook_call *c)
+{
+	struct pollfd *ufds = (struct pollfd *)c->arg[0], *fds;
+	unsigned long n = (unsigned long)c->arg[1];
+	const void *sigmask = NULL;
+	struct vfs_sock **socks;
+	int *ufd, i, any = 0;
+	uint64_t dl;
+	long r;
+
+	if (!vfs_g.inst || vfs_g.forked_child || n > (1u << 20) ||
+	    (n && !vfs_user_ok(ufds, n * sizeof(*ufds))))
+		return HOOK_PASSTHROUGH; /* the kernel answers EINVAL/EFAULT */
+	for (i = 0; i < (int)n && !any; i++)
+		any = any_netfuse_fd(&ufds[i].fd, 1);
+	if (!any)
+		return HOOK_PASSTHROUGH;
+	if (c->nr == SYS_ppoll) {
+		struct timespec ts;
+		if (c->arg[2]) {
+			if (vfs_copy_in(&ts, (void *)c->arg[2], sizeof(ts)) < 0)
+				return -EFAULT;
+			if (ts.tv_sec < 0 || ts.tv_nsec < 0 ||
+			    ts.tv_nsec >= 1000000000L)
+				return -EINVAL;
+		}
+		dl = deadline_ts(c->arg[2] ? &ts : NULL);
+		if (c->arg[3]) {
+			if (c->arg[4] != 8)
+				return -EINVAL;
+			sigmask = (const void *)c->arg[3];
+		}
+	} else {
+		dl = deadline_ms((int)c->arg[2]);
+	}
+	fds = malloc((n + 2) * (sizeof(*fds) + sizeof(*socks) + sizeof(int)));
+	if (!fds)
+		return -ENOMEM;
+	socks = (struct vfs_sock **)(fds + n + 2);
+	ufd = (int *)(socks + n + 2);
+	memcpy(fds, ufds, n * sizeof(*fds));
+	for (i = 0; i < (int)n; i++)
+		ufd[i] = fds[i].fd;
+	(void)prepare(fds, socks, (int)n);
+	r = poll_core(fds, socks, ufd, (int)n, dl, sigmask);
+	release(socks, (int)n);
+	if (r >= 0)
+		for (i = 0; i < (int)n; i++)
+			ufds[i].revents = fds[i].revents;
+	free(fds);
+	return r;
+}
+
+#define SEL_IN  (POLLIN | POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR)
+#define SEL_OUT (POLLOUT | POLLWRNORM | POLLWRBAND | POLLERR)
+#define SEL_EX  (POLLPRI)
+
+long vfs_sys_select(const struct hook_call *c)
+{
+	int nfds = (int)c->arg[0], i, n = 0, any = 0;
+	fd_set *sets[3] = { (fd_set *)c->arg[1], (fd_set *)c->arg[2],
+			    (fd_set *)c->arg[3] };
+	fd_set res[3];
+	const void *sigmask = NULL;
+	struct pollfd *fds;
+	struct vfs_sock **socks;
+	int *ufd;
+	uint64_t dl, t_start = vfs_now_ns();
+	long r, cnt = 0;
+
+	if (!vfs_g.inst || vfs_g.forked_child || nfds < 0 || nfds > FD_SETSIZE)
+		return HOOK_PASSTHROUGH;
+	for (i = 0; i < 3; i++)
+		if (sets[i] && !vfs_user_ok(sets[i], ((size_t)nfds + 7) / 8))
+			return HOOK_PASSTHROUGH; /* EFAULT from the kernel */
+	for (i = 0; i < nfds && !any; i++)
+		if ((sets[0] && FD_ISSET(i, sets[0])) ||
+		    (sets[1] && FD_ISSET(i, sets[1])) ||
+		    (sets[2] && FD_ISSET(i, sets[2])))
+			any = any_netfuse_fd(&i, 1);
+	if (!any)
+		return HOOK_PASSTHROUGH;
+	if (c->nr == SYS_select) {
+		struct timeval tv;
+		if (c->arg[4]) {
+			if (vfs_copy_in(&tv, (void *)c->arg[4], sizeof(tv)) < 0)
+				return -EFAULT;
+			if (tv.tv_sec < 0 || tv.tv_usec < 0)
+				return -EINVAL;
+			dl = t_start + (uint64_t)tv.tv_sec * 1000000000ull +
+			     (uint64_t)tv.tv_usec * 1000ull;
+		} else {
+			dl = UINT64_MAX;
+		}
+	} else {
+		struct timespec ts;
+		struct { const void *ss; size_t len; } sm;
+		if (c->arg[4]) {
+			if (vfs_copy_in(&ts, (void *)c->arg[4], sizeof(ts)) < 0)
+				return -EFAULT;
+			if (ts.tv_sec < 0 || ts.tv_nsec < 0 ||
+			    ts.tv_nsec >= 1000000000L)
+				return -EINVAL;
+		}
+		dl = deadline_ts(c->arg[4] ? &ts : NULL);
+		if (c->arg[5]) {
+			if (vfs_copy_in(&sm, (void *)c->arg[5], sizeof(sm)) < 0)
+				return -EFAULT;
+			if (sm.ss) {
+				if (sm.len != 8)
+					return -EINVAL;
+				sigmask = sm.ss;
+			}
+		}
+	}
+	fds = malloc(((size_t)nfds + 2) * (sizeof(*fds) + sizeof(*socks) +
+					   sizeof(int)));
+	if (!fds)
+		return -ENOMEM;
+	socks = (struct vfs_sock **)(fds + nfds + 2);
+	ufd = (int *)(socks + nfds + 2);
+	for (i = 0; i < nfds; i++) {
+		short ev = 0;
+		if (sets[0] && FD_ISSET(i, sets[0]))
+			ev |= POLLIN;
+		if (sets[1] && FD_ISSET(i, sets[1]))
+			ev |= POLLOUT;
+		if (sets[2] && FD_ISSET(i, sets[2]))
+			ev |= POLLPRI;
+		if (!ev)
+			continue;
+		fds[n].fd = i;
+		fds[n].events = ev;
+		ufd[n] = i;
+		n++;
+	}
+	(void)prepare(fds, socks, n);
+	r = poll_core(fds, socks, ufd, n, dl, sigmask);
+	release(socks, n);
+	if (r < 0) {
+		free(fds);
+		return r;
+	}
+	for (i = 0; i < n; i++)
+		if (fds[i].revents & POLLNVAL) {
+			free(fds);
+			return -EBADF;
+		}
+	for (i = 0; i < 3; i++)
+		FD_ZERO(&res[i]);
+	for (i = 0; i < n; i++) {
+		short re = fds[i].revents, ev = fds[i].events;
+		if ((ev & POLLIN) && (re & SEL_IN)) {
+			FD_SET(ufd[i], &res[0]);
+			cnt++;
+		}
+		if ((ev & POLLOUT) && (re & SEL_OUT)) {
+			FD_SET(ufd[i], &res[1]);
+			cnt++;
+		}
+		if ((ev & POLLPRI) && (re & SEL_EX)) {
+			FD_SET(ufd[i], &res[2]);
+			cnt++;
+		}
+	}
+	free(fds);
+	for (i = 0; i < 3; i++)
+		if (sets[i])
+			memcpy(sets[i], &res[i], ((size_t)nfds + 7) / 8);
+	if (c->nr == SYS_select && c->arg[4]) {
+		struct timeval tv;
+		uint64_t now = vfs_now_ns(), left = dl > now ? dl - now : 0;
+		tv.tv_sec = (time_t)(left / 1000000000ull);
+		tv.tv_usec = (suseconds_t)(left % 1000000000ull / 1000);
+		(void)vfs_copy_out((void *)c->arg[4], &tv, sizeof(tv));
+	}
+	return cnt;
+}

@@ -1,0 +1,233 @@
+/*
+ * fdtab.c: the fd table: fd number -> vfs object, and the objects' life.
+ *
+ * A flat array of atomic pointers indexed by fd, read without locks by
+ * vfs_dispatch() on every call that names an fd (one bounds check and one
+ * load; NULL means "the kernel's"). Writers (socket, accept, dup, close)
+ * take vfs_fdt.lock. The array grows by doubling into a new array; the
+ * old one is never freed (a reader may still hold it; the total is at most
+ * twice the largest table), and writers only write under the lock into
+ * the current array, so no update is lost.
+ *
+ * Every netfuse fd is also a real kernel fd (DESIGN.md "fds"), so the
+ * kernel allocates the numbers and they never collide with the program's
+ * files; this table only follows what the kernel did.
+ *
+ * Called by dispatch.c, sock.c and epoll.c. Objects come from per-kind
+ * free lists and never go back to malloc (see vfs_priv.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfs/vfs_priv.h"
+
+struct vfs_fdtab vfs_fdt = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vfs_obj *free_sock, *free_epoll;
+static int live[3];
+
+int vfs_fdtab_init(int initial)
+{
+	_Atomic(struct vfs_obj *) *s;
+	if (atomic_load(&vfs_fdt.slots))
+		return 0;
+	if (initial < 64)
+		initial = 64;
+	s = calloc((size_t)initial, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	atomic_store(&vfs_fdt.slots, s);
+	atomic_store(&vfs_fdt.n, initial);
+	return 0;
+}
+
+/* lock held */
+static int grow(int fd)
+{
+	int n = atomic_load(&vfs_fdt.n), m = n ? n : 64, i;
+	_Atomic(struct vfs_obj *) *old = atomic_load(&vfs_fdt.slots), *s;
+	while (m <= fd)
+		m *= 2;
+	s = calloc((size_t)m, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		atomic_store(&s[i], atomic_load(&old[i]));
+	atomic_store_explicit(&vfs_fdt.slots, s, memory_order_release);
+	atomic_store_explicit(&vfs_fdt.n, m, memory_order_release);
+	return 0;
+}
+
+int vfs_obj_tryget(struct vfs_obj *o)
+{
+	int r = atomic_load(&o->refs);
+	while (r > 0)
+		if (atomic_compare_exchange_weak(&o->refs, &r, r + 1))
+			return 1;
+	return 0;
+}
+
+void vfs_obj_put(struct vfs_obj *o)
+{
+	if (atomic_fetch_sub(&o->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	if (o->kind == VFS_K_SOCK) {
+		o->free_next = free_sock;
+		free_sock = o;
+	} else {
+		o->free_next = free_epoll;
+		free_epoll = o;
+	}
+	live[o->kind]--;
+	pthread_mutex_unlock(&pool_lock);
+}
+
+struct vfs_obj *vfs_fd_get(int fd)
+{
+	for (;;) {
+		struct vfs_obj *o = vfs_fd_peek(fd);
+		if (!o)
+			return NULL;
+		if (vfs_obj_tryget(o)) {
+			if (vfs_fd_peek(fd) == o)
+				return o;
+			vfs_obj_put(o);
+		}
+	}
+}
+
+/* fd_refs reached 0: the last fd is gone; close what the object holds. */
+static void obj_last_fd(struct vfs_obj *o)
+{
+	if (o->kind == VFS_K_SOCK)
+		vfs_sock_closed((struct vfs_sock *)o);
+	else
+		vfs_epoll_closed((struct vfs_epoll *)o);
+	vfs_obj_put(o); /* the table's reference */
+}
+
+/* lock held; returns the object that was at fd (fd_ref to drop) */
+static struct vfs_obj *slot_swap(int fd, struct vfs_obj *o)
+{
+	_Atomic(struct vfs_obj *) *s = atomic_load(&vfs_fdt.slots);
+	return atomic_exchange_explicit(&s[fd], o, memory_order_acq_rel);
+}
+
+static void drop_fd_ref(struct vfs_obj *o)
+{
+	if (o && atomic_fetch_sub(&o->fd_refs, 1) == 1)
+		obj_last_fd(o);
+}
+
+int vfs_fd_install(int fd, struct vfs_obj *o)
+{
+	struct vfs_obj *old;
+	if (fd < 0)
+		return -EBADF;
+	pthread_mutex_lock(&vfs_fdt.lock);
+	if (fd >= atomic_load(&vfs_fdt.n) && grow(fd) < 0) {
+		pthread_mutex_unlock(&vfs_fdt.lock);
+		return -ENOMEM;
+	}
+	if (atomic_fetch_add(&o->fd_refs, 1) == 0)
+		atomic_fetch_add(&o->refs, 1); /* the table's reference */
+	old = slot_swap(fd, o);
+	if (fd >= atomic_load(&vfs_fdt.hi))
+		atomic_store(&vfs_fdt.hi, fd + 1);
+	pthread_mutex_unlock(&vfs_fdt.lock);
+	drop_fd_ref(old);
+	return 0;
+}
+
+void vfs_fd_remove(int fd)
+{
+	struct vfs_obj *old;
+	if (fd < 0 || fd >= atomic_load(&vfs_fdt.n))
+		return;
+	pthread_mutex_lock(&vfs_fdt.lock);
+	old = slot_swap(fd, NULL);
+	pthread_mutex_unlock(&vfs_fdt.lock);
+	drop_fd_ref(old);
+}
+
+static struct vfs_obj *obj_alloc(int kind, size_t size)
+{
+	struct vfs_obj *o;
+	pthread_mutex_lock(&pool_lock);
+	o = kind == VFS_K_SOCK ? free_sock : free_epoll;
+	if (o) {
+		if (kind == VFS_K_SOCK)
+			free_sock = o->free_next;
+		else
+			free_epoll = o->free_next;
+	}
+	live[kind]++;
+	pthread_mutex_unlock(&pool_lock);
+	if (!o) {
+		o = calloc(1, size);
+		if (!o) {
+			pthread_mutex_lock(&pool_lock);
+			live[kind]--;
+			pthread_mutex_unlock(&pool_lock);
+			return NULL;
+		}
+	}
+	/* refs stays 0 until published: a stale racer cannot take it; the
+	 * creator's reference is set last. */
+	o->kind = kind;
+	o->free_next = NULL;
+	atomic_store(&o->fd_refs, 0);
+	atomic_store(&o->refs, 1);
+	return o;
+}
+
+struct vfs_sock *vfs_sock_new(int type)
+{
+	struct vfs_sock *s;
+	struct vfs_obj *o = obj_alloc(VFS_K_SOCK, sizeof(*s));
+	if (!o)
+		return NULL;
+	s = (struct vfs_sock *)o;
+	/* reset everything but the header (racers may touch refs) */
+	memset((char *)s + sizeof(s->h), 0, sizeof(*s) - sizeof(s->h));
+	s->type = type;
+	s->sd = -1;
+	s->route = VFS_R_UNDECIDED;
+	return s;
+}
+
+struct vfs_epoll *vfs_epoll_new(void)
+{
+	struct vfs_epoll *e;
+	struct vfs_obj *o = obj_alloc(VFS_K_EPOLL, sizeof(*e));
+	if (!o)
+		return NULL;
+	e = (struct vfs_epoll *)o;
+	if (!e->items) /* fresh from calloc: set up the lock once */
+		pthread_mutex_init(&e->lock, NULL);
+	e->nitems = 0;
+	e->rr = 0;
+	return e;
+}
+
+/* In a fork child: another thread of the parent may have held these
+ * locks at the fork; the child has only the forking thread. */
+void vfs_fdtab_after_fork(void)
+{
+	pthread_mutex_init(&vfs_fdt.lock, NULL);
+	pthread_mutex_init(&pool_lock, NULL);
+}
+
+int vfs_obj_live(int kind)
+{
+	int n;
+	if (kind != VFS_K_SOCK && kind != VFS_K_EPOLL)
+		return 0;
+	pthread_mutex_lock(&pool_lock);
+	n = live[kind];
+	pthread_mutex_unlock(&pool_lock);
+	return n;
+}

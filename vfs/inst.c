@@ -1,0 +1,701 @@
+/*
+ * inst.c: the process's stack instance, its lock, its progress thread,
+ * and how program threads wait on it.
+ *
+ * One instance (queue 0) per process for now, every stack call made under
+ * inst->lock (DESIGN.md rule 2, "reached under the owner's lock"). The
+ * lock is uncontended while one program thread does network work; the
+ * progress thread takes it only when a frame arrived or a timer is due.
+ *
+ * Progress (rule 3): a thread that sleeps on the queue's wake fd (io.h
+ * wake protocol) and on the stack's next deadline, polls the stack, and
+ * wakes program threads whose sockets may have become ready. Program
+ * threads that make calls which can arm a timer ask the stack for its new
+ * deadline and kick the progress thread (ctl_fd) when it is earlier than
+ * the one it sleeps on, so timers fire on time while the program is
+ * blocked elsewhere or busy.
+ *
+ * Waiting (rule 4): a blocking call spins for vfs_g.spin_ns polling the
+ * stack itself, then registers a waiter (its thread's eventfd) under the
+ * lock, re-checks, and sleeps in ppoll on that eventfd (plus the kernel
+ * fds of the same wait, for poll/select/epoll, and the queue's wake fd).
+ * Every readiness change reported by ns_stack_changed() writes the
+ * eventfd of the waiters it concerns (concerns(): the socket's own
+ * waiters, the waiters of the epoll set it belongs to, all poll/select
+ * waiters), at most once per sleep.
+ *
+ * The instance comes from libnfio.so (DPDK), loaded with dlopen under the
+ * hook's guard on the first socket routed to netfuse (vfs_inst_get), or
+ * from the caller (vfs_attach: tests, in-memory links).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+
+#include "io/io.h"
+#include "vfs/vfs_priv.h"
+
+#define RX_BATCH 32
+
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vfs_inst the_inst;
+static __thread int tls_evfd = -1;
+static __thread pid_t tls_evfd_pid;
+
+static long raw3(long nr, long a, long b, long c)
+{
+	return hook_raw_syscall(nr, a, b, c, 0, 0, 0);
+}
+
+uint64_t vfs_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void evfd_signal(int fd)
+{
+	uint64_t one = 1;
+	(void)raw3(SYS_write, fd, (long)&one, 8);
+}
+
+static void evfd_drain(int fd)
+{
+	uint64_t v;
+	(void)raw3(SYS_read, fd, (long)&v, 8);
+}
+
+/* ---- readiness changes ------------------------------------------------ */
+static void wake(struct vfs_inst *in, struct vfs_waiter *w)
+{
+	if (w->woken)
+		return;
+	w->woken = 1;
+	evfd_signal(w->evfd);
+	in->wakeups_sent++;
+}
+
+static void wake_all_locked(struct vfs_inst *in)
+{
+	struct vfs_waiter *w;
+	for (w = in->waiters; w; w = w->next)
+		wake(in, w);
+}
+
+void vfs_inst_wake_all_locked(struct vfs_inst *in)
+{
+	wake_all_locked(in);
+}
+
+void vfs_inst_wake_ep_locked(struct vfs_inst *in, struct vfs_epoll *ep)
+{
+	struct vfs_waiter *w;
+	for (w = in->waiters; w; w = w->next)
+		if (w->ep == ep || (!w->ep && !w->sock))
+			wake(in, w);
+}
+
+/* Does a readiness change of s concern w? */
+static int concerns(const struct vfs_waiter *w, const struct vfs_sock *s)
+{
+	if (w->sock)
+		return w->sock == s;
+	if (w->ep)
+		return s->ep_owner == w->ep || s->ep_owner == VFS_EP_MANY;
+	/* poll/select waiters are woken together (not per waiter yet) */
+	return s->npoll > 0; /* poll/select: a socket some poll waits on */
+}
+
+static void notify_locked(struct vfs_inst *in)
+{
+	int sds[64], n, i;
+	while ((n = ns_stack_changed(in->st, sds, 64)) > 0) {
+		for (i = 0; i < n; i++) {
+			struct vfs_sock *s;
+			struct vfs_waiter *w;
+			if ((unsigned)sds[i] >= in->max_socks)
+				continue;
+			s = in->by_sd[sds[i]];
+			if (!s)
+				continue;
+			atomic_fetch_add(&s->ev_seq, 1);
+			for (w = in->waiters; w; w = w->next)
+				if (concerns(w, s))
+					wake(in, w);
+		}
+	}
+}
+
+void vfs_inst_lock(struct vfs_inst *in)
+{
+	pthread_mutex_lock(&in->lock);
+}
+
+void vfs_inst_unlock(struct vfs_inst *in)
+{
+	notify_locked(in);
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* lock held; returns frames received */
+static unsigned poll_rx_locked(struct vfs_inst *in)
+{
+	struct nf_buf *bufs[RX_BATCH];
+	unsigned total = 0;
+	uint64_t now = vfs_now_ns();
+	uint16_t n;
+	int rounds = 0;
+	do {
+		n = in->ops->rx_burst ? in->ops->rx_burst(in->ops->q, bufs,
+							  RX_BATCH) : 0;
+		in->next_deadline = ns_stack_poll(in->st, bufs, n, now);
+		total += n;
+	} while (n == RX_BATCH && ++rounds < 8);
+	in->polls++;
+	return total;
+}
+
+void vfs_inst_poll_try(struct vfs_inst *in)
+{
+	if (pthread_mutex_trylock(&in->lock) != 0)
+		return;
+	(void)poll_rx_locked(in);
+	vfs_inst_unlock(in);
+}
+
+/* ---- the progress thread ---------------------------------------------- */
+void vfs_inst_timer_check(struct vfs_inst *in)
+{
+	uint64_t d = ns_stack_poll(in->st, NULL, 0, vfs_now_ns());
+	in->next_deadline = d;
+	if (d < in->sleep_until) {
+		in->sleep_until = 0;
+		evfd_signal(in->ctl_fd);
+	}
+}
+
+static void *progress_main(void *arg)
+{
+	struct vfs_inst *in = arg;
+	sigset_t all;
+	sigfillset(&all);
+	/* the program's handlers never run here; our calls bypass the policy */
+	(void)raw3(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 8);
+	hook_guard_enter();
+	while (!atomic_load(&in->stop)) {
+		struct pollfd pf[2];
+		int npf = 0, armed = 0;
+		uint64_t now, dl;
+		unsigned got;
+
+		pthread_mutex_lock(&in->lock);
+		if (in->ops->wake_fd >= 0 && in->ops->wake_arm &&
+		    in->ops->wake_arm(in->ops->q) == 0)
+			armed = 1;
+		got = poll_rx_locked(in); /* also catches what raced the arming */
+		dl = in->next_deadline;
+		now = vfs_now_ns();
+		if (!got && dl > now) {
+			/* without a wake fd, look at the queue every 1 ms */
+			uint64_t cap = armed ? 1000000000ull : 1000000ull;
+			in->sleep_until = dl - now > cap ? now + cap : dl;
+		} else {
+			in->sleep_until = 0;
+		}
+		dl = in->sleep_until;
+		notify_locked(in);
+		pthread_mutex_unlock(&in->lock);
+
+		if (dl) {
+			struct timespec ts;
+			uint64_t t = dl > now ? dl - now : 0;
+			ts.tv_sec = (time_t)(t / 1000000000ull);
+			ts.tv_nsec = (long)(t % 1000000000ull);
+			pf[npf].fd = in->ctl_fd;
+			pf[npf++].events = POLLIN;
+			if (armed) {
+				pf[npf].fd = in->ops->wake_fd;
+				pf[npf++].events = POLLIN;
+			}
+			(void)hook_raw_syscall(SYS_ppoll, (long)pf, npf, (long)&ts,
+					       0, 8, 0);
+			if (pf[0].revents & POLLIN)
+				evfd_drain(in->ctl_fd);
+		}
+		if (armed) {
+			pthread_mutex_lock(&in->lock);
+			in->ops->wake_disarm(in->ops->q);
+			pthread_mutex_unlock(&in->lock);
+		}
+	}
+	hook_guard_leave();
+	return NULL;
+}
+
+int vfs_inst_start(struct vfs_inst *in)
+{
+	int r;
+	in->ctl_fd = (int)raw3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
+	if (in->ctl_fd < 0)
+		return in->ctl_fd;
+	atomic_store(&in->stop, 0);
+	hook_guard_enter();
+	r = pthread_create(&in->thr, NULL, progress_main, in);
+	hook_guard_leave();
+	if (r) {
+		(void)raw3(SYS_close, in->ctl_fd, 0, 0);
+		return -r;
+	}
+	in->thr_started = 1;
+	return 0;
+}
+
+void vfs_inst_stop(struct vfs_inst *in)
+{
+	if (!in->thr_started)
+		return;
+	atomic_store(&in->stop, 1);
+	evfd_signal(in->ctl_fd);
+	pthread_join(in->thr, NULL);
+	in->thr_started = 0;
+	(void)raw3(SYS_close, in->ctl_fd, 0, 0);
+	in->ctl_fd = -1;
+}
+
+static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
+		      struct nf_io_ops *ops, uint32_t ip_be, uint8_t plen)
+{
+	pthread_mutex_init(&in->lock, NULL);
+	in->st = st;
+	in->ops = ops;
+	in->max_socks = ns_stack_max_socks(st);
+	in->by_sd = calloc(in->max_socks, sizeof(*in->by_sd));
+	if (!in->by_sd)
+		return -ENOMEM;
+	in->waiters = NULL;
+	in->nwaiters = 0;
+	in->next_deadline = 0;
+	in->ip_be = ip_be;
+	in->mask_be = plen ? htonl(0xffffffffu << (32 - plen)) : 0;
+	vfs_g.route.ip_be = ip_be;
+	vfs_g.route.mask_be = in->mask_be;
+	return 0;
+}
+
+int vfs_attach(struct ns_stack *st, struct nf_io_ops *ops, uint32_t ip_be,
+	       uint8_t prefix_len)
+{
+	struct vfs_inst *in = &the_inst;
+	int r;
+	if (atomic_load(&vfs_g.inst_state) == 1)
+		return -EBUSY;
+	if (vfs_fdtab_init(1024) < 0)
+		return -ENOMEM;
+	r = inst_setup(in, st, ops, ip_be, prefix_len);
+	if (r == 0)
+		r = vfs_inst_start(in);
+	if (r < 0)
+		return r;
+	vfs_g.inst = in;
+	atomic_store(&vfs_g.inst_state, 1);
+	return 0;
+}
+
+void vfs_detach(void)
+{
+	struct vfs_inst *in = &the_inst;
+	if (atomic_load(&vfs_g.inst_state) != 1)
+		return;
+	vfs_inst_stop(in);
+	atomic_store(&vfs_g.inst_state, 0);
+	vfs_g.inst = NULL;
+	free(in->by_sd);
+	in->by_sd = NULL;
+	pthread_mutex_destroy(&in->lock);
+}
+
+/* ---- telemetry (/netfuse/stats, /netfuse/sockets through io/) ---------- */
+typedef void (*tel_u64_fn)(struct nf_io_tel *, const char *, uint64_t);
+typedef void (*tel_str_fn)(struct nf_io_tel *, const char *, const char *);
+typedef void (*tel_set_fn)(struct nf_io *, nf_io_tel_fn, void *);
+static tel_u64_fn p_tel_u64;
+static tel_str_fn p_tel_str;
+
+/* Runs on DPDK's telemetry thread: takes the instance lock briefly. */
+static int tel_stats(void *arg, struct nf_io_tel *t, const char *params)
+{
+	struct vfs_inst *in = arg;
+	struct ns_counters c;
+	const uint64_t *v = (const uint64_t *)&c;
+	uint64_t polls, wakeups;
+	unsigned i;
+	int k;
+	(void)params;
+	pthread_mutex_lock(&in->lock);
+	c = *ns_stack_counters(in->st);
+	pthread_mutex_unlock(&in->lock);
+	for (i = 0; i < ns_counter_count && i < 150; i++)
+		p_tel_u64(t, ns_counter_names[i], v[i]);
+	p_tel_u64(t, "vfs_socks_live",
+		  (uint64_t)atomic_load(&vfs_g.nsocks_live));
+	for (k = 0; k < VFS_FB_COUNT; k++) {
+		char name[48];
+		snprintf(name, sizeof(name), "vfs_fallback_%s",
+			 vfs_fallback_names[k]);
+		p_tel_u64(t, name, atomic_load(&vfs_g.fallbacks[k]));
+	}
+	pthread_mutex_lock(&in->lock);
+	polls = in->polls;
+	wakeups = in->wakeups_sent;
+	pthread_mutex_unlock(&in->lock);
+	p_tel_u64(t, "vfs_polls", polls);
+	p_tel_u64(t, "vfs_wakeups", wakeups);
+	p_tel_u64(t, "vfs_sigpipes", atomic_load(&vfs_g.sigpipes));
+	return 0;
+}
+
+static int tel_sockets(void *arg, struct nf_io_tel *t, const char *params)
+{
+	struct vfs_inst *in = arg;
+	uint32_t sd, n = 0;
+	(void)params;
+	for (sd = 0; sd < in->max_socks && n < 250; sd++) {
+		char line[200], name[16];
+		int r;
+		pthread_mutex_lock(&in->lock);
+		r = ns_sock_describe(in->st, (int)sd, line, sizeof(line));
+		pthread_mutex_unlock(&in->lock);
+		if (r < 0)
+			continue;
+		snprintf(name, sizeof(name), "%u", sd);
+		p_tel_str(t, name, line);
+		n++;
+	}
+	return 0;
+}
+
+/* ---- lazy loading of libnfio.so (DPDK) --------------------------------- */
+typedef int (*cfg_fn)(struct nf_io_config *);
+typedef int (*init_fn)(struct nf_io **, const struct nf_io_config *, uint32_t);
+typedef struct nf_io_ops *(*queue_fn)(struct nf_io *, uint16_t);
+
+static int load_nfio(void)
+{
+	static struct nf_io_config cfg; /* large: keep off the program's stack */
+	char path[4096];
+	Dl_info di;
+	void *h;
+	cfg_fn f_cfg;
+	init_fn f_init;
+	queue_fn f_queue;
+	struct nf_io *io = NULL;
+	struct nf_io_ops *ops;
+	struct ns_config sc;
+	struct ns_stack *st;
+	size_t sz;
+	void *mem;
+	char *slash;
+	const char *env = getenv("NETFUSE_NFIO");
+	int r;
+
+	if (env && *env) {
+		snprintf(path, sizeof(path), "%s", env);
+	} else {
+		if (!dladdr((void *)vfs_inst_get, &di) || !di.dli_fname)
+			return -ENOENT;
+		snprintf(path, sizeof(path), "%s", di.dli_fname);
+		slash = strrchr(path, '/');
+		if (slash)
+			snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path),
+				 "libnfio.so");
+		else
+			snprintf(path, sizeof(path), "libnfio.so");
+	}
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		vfs_log(0, "cannot load %s (%s): build it with `make` or set "
+			"NETFUSE_NFIO; every socket stays on the kernel stack",
+			path, dlerror());
+		return -ENOENT;
+	}
+	f_cfg = (cfg_fn)(uintptr_t)dlsym(h, "nf_io_config_from_env");
+	f_init = (init_fn)(uintptr_t)dlsym(h, "nf_io_init");
+	f_queue = (queue_fn)(uintptr_t)dlsym(h, "nf_io_queue");
+	if (!f_cfg || !f_init || !f_queue) {
+		vfs_log(0, "%s lacks the io.h API: rebuild with `make`; every "
+			"socket stays on the kernel stack", path);
+		return -ENOENT;
+	}
+	if (f_cfg(&cfg) < 0) /* printed its one line */
+		return -EINVAL;
+	r = f_init(&io, &cfg, 4096);
+	if (r < 0) { /* printed its one line naming the fix */
+		vfs_log(0, "DPDK start-up failed (%d): every socket stays on "
+			"the kernel stack", r);
+		return r;
+	}
+	ops = f_queue(io, 0);
+	if (!ops)
+		return -ENODEV;
+	ns_config_default(&sc);
+	sc.ip_be = cfg.addr_be;
+	sc.prefix_len = cfg.prefix_len;
+	{
+		const char *ms = getenv("NETFUSE_MAX_SOCKS");
+		if (ms && atoi(ms) > 0)
+			sc.max_socks = (uint32_t)atoi(ms);
+		else
+			sc.max_socks = 1024;
+	}
+	sc.seed = (uint64_t)vfs_now_ns() ^ (uint64_t)getpid();
+	sz = ns_stack_size(&sc);
+	mem = sz ? aligned_alloc(64, (sz + 63) & ~(size_t)63) : NULL;
+	if (!mem)
+		return -ENOMEM;
+	st = ns_stack_init(mem, sz, &sc, ops, vfs_now_ns());
+	if (!st) {
+		vfs_log(0, "stack configuration rejected (NETFUSE_ADDR / "
+			"NETFUSE_MAX_SOCKS): every socket stays on the kernel stack");
+		free(mem);
+		return -EINVAL;
+	}
+	r = inst_setup(&the_inst, st, ops, cfg.addr_be, cfg.prefix_len);
+	if (r == 0)
+		r = vfs_inst_start(&the_inst);
+	if (r < 0)
+		return r;
+	vfs_g.inst = &the_inst;
+	{
+		tel_set_fn f_stats = (tel_set_fn)(uintptr_t)dlsym(h,
+			"nf_io_tel_set_stats");
+		tel_set_fn f_socks = (tel_set_fn)(uintptr_t)dlsym(h,
+			"nf_io_tel_set_sockets");
+		p_tel_u64 = (tel_u64_fn)(uintptr_t)dlsym(h, "nf_io_tel_u64");
+		p_tel_str = (tel_str_fn)(uintptr_t)dlsym(h, "nf_io_tel_str");
+		if (f_stats && f_socks && p_tel_u64 && p_tel_str) {
+			f_stats(io, tel_stats, &the_inst);
+			f_socks(io, tel_sockets, &the_inst);
+		}
+	}
+	vfs_log(2, "user-space stack up on queue 0");
+	return 0;
+}
+
+int vfs_inst_get(struct vfs_inst **out)
+{
+	int s = atomic_load_explicit(&vfs_g.inst_state, memory_order_acquire);
+	sigset_t all, old;
+	if (s == 1) {
+		*out = vfs_g.inst;
+		return 0;
+	}
+	if (s < 0 || vfs_g.forked_child)
+		return -ENETDOWN;
+	sigfillset(&all);
+	(void)raw3(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&old);
+	hook_guard_enter();
+	pthread_mutex_lock(&load_lock);
+	s = atomic_load(&vfs_g.inst_state);
+	if (s == 0) {
+		s = load_nfio() == 0 ? 1 : -1;
+		atomic_store_explicit(&vfs_g.inst_state, s,
+				      memory_order_release);
+	}
+	pthread_mutex_unlock(&load_lock);
+	hook_guard_leave();
+	(void)raw3(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0);
+	if (s != 1)
+		return -ENETDOWN;
+	*out = vfs_g.inst;
+	return 0;
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+/* Each thread that ever sleeps gets an eventfd, closed when the thread
+ * exits (thread-per-connection servers must not leak one per thread). */
+static pthread_key_t evfd_key;
+static pthread_once_t evfd_once = PTHREAD_ONCE_INIT;
+
+static void evfd_dtor(void *p)
+{
+	long fd = (long)(uintptr_t)p - 1;
+	if (fd >= 0 && fd == tls_evfd)
+		(void)raw3(SYS_close, fd, 0, 0);
+	tls_evfd = -1;
+}
+
+static void evfd_key_init(void)
+{
+	(void)pthread_key_create(&evfd_key, evfd_dtor);
+}
+
+int vfs_tls_evfd(void)
+{
+	pid_t pid = (pid_t)raw3(SYS_getpid, 0, 0, 0);
+	if (tls_evfd >= 0 && tls_evfd_pid == pid) {
+		/* the program may have closed it (close-all loops) */
+		if (raw3(SYS_fcntl, tls_evfd, F_GETFD, 0) >= 0)
+			return tls_evfd;
+	}
+	tls_evfd = (int)raw3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
+	tls_evfd_pid = pid;
+	if (tls_evfd >= 0) {
+		(void)pthread_once(&evfd_once, evfd_key_init);
+		(void)pthread_setspecific(evfd_key,
+					  (void *)(uintptr_t)(tls_evfd + 1));
+	}
+	return tls_evfd;
+}
+
+void vfs_waiter_add(struct vfs_inst *in, struct vfs_waiter *w)
+{
+	w->woken = 0;
+	w->prev = NULL;
+	w->next = in->waiters;
+	if (in->waiters)
+		in->waiters->prev = w;
+	in->waiters = w;
+	in->nwaiters++;
+}
+
+void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		in->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	in->nwaiters--;
+}
+
+long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
+	       const void *sigmask, int evfd)
+{
+	struct timespec ts, *tp = NULL;
+	long r;
+	if (deadline != UINT64_MAX) {
+		uint64_t now = vfs_now_ns(), t = deadline > now ? deadline - now : 0;
+		ts.tv_sec = (time_t)(t / 1000000000ull);
+		ts.tv_nsec = (long)(t % 1000000000ull);
+		tp = &ts;
+	}
+	/* the queue's wake fd too: a frame wakes the sleeper directly (it
+	 * then polls the stack itself) instead of through the progress
+	 * thread; fds has room for one more entry (callers) */
+	if (vfs_g.inst && vfs_g.inst->ops->wake_fd >= 0) {
+		fds[nfds].fd = vfs_g.inst->ops->wake_fd;
+		fds[nfds].events = POLLIN;
+		fds[nfds].revents = 0;
+		nfds++;
+	}
+	r = hook_raw_syscall(SYS_ppoll, (long)fds, nfds, (long)tp,
+			     (long)sigmask, sigmask ? 8 : 0, 0);
+	if (evfd >= 0)
+		evfd_drain(evfd);
+	return r;
+}
+
+/* After EINTR: would Linux restart the call? It does when the handler
+ * of the signal has SA_RESTART. We do not know which signal it was, so:
+ * restart only if every caught signal's handler has SA_RESTART (the hook's
+ * own SIGSEGV/SIGSYS excluded). Only on the EINTR path (64 rt_sigaction
+ * calls, ~10 us). */
+int vfs_sig_restart(void)
+{
+	struct { unsigned long handler, flags, restorer, mask; } ka;
+	int sig;
+	for (sig = 1; sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
+		    sig == SIGSYS)
+			continue;
+		if (hook_raw_syscall(SYS_rt_sigaction, sig, 0, (long)&ka, 8, 0, 0) < 0)
+			continue;
+		if (ka.handler == (unsigned long)SIG_DFL ||
+		    ka.handler == (unsigned long)SIG_IGN)
+			continue;
+		if (!(ka.flags & SA_RESTART))
+			return 0;
+	}
+	return 1;
+}
+
+int vfs_wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
+		  uint64_t deadline, int kfd, const unsigned *seq0)
+{
+	uint64_t t0 = vfs_now_ns(), now = t0;
+	struct vfs_waiter w;
+	struct pollfd pf[3];
+	uint32_t ev;
+	long r;
+
+	want |= NS_EV_ERR | NS_EV_HUP;
+	while (now - t0 < vfs_g.spin_ns && now < deadline) {
+		vfs_inst_poll_try(in);
+		vfs_inst_lock(in);
+		ev = vfs_sock_events(in, s);
+		if (seq0) /* wait for a change, not a level (MSG_WAITALL) */
+			ev = atomic_load(&s->ev_seq) != *seq0 ? want : 0;
+		vfs_inst_unlock(in);
+		if (s->sd < 0)
+			return -EBADF;
+		if (ev & want)
+			return 0;
+		if (kfd >= 0) {
+			struct pollfd k = { .fd = kfd,
+				.events = (short)(want & (POLLIN | POLLOUT)) };
+			struct timespec z = { 0, 0 };
+			if (hook_raw_syscall(SYS_ppoll, (long)&k, 1, (long)&z,
+					     0, 8, 0) > 0)
+				return 0;
+		}
+		__builtin_ia32_pause();
+		now = vfs_now_ns();
+	}
+	if (now >= deadline)
+		return -EAGAIN;
+	w.evfd = vfs_tls_evfd();
+	if (w.evfd < 0)
+		return w.evfd;
+	w.sock = s;
+	w.ep = NULL;
+	vfs_inst_lock(in);
+	vfs_waiter_add(in, &w);
+	ev = s->sd < 0 ? NS_EV_HUP : vfs_sock_events(in, s);
+	if (seq0 && s->sd >= 0)
+		ev = atomic_load(&s->ev_seq) != *seq0 ? want : 0;
+	vfs_inst_unlock(in);
+	r = 1;
+	if (!(ev & want)) {
+		vfs_inst_poll_try(in); /* what arrived while we registered */
+		pf[0].fd = w.evfd;
+		pf[0].events = POLLIN;
+		pf[0].revents = 0;
+		/* a dual socket's kernel half wakes us too */
+		pf[1].fd = kfd;
+		pf[1].events = (short)(want & (POLLIN | POLLOUT));
+		pf[1].revents = 0;
+		r = vfs_sleep(pf, kfd >= 0 ? 2 : 1, deadline, NULL, w.evfd);
+	}
+	vfs_inst_lock(in);
+	vfs_waiter_del(in, &w);
+	vfs_inst_unlock(in);
+	if (r == -EINTR)
+		return -EINTR;
+	if (s->sd < 0)
+		return -EBADF;
+	if (r == 0 && vfs_now_ns() >= deadline)
+		return -EAGAIN;
+	return 0;
+}

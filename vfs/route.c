@@ -1,0 +1,199 @@
+/*
+ * route.c: which AF_INET sockets go to the user-space stack.
+ *
+ * DESIGN.md "What goes to the user-space stack". A socket is decided when
+ * its address becomes known: at bind (local address) or at connect /
+ * first sendto (destination). Until then it is an ordinary kernel socket.
+ *
+ * Fixed: 127.0.0.0/8 -> kernel (not overridable). Then the NETFUSE_ROUTE
+ * rules, first match wins. Then the default:
+ *   bind    INADDR_ANY            -> netfuse (made dual: user stack + kernel)
+ *           the netfuse address   -> netfuse
+ *           any other address     -> kernel (it is a kernel interface's)
+ *   connect in the netfuse subnet -> netfuse, else kernel
+ *
+ * NETFUSE_ROUTE syntax: rules separated by ',' ; each is
+ *   ACTION:MATCH[+MATCH...]
+ * ACTION is `kernel` or `netfuse`; MATCH is `all`, `port=N`, `port=N-M`
+ * (the local port at bind, the remote port at connect/sendto) or
+ * `addr=A.B.C.D[/LEN]` (the bound address or the destination). Example:
+ *   NETFUSE_ROUTE=kernel:port=22,netfuse:addr=198.19.0.0/16
+ *
+ * Every socket sent to the kernel for a reason other than "it was never
+ * an AF_INET TCP/UDP socket" bumps vfs_g.fallbacks[reason]; the first of
+ * each reason is logged at warn level, every one at info level.
+ * Called by sock.c; pure except for vfs_fallback_note().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "vfs/vfs_priv.h"
+
+const char *const vfs_fallback_names[] = {
+#define VFS_X_NAME(n) #n,
+	VFS_FALLBACKS(VFS_X_NAME)
+#undef VFS_X_NAME
+};
+
+static uint32_t prefix_mask_be(unsigned len)
+{
+	return len == 0 ? 0 : htonl(0xffffffffu << (32 - len));
+}
+
+static int parse_match(struct vfs_route_rule *r, const char *m, size_t n,
+		       char *err, size_t errlen)
+{
+	char buf[64];
+	if (n >= sizeof(buf))
+		goto bad;
+	memcpy(buf, m, n);
+	buf[n] = 0;
+	if (!strcmp(buf, "all"))
+		return 0;
+	if (!strncmp(buf, "port=", 5)) {
+		char *end;
+		unsigned long lo = strtoul(buf + 5, &end, 10), hi = lo;
+		if (end == buf + 5)
+			goto bad;
+		if (*end == '-') {
+			char *e2;
+			hi = strtoul(end + 1, &e2, 10);
+			if (e2 == end + 1 || *e2)
+				goto bad;
+		} else if (*end) {
+			goto bad;
+		}
+		if (lo > 65535 || hi > 65535 || lo > hi)
+			goto bad;
+		r->port_lo = (uint16_t)lo;
+		r->port_hi = (uint16_t)hi;
+		return 0;
+	}
+	if (!strncmp(buf, "addr=", 5)) {
+		char *slash = strchr(buf + 5, '/');
+		unsigned long len = 32;
+		struct in_addr a;
+		if (slash) {
+			char *end;
+			*slash = 0;
+			len = strtoul(slash + 1, &end, 10);
+			if (end == slash + 1 || *end || len > 32)
+				goto bad;
+		}
+		if (inet_pton(AF_INET, buf + 5, &a) != 1)
+			goto bad;
+		r->mask_be = prefix_mask_be((unsigned)len);
+		r->net_be = a.s_addr & r->mask_be;
+		if (!r->mask_be)
+			r->net_be = 0;
+		return 0;
+	}
+bad:
+	snprintf(err, errlen, "NETFUSE_ROUTE: bad match '%.*s' (want all, "
+		 "port=N[-M] or addr=A.B.C.D[/LEN])", (int)(n > 40 ? 40 : n), m);
+	return -EINVAL;
+}
+
+int vfs_route_parse(struct vfs_route_cfg *rc, const char *spec, char *err,
+		    size_t errlen)
+{
+	const char *p = spec;
+	rc->nrules = 0;
+	if (!spec || !*spec)
+		return 0;
+	while (*p) {
+		const char *end = strchr(p, ','), *colon, *m;
+		struct vfs_route_rule *r;
+		size_t n;
+		if (!end)
+			end = p + strlen(p);
+		if (end == p) {
+			p++;
+			continue;
+		}
+		if (rc->nrules == VFS_ROUTE_MAX) {
+			snprintf(err, errlen, "NETFUSE_ROUTE: more than %d rules",
+				 VFS_ROUTE_MAX);
+			return -EINVAL;
+		}
+		r = &rc->rules[rc->nrules];
+		memset(r, 0, sizeof(*r));
+		r->port_hi = 65535;
+		colon = memchr(p, ':', (size_t)(end - p));
+		n = colon ? (size_t)(colon - p) : 0;
+		if (colon && n == 6 && !strncmp(p, "kernel", 6))
+			r->action = VFS_TO_KERNEL;
+		else if (colon && n == 7 && !strncmp(p, "netfuse", 7))
+			r->action = VFS_TO_NETFUSE;
+		else {
+			snprintf(err, errlen, "NETFUSE_ROUTE: rule '%.*s' must "
+				 "start with kernel: or netfuse:",
+				 (int)((end - p) > 40 ? 40 : (end - p)), p);
+			return -EINVAL;
+		}
+		m = colon + 1;
+		while (m < end) {
+			const char *plus = memchr(m, '+', (size_t)(end - m));
+			const char *me = plus ? plus : end;
+			int e = parse_match(r, m, (size_t)(me - m), err, errlen);
+			if (e < 0)
+				return e;
+			m = me + (plus ? 1 : 0);
+		}
+		if (m == colon + 1) {
+			snprintf(err, errlen, "NETFUSE_ROUTE: rule with no match "
+				 "(use all)");
+			return -EINVAL;
+		}
+		rc->nrules++;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+int vfs_route_decide(const struct vfs_route_cfg *rc, uint32_t addr_be,
+		     uint16_t port_be, int is_bind, int *why)
+{
+	uint16_t port = ntohs(port_be);
+	int i;
+	*why = -1;
+	if ((ntohl(addr_be) >> 24) == 127) {
+		*why = VFS_FB_loopback;
+		return VFS_TO_KERNEL;
+	}
+	for (i = 0; i < rc->nrules; i++) {
+		const struct vfs_route_rule *r = &rc->rules[i];
+		if ((addr_be & r->mask_be) != r->net_be)
+			continue;
+		if (port < r->port_lo || port > r->port_hi)
+			continue;
+		if (r->action == VFS_TO_KERNEL)
+			*why = VFS_FB_rule;
+		return r->action;
+	}
+	if (is_bind) {
+		if (addr_be == htonl(INADDR_ANY) || addr_be == rc->ip_be)
+			return VFS_TO_NETFUSE;
+	} else if (rc->mask_be && (addr_be & rc->mask_be) ==
+		   (rc->ip_be & rc->mask_be) && addr_be != rc->ip_be) {
+		return VFS_TO_NETFUSE;
+	}
+	*why = VFS_FB_other_addr;
+	return VFS_TO_KERNEL;
+}
+
+void vfs_fallback_note(int why, int fd, uint32_t addr_be, uint16_t port_be)
+{
+	char a[INET_ADDRSTRLEN] = "?";
+	unsigned long long n;
+	if (why < 0 || why >= VFS_FB_COUNT)
+		why = VFS_FB_unsupported;
+	n = atomic_fetch_add(&vfs_g.fallbacks[why], 1);
+	inet_ntop(AF_INET, &addr_be, a, sizeof(a));
+	vfs_log(n == 0 ? 1 : 2, "fd %d (%s:%u) uses the kernel stack: %s%s",
+		fd, a, ntohs(port_be), vfs_fallback_names[why],
+		n == 0 ? " (later ones at NETFUSE_LOG=info)" : "");
+}

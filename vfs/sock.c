@@ -1,0 +1,1264 @@
+/*
+ * sock.c: socket calls on netfuse sockets, with Linux's semantics.
+ *
+ * socket(AF_INET, SOCK_STREAM|SOCK_DGRAM) makes a real kernel socket at
+ * once (the program gets its fd number from the kernel) and an undecided
+ * vfs_sock beside it. The socket is routed when its address is known
+ * (route.c): at bind, listen, connect or the first sendto. Then it either
+ * leaves the table (kernel: every later call passes through untouched) or
+ * gets a stack socket (netfuse: the kernel socket stays as the fd's
+ * placeholder, unbound, O_NONBLOCK), or both (dual: a wildcard listener or
+ * UDP socket lives on the user stack and in the kernel).
+ *
+ * Every stack call is made under the instance lock (inst.c); blocking is
+ * done here by retrying the non-blocking stack call after
+ * vfs_wait_sock(). Called by dispatch.c; calls stack/ and inst.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/close_range.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <sys/uio.h>
+
+#include "vfs/vfs_priv.h"
+
+#define IOV_STACK 16
+
+static long raw(long nr, long a, long b, long c, long d, long e, long f)
+{
+	return hook_raw_syscall(nr, a, b, c, d, e, f);
+}
+
+static uint64_t deadline_of(uint64_t timeo_ns)
+{
+	return timeo_ns ? vfs_now_ns() + timeo_ns : UINT64_MAX;
+}
+
+/* ---- creation and routing ----------------------------------------------- */
+long vfs_sys_socket(const struct hook_call *c)
+{
+	int type = (int)c->arg[1], base = type & 0xf, proto = (int)c->arg[2];
+	struct vfs_sock *s;
+	long fd = raw(SYS_socket, c->arg[0], c->arg[1], c->arg[2], 0, 0, 0);
+
+	if (fd < 0 || !vfs_g.enabled || vfs_g.forked_child)
+		return fd;
+	if (base != SOCK_STREAM && base != SOCK_DGRAM)
+		return fd;
+	if (proto && proto != (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
+		return fd;
+	s = vfs_sock_new(base);
+	if (!s)
+		return fd; /* kernel socket: still correct */
+	if (vfs_fd_install((int)fd, &s->h) < 0)
+		vfs_fd_remove((int)fd);
+	vfs_obj_put(&s->h);
+	return fd;
+}
+
+/* The socket is netfuse/dual from now on: the kernel placeholder becomes
+ * O_NONBLOCK; the program's view of the flag lives in s->nonblock. */
+static void take_over_flags(struct vfs_sock *s, int fd)
+{
+	long fl = raw(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
+	if (fl < 0)
+		fl = 0;
+	atomic_store(&s->nonblock, (fl & O_NONBLOCK) ? 1 : 0);
+	(void)raw(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK, 0, 0, 0);
+	atomic_fetch_add(&vfs_g.nsocks_live, 1);
+}
+
+/* Give the socket a stack sd (lock held). 0 or -errno. */
+static int attach_sd_locked(struct vfs_inst *in, struct vfs_sock *s)
+{
+	int sd = ns_socket(in->st, s->type), i;
+	if (sd < 0)
+		return sd;
+	for (i = 0; i < s->nopts; i++)
+		(void)ns_setsockopt(in->st, sd, s->opts[i].level,
+				    s->opts[i].name, &s->opts[i].val,
+				    (socklen_t)s->opts[i].len);
+	if ((unsigned)sd < in->max_socks)
+		in->by_sd[sd] = s;
+	s->sd = sd;
+	return 0;
+}
+
+static void detach_sd_locked(struct vfs_inst *in, struct vfs_sock *s)
+{
+	if (s->sd < 0)
+		return;
+	if ((unsigned)s->sd < in->max_socks && in->by_sd[s->sd] == s)
+		in->by_sd[s->sd] = NULL;
+	(void)ns_close(in->st, s->sd);
+	s->sd = -1;
+}
+
+/* Leave the table: the socket is the kernel's from now on. */
+static long to_kernel(int fd, int why, uint32_t addr_be, uint16_t port_be)
+{
+	vfs_fallback_note(why, fd, addr_be, port_be);
+	vfs_fd_remove(fd);
+	return HOOK_PASSTHROUGH;
+}
+
+/* Wildcard: a stack socket on the same port beside the bound (TCP:
+ * listening) kernel socket. Failure leaves a kernel-only socket. */
+static void make_dual(struct vfs_sock *s, int fd, uint16_t port_be,
+		      int backlog)
+{
+	struct vfs_inst *in;
+	struct sockaddr_in a;
+	int r;
+	if (vfs_inst_get(&in) < 0) {
+		(void)to_kernel(fd, VFS_FB_no_instance, 0, port_be);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = port_be;
+	vfs_inst_lock(in);
+	r = attach_sd_locked(in, s);
+	if (r == 0)
+		r = ns_bind(in->st, s->sd, &a);
+	if (r == 0 && s->type == SOCK_STREAM)
+		r = ns_listen(in->st, s->sd, backlog);
+	if (r < 0)
+		detach_sd_locked(in, s);
+	else
+		s->route = VFS_R_DUAL;
+	vfs_inst_unlock(in);
+	if (r < 0) {
+		vfs_log(1, "fd %d: user-stack half of the wildcard socket on "
+			"port %u failed (%d)", fd, ntohs(port_be), r);
+		(void)to_kernel(fd, VFS_FB_ns_error, 0, port_be);
+		return;
+	}
+	take_over_flags(s, fd);
+}
+
+/* Read a sockaddr_in argument the way Linux checks it. 0, or
+ * HOOK_PASSTHROUGH-worthy (1) when the kernel should answer (bad length,
+ * other family: it gives the exact errno), or -EFAULT. */
+static int get_sin(struct sockaddr_in *a, long uaddr, long len)
+{
+	if (len < (long)sizeof(*a) || !uaddr)
+		return 1;
+	if (vfs_copy_in_safe(a, (void *)uaddr, sizeof(*a)) < 0)
+		return -EFAULT;
+	return a->sin_family == AF_INET ? 0 : 1;
+}
+
+static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
+			   int fd)
+{
+	struct sockaddr_in a;
+	struct vfs_inst *in;
+	int why, r = get_sin(&a, c->arg[1], c->arg[2]);
+	if (r)
+		return r > 0 ? HOOK_PASSTHROUGH : r;
+	if (vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr, a.sin_port, 1,
+			     &why) == VFS_TO_KERNEL)
+		return to_kernel(fd, why, a.sin_addr.s_addr, a.sin_port);
+	if (a.sin_addr.s_addr == htonl(INADDR_ANY)) {
+		long k = raw(SYS_bind, fd, c->arg[1], c->arg[2], 0, 0, 0);
+		struct sockaddr_in b;
+		socklen_t bl = sizeof(b);
+		if (k < 0)
+			return k;
+		if (raw(SYS_getsockname, fd, (long)&b, (long)&bl, 0, 0, 0) < 0)
+			return 0;
+		s->wild_bound = 1;
+		s->bound_port_be = b.sin_port;
+		if (s->type == SOCK_DGRAM)
+			make_dual(s, fd, b.sin_port, 0);
+		return 0;
+	}
+	/* the netfuse address: the kernel does not own it */
+	if (vfs_inst_get(&in) < 0)
+		return to_kernel(fd, VFS_FB_no_instance, a.sin_addr.s_addr,
+				 a.sin_port);
+	vfs_inst_lock(in);
+	r = attach_sd_locked(in, s);
+	if (r == 0) {
+		r = ns_bind(in->st, s->sd, &a);
+		if (r < 0)
+			detach_sd_locked(in, s);
+		else
+			s->route = VFS_R_NETFUSE;
+	}
+	vfs_inst_unlock(in);
+	if (r < 0)
+		return r;
+	take_over_flags(s, fd);
+	return 0;
+}
+
+static long undecided_listen(const struct hook_call *c, struct vfs_sock *s,
+			     int fd)
+{
+	struct sockaddr_in b;
+	socklen_t bl = sizeof(b);
+	long k;
+	int why;
+	if (s->type != SOCK_STREAM)
+		return HOOK_PASSTHROUGH; /* EOPNOTSUPP from the kernel */
+	k = raw(SYS_listen, fd, c->arg[1], 0, 0, 0, 0);
+	if (k < 0)
+		return k;
+	if (raw(SYS_getsockname, fd, (long)&b, (long)&bl, 0, 0, 0) < 0 ||
+	    b.sin_addr.s_addr != htonl(INADDR_ANY))
+		return 0;
+	if (vfs_route_decide(&vfs_g.route, 0, b.sin_port, 1, &why) ==
+	    VFS_TO_KERNEL) {
+		(void)to_kernel(fd, why, 0, b.sin_port);
+		return 0;
+	}
+	make_dual(s, fd, b.sin_port, (int)c->arg[1]);
+	return 0;
+}
+
+/* Decide an undecided socket by destination (connect, sendto). Returns
+ * 0 when it became netfuse, HOOK_PASSTHROUGH when it went to the kernel,
+ * or -errno. */
+static long decide_by_dest(struct vfs_sock *s, int fd,
+			   const struct sockaddr_in *a)
+{
+	struct vfs_inst *in;
+	int why, r;
+	if (vfs_route_decide(&vfs_g.route, a->sin_addr.s_addr, a->sin_port,
+			     0, &why) == VFS_TO_KERNEL)
+		return to_kernel(fd, why, a->sin_addr.s_addr, a->sin_port);
+	if (vfs_inst_get(&in) < 0)
+		return to_kernel(fd, VFS_FB_no_instance, a->sin_addr.s_addr,
+				 a->sin_port);
+	vfs_inst_lock(in);
+	r = attach_sd_locked(in, s);
+	if (r == 0 && s->wild_bound) {
+		struct sockaddr_in b;
+		memset(&b, 0, sizeof(b));
+		b.sin_family = AF_INET;
+		b.sin_port = s->bound_port_be;
+		r = ns_bind(in->st, s->sd, &b);
+		if (r < 0)
+			detach_sd_locked(in, s);
+	}
+	if (r == 0)
+		s->route = VFS_R_NETFUSE;
+	vfs_inst_unlock(in);
+	if (r < 0)
+		return to_kernel(fd, VFS_FB_ns_error, a->sin_addr.s_addr,
+				 a->sin_port);
+	take_over_flags(s, fd);
+	return 0;
+}
+
+/* ---- netfuse calls --------------------------------------------------------- */
+static long nf_connect(struct vfs_inst *in, struct vfs_sock *s,
+		       const struct sockaddr_in *a)
+{
+	long r;
+	int err;
+	socklen_t el = sizeof(err);
+	vfs_inst_lock(in);
+	r = s->sd < 0 ? -EBADF : ns_connect(in->st, s->sd, a);
+	vfs_inst_timer_check(in);
+	vfs_inst_unlock(in);
+	if (r != -EINPROGRESS || s->type != SOCK_STREAM)
+		return r;
+	if (atomic_load(&s->nonblock))
+		return -EINPROGRESS;
+	r = vfs_wait_sock(in, s, NS_EV_OUT, deadline_of(s->sndtimeo_ns), -1,
+			  NULL);
+	while (r == 0) {
+		uint32_t ev;
+		vfs_inst_lock(in);
+		ev = vfs_sock_events(in, s);
+		if (ev & (NS_EV_OUT | NS_EV_ERR | NS_EV_HUP)) {
+			err = 0;
+			el = sizeof(err);
+			(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_ERROR,
+					    &err, &el);
+			vfs_inst_unlock(in);
+			return err ? -err : 0;
+		}
+		vfs_inst_unlock(in);
+		r = vfs_wait_sock(in, s, NS_EV_OUT, deadline_of(s->sndtimeo_ns),
+				  -1, NULL);
+	}
+	return r == -EAGAIN ? -EINPROGRESS : r;
+}
+
+static void sigpipe(void)
+{
+	long pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	long tid = raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	atomic_fetch_add(&vfs_g.sigpipes, 1);
+	(void)raw(SYS_tgkill, pid, tid, SIGPIPE, 0, 0, 0);
+}
+
+/* Data pointers are used directly (README); at least NULL-page and
+ * kernel-half pointers give EFAULT, as in Linux. */
+static int iov_bad(const struct iovec *iov, int n)
+{
+	int i;
+	for (i = 0; i < n; i++)
+		if (iov[i].iov_len && !vfs_user_ok(iov[i].iov_base, 1))
+			return 1;
+	return 0;
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t t = 0;
+	int i;
+	for (i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* Send from iov (copied: we advance it on partial sends). */
+static long nf_send(struct vfs_inst *in, struct vfs_sock *s, int fd,
+		    const struct iovec *uiov, int iovcnt, int flags,
+		    const struct sockaddr_in *to)
+{
+	struct iovec stack_iov[IOV_STACK], *iov = stack_iov;
+	int nonblock = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
+	uint64_t dl = 0;
+	size_t total, sent = 0;
+	long r;
+
+	(void)fd;
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	if (iovcnt > IOV_STACK) {
+		iov = malloc(sizeof(*iov) * (size_t)iovcnt);
+		if (!iov)
+			return -ENOMEM;
+	}
+	memcpy(iov, uiov, sizeof(*iov) * (size_t)iovcnt);
+	total = iov_total(iov, iovcnt);
+	if (iov_bad(iov, iovcnt)) {
+		if (iov != stack_iov)
+			free(iov);
+		return -EFAULT;
+	}
+	for (;;) {
+		int i;
+		vfs_inst_lock(in);
+		r = s->sd < 0 ? -EBADF :
+		    ns_sendmsg(in->st, s->sd, iov, iovcnt, flags, to);
+		vfs_inst_timer_check(in);
+		vfs_inst_unlock(in);
+		if (r > 0) {
+			size_t k = (size_t)r;
+			sent += k;
+			if (sent >= total || s->type != SOCK_STREAM || nonblock)
+				break;
+			for (i = 0; i < iovcnt && k; i++) { /* advance */
+				size_t t = k < iov[i].iov_len ? k : iov[i].iov_len;
+				iov[i].iov_base = (char *)iov[i].iov_base + t;
+				iov[i].iov_len -= t;
+				k -= t;
+			}
+			continue;
+		}
+		if (r == 0 && total == 0)
+			break;
+		if (r != -EAGAIN || nonblock)
+			break;
+		if (!dl)
+			dl = deadline_of(s->sndtimeo_ns);
+		r = vfs_wait_sock(in, s, NS_EV_OUT, dl, -1, NULL);
+		if (r == -EINTR && !sent && !s->sndtimeo_ns && vfs_sig_restart())
+			continue; /* SA_RESTART */
+		if (r < 0)
+			break;
+	}
+	if (iov != stack_iov)
+		free(iov);
+	if (sent)
+		return (long)sent;
+	if (r == -EPIPE && s->type == SOCK_STREAM && !(flags & MSG_NOSIGNAL))
+		sigpipe();
+	return r;
+}
+
+/* Receive into iov. from: UDP source (may be NULL). For a dual UDP
+ * socket the kernel half is tried too (kmsg: the program's msghdr shape
+ * rebuilt over the same buffers). */
+static long nf_recv(struct vfs_inst *in, struct vfs_sock *s, int fd,
+		    const struct iovec *iov, int iovcnt, int flags,
+		    struct sockaddr_in *from, int *from_kernel,
+		    struct msghdr *kmsg)
+{
+	int nonblock = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
+	uint64_t dl = 0;
+	unsigned seq;
+	long r;
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	if (iov_bad(iov, iovcnt))
+		return -EFAULT;
+	if (from_kernel)
+		*from_kernel = 0;
+	for (;;) {
+		vfs_inst_lock(in);
+		seq = atomic_load(&s->ev_seq);
+		r = s->sd < 0 ? -EBADF :
+		    ns_recvmsg(in->st, s->sd, iov, iovcnt, flags, from);
+		if (r >= 0)
+			vfs_inst_timer_check(in);
+		vfs_inst_unlock(in);
+		if (r != -EAGAIN)
+			return r;
+		if (s->route == VFS_R_DUAL && kmsg) {
+			r = raw(SYS_recvmsg, fd, (long)kmsg, flags | MSG_DONTWAIT,
+				0, 0, 0);
+			if (r != -EAGAIN) {
+				if (from_kernel)
+					*from_kernel = 1;
+				return r;
+			}
+		}
+		if (nonblock)
+			return -EAGAIN;
+		if (!dl)
+			dl = deadline_of(s->rcvtimeo_ns);
+		/* MSG_WAITALL: readable but not enough yet; wait for a change */
+		r = vfs_wait_sock(in, s, NS_EV_IN, dl,
+				  s->route == VFS_R_DUAL ? fd : -1,
+				  (flags & MSG_WAITALL) ? &seq : NULL);
+		if (r == -EINTR && !s->rcvtimeo_ns && vfs_sig_restart())
+			continue; /* SA_RESTART */
+		if (r < 0)
+			return r;
+	}
+}
+
+/* Write a sockaddr_in result the Linux way (truncate, report full len). */
+static int put_addr(long uaddr, long ulen, const struct sockaddr_in *a,
+		    int have)
+{
+	int len;
+	if (!uaddr || !ulen)
+		return 0;
+	if (vfs_copy_in(&len, (void *)ulen, sizeof(len)) < 0)
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	if (!have) {
+		len = 0;
+		return vfs_copy_out((void *)ulen, &len, sizeof(len));
+	}
+	if (vfs_copy_out((void *)uaddr, a, (size_t)len < sizeof(*a) ?
+			 (size_t)len : sizeof(*a)) < 0)
+		return -EFAULT;
+	len = (int)sizeof(*a);
+	return vfs_copy_out((void *)ulen, &len, sizeof(len));
+}
+
+static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
+		      const struct hook_call *c)
+{
+	int flags = c->nr == SYS_accept4 ? (int)c->arg[3] : 0;
+	int nonblock = atomic_load(&s->nonblock);
+	uint64_t dl = 0;
+	struct vfs_sock *ns;
+	struct sockaddr_in peer;
+	long r, pfd;
+
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (s->type != SOCK_STREAM)
+		return -EOPNOTSUPP;
+	ns = vfs_sock_new(SOCK_STREAM);
+	if (!ns)
+		return -ENOMEM;
+	for (;;) {
+		vfs_inst_lock(in);
+		r = s->sd < 0 ? -EBADF : ns_accept(in->st, s->sd, &peer);
+		if (r >= 0) {
+			ns->sd = (int)r;
+			ns->route = VFS_R_NETFUSE;
+			if ((unsigned)r < in->max_socks)
+				in->by_sd[r] = ns;
+		}
+		vfs_inst_unlock(in);
+		if (r >= 0)
+			break;
+		if (r != -EAGAIN)
+			goto out;
+		if (s->route == VFS_R_DUAL) {
+			r = raw(SYS_accept4, fd, c->arg[1], c->arg[2], flags, 0, 0);
+			if (r != -EAGAIN)
+				goto out;
+		}
+		if (nonblock) {
+			r = -EAGAIN;
+			goto out;
+		}
+		if (!dl)
+			dl = deadline_of(s->rcvtimeo_ns);
+		r = vfs_wait_sock(in, s, NS_EV_IN, dl,
+				  s->route == VFS_R_DUAL ? fd : -1, NULL);
+		if (r == -EINTR && !s->rcvtimeo_ns && vfs_sig_restart())
+			continue; /* SA_RESTART */
+		if (r < 0)
+			goto out;
+	}
+	/* the placeholder: a real (unconnected) kernel TCP socket */
+	pfd = raw(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+		  (flags & SOCK_CLOEXEC), 0, 0, 0, 0);
+	if (pfd < 0 || vfs_fd_install((int)pfd, &ns->h) < 0) {
+		vfs_inst_lock(in);
+		detach_sd_locked(in, ns);
+		vfs_inst_unlock(in);
+		if (pfd >= 0)
+			(void)raw(SYS_close, pfd, 0, 0, 0, 0, 0);
+		r = pfd < 0 ? pfd : -ENOMEM;
+		goto out;
+	}
+	atomic_store(&ns->nonblock, (flags & SOCK_NONBLOCK) ? 1 : 0);
+	atomic_fetch_add(&vfs_g.nsocks_live, 1);
+	vfs_obj_put(&ns->h);
+	(void)put_addr(c->arg[1], c->arg[2], &peer, 1);
+	return pfd;
+out:
+	vfs_obj_put(&ns->h);
+	return r;
+}
+
+static long nf_getsockopt(struct vfs_inst *in, struct vfs_sock *s,
+			  const struct hook_call *c)
+{
+	int level = (int)c->arg[1], name = (int)c->arg[2];
+	unsigned char buf[256];
+	socklen_t len;
+	int ulen, v;
+	long r;
+
+	if (!c->arg[4] || vfs_copy_in_safe(&ulen, (void *)c->arg[4], sizeof(ulen)) < 0)
+		return -EFAULT;
+	if (ulen < 0)
+		return -EINVAL;
+	len = (socklen_t)ulen > sizeof(buf) ? sizeof(buf) : (socklen_t)ulen;
+	memset(buf, 0, sizeof(buf));
+	r = 1;
+	if (level == SOL_SOCKET) {
+		struct timeval tv;
+		uint64_t t;
+		switch (name) {
+		case SO_RCVTIMEO:
+		case SO_SNDTIMEO:
+			t = name == SO_RCVTIMEO ? s->rcvtimeo_ns : s->sndtimeo_ns;
+			tv.tv_sec = (time_t)(t / 1000000000ull);
+			tv.tv_usec = (suseconds_t)(t % 1000000000ull / 1000);
+			if (len > sizeof(tv))
+				len = sizeof(tv);
+			memcpy(buf, &tv, len);
+			r = 0;
+			break;
+		case SO_DOMAIN:
+		case SO_PROTOCOL:
+		case SO_INCOMING_CPU:
+			v = name == SO_DOMAIN ? AF_INET :
+			    name == SO_PROTOCOL ? (s->type == SOCK_STREAM ?
+						   IPPROTO_TCP : IPPROTO_UDP) : 0;
+			if (len > sizeof(v))
+				len = sizeof(v);
+			memcpy(buf, &v, len);
+			r = 0;
+			break;
+		}
+	}
+	if (r) {
+		vfs_inst_lock(in);
+		r = s->sd < 0 ? -EBADF :
+		    ns_getsockopt(in->st, s->sd, level, name, buf, &len);
+		vfs_inst_unlock(in);
+		if (r < 0)
+			return r;
+	}
+	if (c->arg[3] && vfs_copy_out_safe((void *)c->arg[3], buf, len) < 0)
+		return -EFAULT;
+	ulen = (int)len;
+	if (vfs_copy_out_safe((void *)c->arg[4], &ulen, sizeof(ulen)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+static int timeo_from_user(const unsigned char *buf, long len, uint64_t *out)
+{
+	struct timeval tv;
+	if (len < (long)sizeof(tv))
+		return -EINVAL;
+	memcpy(&tv, buf, sizeof(tv));
+	if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+		return -EDOM;
+	if (tv.tv_sec < 0) {
+		*out = 0; /* Linux: negative means "no timeout" */
+		return 0;
+	}
+	*out = (uint64_t)tv.tv_sec * 1000000000ull +
+	       (uint64_t)tv.tv_usec * 1000ull;
+	return 0;
+}
+
+static long nf_setsockopt(struct vfs_inst *in, struct vfs_sock *s, int fd,
+			  const struct hook_call *c)
+{
+	int level = (int)c->arg[1], name = (int)c->arg[2];
+	long len = c->arg[4];
+	unsigned char buf[256];
+	long r;
+	if (len < 0)
+		return -EINVAL;
+	if (len > (long)sizeof(buf))
+		len = sizeof(buf);
+	if (len && (!c->arg[3] || vfs_copy_in_safe(buf, (void *)c->arg[3],
+					      (size_t)len) < 0))
+		return -EFAULT;
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+		uint64_t t;
+		r = timeo_from_user(buf, len, &t);
+		if (r < 0)
+			return r;
+		if (name == SO_RCVTIMEO)
+			s->rcvtimeo_ns = t;
+		else
+			s->sndtimeo_ns = t;
+		if (s->route == VFS_R_DUAL)
+			(void)raw(SYS_setsockopt, fd, level, name, c->arg[3],
+				  c->arg[4], 0);
+		return 0;
+	}
+	vfs_inst_lock(in);
+	r = s->sd < 0 ? -EBADF :
+	    ns_setsockopt(in->st, s->sd, level, name, buf, (socklen_t)len);
+	vfs_inst_timer_check(in);
+	vfs_inst_unlock(in);
+	if (r == 0 && s->route == VFS_R_DUAL)
+		(void)raw(SYS_setsockopt, fd, level, name, c->arg[3], c->arg[4],
+			  0);
+	return r;
+}
+
+/* undecided: the kernel applies it; keep int options for the stack */
+static long undecided_setsockopt(struct vfs_sock *s, int fd,
+				 const struct hook_call *c)
+{
+	long r = raw(SYS_setsockopt, fd, c->arg[1], c->arg[2], c->arg[3],
+		     c->arg[4], 0);
+	int level = (int)c->arg[1], name = (int)c->arg[2];
+	if (r < 0)
+		return r;
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+		unsigned char buf[sizeof(struct timeval)];
+		uint64_t t;
+		if (vfs_copy_in_safe(buf, (void *)c->arg[3], sizeof(buf)) == 0 &&
+		    timeo_from_user(buf, c->arg[4], &t) == 0) {
+			if (name == SO_RCVTIMEO)
+				s->rcvtimeo_ns = t;
+			else
+				s->sndtimeo_ns = t;
+		}
+		return 0;
+	}
+	if (c->arg[4] == sizeof(int) && s->nopts < VFS_SAVED_OPTS) {
+		struct vfs_saved_opt *o = &s->opts[s->nopts];
+		int i;
+		if (vfs_copy_in_safe(&o->val, (void *)c->arg[3], sizeof(int)) < 0)
+			return 0;
+		for (i = 0; i < s->nopts; i++) /* replace an earlier value */
+			if (s->opts[i].level == level && s->opts[i].name == name) {
+				s->opts[i].val = o->val;
+				return 0;
+			}
+		o->level = level;
+		o->name = name;
+		o->len = sizeof(int);
+		s->nopts++;
+	}
+	return 0;
+}
+
+static long nf_ioctl(struct vfs_inst *in, struct vfs_sock *s,
+		     const struct hook_call *c)
+{
+	unsigned long req = (unsigned long)c->arg[1];
+	int v;
+	long r;
+	if (req == FIONBIO) {
+		if (vfs_copy_in(&v, (void *)c->arg[2], sizeof(v)) < 0)
+			return -EFAULT;
+		atomic_store(&s->nonblock, v ? 1 : 0);
+		return 0;
+	}
+	if (req == FIONREAD) { /* == SIOCINQ */
+		int bufsz = 0;
+		socklen_t bl = sizeof(bufsz);
+		struct iovec iov;
+		void *tmp;
+		vfs_inst_lock(in);
+		if (s->sd < 0) {
+			vfs_inst_unlock(in);
+			return -EBADF;
+		}
+		if (ns_sock_events(in->st, s->sd) & NS_EV_ACCEPT) {
+			vfs_inst_unlock(in);
+			return -EINVAL; /* a listener, as Linux */
+		}
+		(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_RCVBUF,
+				    &bufsz, &bl);
+		if (bufsz <= 0 || bufsz > (64 << 20))
+			bufsz = 1 << 20;
+		tmp = malloc((size_t)bufsz);
+		if (!tmp) {
+			vfs_inst_unlock(in);
+			return -ENOMEM;
+		}
+		iov.iov_base = tmp;
+		iov.iov_len = (size_t)bufsz;
+		r = ns_recvmsg(in->st, s->sd, &iov, 1, MSG_PEEK | MSG_DONTWAIT |
+			       (s->type == SOCK_DGRAM ? MSG_TRUNC : 0), NULL);
+		vfs_inst_unlock(in);
+		free(tmp);
+		v = r > 0 ? (int)r : 0;
+		if (r < 0 && r != -EAGAIN && r != -ENOTCONN)
+			return r;
+		return vfs_copy_out((void *)c->arg[2], &v, sizeof(v));
+	}
+	return HOOK_PASSTHROUGH; /* the placeholder answers */
+}
+
+static long nf_fcntl(struct vfs_sock *s, int fd, const struct hook_call *c)
+{
+	long r;
+	switch ((int)c->arg[1]) {
+	case F_GETFL:
+		r = raw(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
+		if (r < 0)
+			return r;
+		return (r & ~O_NONBLOCK) |
+		       (atomic_load(&s->nonblock) ? O_NONBLOCK : 0);
+	case F_SETFL:
+		r = raw(SYS_fcntl, fd, F_SETFL, c->arg[2] | O_NONBLOCK, 0, 0, 0);
+		if (r == 0)
+			atomic_store(&s->nonblock,
+				     (c->arg[2] & O_NONBLOCK) ? 1 : 0);
+		return r;
+	}
+	return HOOK_PASSTHROUGH;
+}
+
+static long dup_into(int oldfd, long newfd)
+{
+	struct vfs_obj *o;
+	if (newfd < 0)
+		return newfd;
+	o = vfs_fd_get(oldfd);
+	if (o) {
+		if (vfs_fd_install((int)newfd, o) < 0)
+			vfs_fd_remove((int)newfd);
+		vfs_obj_put(o);
+	} else {
+		vfs_fd_remove((int)newfd);
+	}
+	return newfd;
+}
+
+long vfs_sys_fcntl_dupfd(const struct hook_call *c)
+{
+	return dup_into((int)c->arg[0], raw(SYS_fcntl, c->arg[0], c->arg[1],
+					    c->arg[2], 0, 0, 0));
+}
+
+long vfs_sys_dup(const struct hook_call *c)
+{
+	long r = raw(c->nr, c->arg[0], c->arg[1], c->arg[2], 0, 0, 0);
+	if (r < 0 || (c->nr != SYS_dup && c->arg[0] == c->arg[1]))
+		return r;
+	return dup_into((int)c->arg[0], r);
+}
+
+long vfs_sys_close(int fd)
+{
+	long r = raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	if (r == 0 || r == -EINTR)
+		vfs_fd_remove(fd); /* Linux frees the number even on EINTR */
+	return r;
+}
+
+long vfs_sys_close_range(const struct hook_call *c)
+{
+	long r = raw(SYS_close_range, c->arg[0], c->arg[1], c->arg[2], 0, 0, 0);
+	unsigned lo = (unsigned)c->arg[0], hi = (unsigned)c->arg[1], fd;
+	unsigned n = (unsigned)atomic_load(&vfs_fdt.hi);
+	if (r < 0 || (c->arg[2] & CLOSE_RANGE_CLOEXEC))
+		return r;
+	for (fd = lo; fd <= hi && fd < n; fd++)
+		if (vfs_fd_peek((int)fd))
+			vfs_fd_remove((int)fd);
+	return r;
+}
+
+/* Last fd of a socket closed (fdtab.c). */
+void vfs_sock_closed(struct vfs_sock *s)
+{
+	struct vfs_inst *in = vfs_g.inst;
+	if (s->route != VFS_R_UNDECIDED)
+		atomic_fetch_sub(&vfs_g.nsocks_live, 1);
+	if (s->sd < 0)
+		return;
+	if (vfs_g.forked_child || !in) {
+		/* never touch the parent's stack: no FIN, no RST */
+		s->sd = -1;
+		return;
+	}
+	vfs_inst_lock(in);
+	detach_sd_locked(in, s);
+	vfs_inst_wake_all_locked(in); /* waiters on it return EBADF */
+	vfs_inst_timer_check(in);
+	vfs_inst_unlock(in);
+}
+
+uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s)
+{
+	if (vfs_g.forked_child)
+		return 0;
+	if (s->sd < 0)
+		return NS_EV_HUP | NS_EV_ERR;
+	return ns_sock_events(in->st, s->sd);
+}
+
+void vfs_exit_close_all(void)
+{
+	struct vfs_inst *in = vfs_g.inst;
+	int n = atomic_load(&vfs_fdt.hi), fd;
+	uint64_t end;
+	if (!in || vfs_g.forked_child)
+		return;
+	for (fd = 0; fd < n; fd++) {
+		struct vfs_obj *o = vfs_fd_peek(fd);
+		if (o && o->kind == VFS_K_SOCK &&
+		    ((struct vfs_sock *)o)->route != VFS_R_UNDECIDED)
+			vfs_fd_remove(fd); /* the kernel closes the fd itself */
+	}
+	/* up to 20 ms for queued data and FINs to leave (the progress thread
+	 * runs meanwhile); the kernel would keep going after exit, we cannot */
+	end = vfs_now_ns() + 20000000ull;
+	while (vfs_now_ns() < end) {
+		struct timespec ts = { 0, 1000000 };
+		vfs_inst_poll_try(in);
+		(void)raw(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
+	}
+}
+
+void vfs_after_fork_child(void)
+{
+	vfs_g.forked_child = 1;
+	vfs_g.pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	vfs_fdtab_after_fork(); /* the instance lock is never taken here */
+}
+
+/* A fork child using a socket of its parent's stack. Dual sockets work
+ * on their kernel half (blocking emulated: the shared kernel file stays
+ * O_NONBLOCK for the parent); netfuse-only ones fail with EIO. */
+static long child_call(const struct hook_call *c, struct vfs_sock *s, int fd)
+{
+	static atomic_int logged;
+	long r;
+	if (s->route == VFS_R_NETFUSE) {
+		if (!atomic_exchange(&logged, 1))
+			vfs_log(1, "fd %d is a socket of the parent's user-space "
+				"stack: unusable after fork (EIO); see vfs/README.md",
+				fd);
+		switch (c->nr) {
+		case SYS_fcntl: case SYS_ioctl: case SYS_getsockname:
+			return HOOK_PASSTHROUGH;
+		}
+		return -EIO;
+	}
+	for (;;) {
+		struct pollfd p;
+		r = hook_syscall_kernel(c);
+		if (r != -EAGAIN || atomic_load(&s->nonblock))
+			return r;
+		if (c->nr != SYS_accept && c->nr != SYS_accept4 &&
+		    c->nr != SYS_read && c->nr != SYS_recvfrom &&
+		    c->nr != SYS_recvmsg && c->nr != SYS_readv &&
+		    c->nr != SYS_write && c->nr != SYS_sendto &&
+		    c->nr != SYS_sendmsg && c->nr != SYS_writev)
+			return r;
+		p.fd = fd;
+		p.events = (c->nr == SYS_write || c->nr == SYS_sendto ||
+			    c->nr == SYS_sendmsg || c->nr == SYS_writev) ?
+			   POLLOUT : POLLIN;
+		r = raw(SYS_ppoll, (long)&p, 1, 0, 0, 8, 0);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* sendfile(out = netfuse socket, in = kernel file): read in chunks and
+ * send; the file offset (or position) advances by what was sent. */
+static long nf_sendfile(struct vfs_inst *in, struct vfs_sock *s, int fd,
+			const struct hook_call *c)
+{
+	int in_fd = (int)c->arg[1];
+	long count = c->arg[3], done = 0, r = 0;
+	size_t cap = count < 65536 ? (size_t)(count > 0 ? count : 1) : 65536;
+	off_t off = 0;
+	char *buf;
+	if (count < 0)
+		return -EINVAL;
+	if (c->arg[2] && vfs_copy_in(&off, (void *)c->arg[2], sizeof(off)) < 0)
+		return -EFAULT;
+	if (c->arg[2] && off < 0)
+		return -EINVAL;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	while (done < count) {
+		size_t want = (size_t)(count - done) < cap ?
+			      (size_t)(count - done) : cap;
+		struct iovec iov;
+		long n = c->arg[2] ?
+			 raw(SYS_pread64, in_fd, (long)buf, (long)want, off, 0, 0) :
+			 raw(SYS_read, in_fd, (long)buf, (long)want, 0, 0, 0);
+		if (n <= 0) {
+			r = n;
+			break;
+		}
+		iov.iov_base = buf;
+		iov.iov_len = (size_t)n;
+		r = nf_send(in, s, fd, &iov, 1, 0, NULL);
+		if (r > 0) {
+			done += r;
+			off += r;
+		}
+		if (r < n) { /* give back what was read but not sent */
+			if (!c->arg[2])
+				(void)raw(SYS_lseek, in_fd, -(n - (r > 0 ? r : 0)),
+					  SEEK_CUR, 0, 0, 0);
+			break;
+		}
+	}
+	free(buf);
+	if (c->arg[2])
+		(void)vfs_copy_out((void *)c->arg[2], &off, sizeof(off));
+	return done ? done : r;
+}
+
+/* ---- msghdr helpers ------------------------------------------------------- */
+static long do_sendmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
+		       const struct msghdr *m, int flags)
+{
+	struct sockaddr_in to;
+	const struct sockaddr_in *top = NULL;
+	if (!vfs_user_ok(m, sizeof(*m)))
+		return -EFAULT;
+	if (m->msg_iovlen > IOV_MAX)
+		return -EMSGSIZE;
+	if (m->msg_name && m->msg_namelen) {
+		if (s->type == SOCK_STREAM) {
+			top = NULL; /* Linux ignores it on connected TCP */
+		} else {
+			if (m->msg_namelen < sizeof(to))
+				return -EINVAL;
+			if (vfs_copy_in(&to, m->msg_name, sizeof(to)) < 0)
+				return -EFAULT;
+			if (to.sin_family != AF_INET)
+				return -EAFNOSUPPORT;
+			top = &to;
+			if (s->route == VFS_R_DUAL) { /* by destination */
+				int why;
+				if (vfs_route_decide(&vfs_g.route,
+						     to.sin_addr.s_addr, to.sin_port,
+						     0, &why) == VFS_TO_KERNEL)
+					return raw(SYS_sendmsg, fd, (long)m, flags,
+						   0, 0, 0);
+			}
+		}
+	}
+	if (m->msg_iovlen && !vfs_user_ok(m->msg_iov,
+					  m->msg_iovlen * sizeof(struct iovec)))
+		return -EFAULT;
+	return nf_send(in, s, fd, m->msg_iov, (int)m->msg_iovlen, flags, top);
+}
+
+static long do_recvmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
+		       struct msghdr *m, int flags)
+{
+	struct sockaddr_in from;
+	int fk = 0;
+	long r;
+	size_t nl;
+	if (!vfs_user_ok(m, sizeof(*m)))
+		return -EFAULT;
+	if (m->msg_iovlen > IOV_MAX)
+		return -EMSGSIZE;
+	if (m->msg_iovlen && !vfs_user_ok(m->msg_iov,
+					  m->msg_iovlen * sizeof(struct iovec)))
+		return -EFAULT;
+	memset(&from, 0, sizeof(from));
+	r = nf_recv(in, s, fd, m->msg_iov, (int)m->msg_iovlen, flags,
+		    s->type == SOCK_DGRAM ? &from : NULL, &fk, m);
+	if (r < 0 || fk)
+		return r;
+	m->msg_controllen = 0;
+	m->msg_flags = 0;
+	if (s->type == SOCK_DGRAM && m->msg_name) {
+		nl = m->msg_namelen < sizeof(from) ? m->msg_namelen : sizeof(from);
+		memcpy(m->msg_name, &from, nl);
+		m->msg_namelen = sizeof(from);
+	} else {
+		m->msg_namelen = 0;
+	}
+	return r;
+}
+
+/* ---- the entry ----------------------------------------------------------- */
+long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
+{
+	int fd = (int)c->arg[0];
+	struct vfs_inst *in;
+	struct iovec iov;
+	struct sockaddr_in a;
+	long r;
+
+	if (s->route == VFS_R_UNDECIDED) {
+		switch (c->nr) {
+		case SYS_bind:
+			return undecided_bind(c, s, fd);
+		case SYS_listen:
+			return undecided_listen(c, s, fd);
+		case SYS_setsockopt:
+			return undecided_setsockopt(s, fd, c);
+		case SYS_connect:
+			r = get_sin(&a, c->arg[1], c->arg[2]);
+			if (r)
+				return r > 0 ? HOOK_PASSTHROUGH : r;
+			r = decide_by_dest(s, fd, &a);
+			if (r)
+				return r;
+			break; /* now netfuse: connect below */
+		case SYS_sendto:
+			if (s->type != SOCK_DGRAM || !c->arg[4])
+				return HOOK_PASSTHROUGH;
+			r = get_sin(&a, c->arg[4], c->arg[5]);
+			if (r)
+				return r > 0 ? HOOK_PASSTHROUGH : r;
+			r = decide_by_dest(s, fd, &a);
+			if (r)
+				return r;
+			break;
+		default:
+			return HOOK_PASSTHROUGH;
+		}
+	}
+	if (vfs_g.forked_child)
+		return child_call(c, s, fd);
+	in = vfs_g.inst;
+	if (!in)
+		return -EIO;
+
+	switch (c->nr) {
+	case SYS_read:
+		iov.iov_base = (void *)c->arg[1];
+		iov.iov_len = (size_t)c->arg[2];
+		return nf_recv(in, s, fd, &iov, 1, 0, NULL, NULL, NULL);
+	case SYS_readv:
+		if (c->arg[2] > 0 && c->arg[2] <= IOV_MAX &&
+		    !vfs_user_ok((void *)c->arg[1],
+				 (size_t)c->arg[2] * sizeof(struct iovec)))
+			return -EFAULT;
+		return nf_recv(in, s, fd, (const struct iovec *)c->arg[1],
+			       (int)c->arg[2], 0, NULL, NULL, NULL);
+	case SYS_recvfrom: {
+		struct sockaddr_in from;
+		struct msghdr km;
+		int fk = 0;
+		iov.iov_base = (void *)c->arg[1];
+		iov.iov_len = (size_t)c->arg[2];
+		memset(&km, 0, sizeof(km));
+		km.msg_iov = &iov;
+		km.msg_iovlen = 1;
+		if (c->arg[4] && c->arg[5]) {
+			int l;
+			if (vfs_copy_in(&l, (void *)c->arg[5], sizeof(l)) < 0)
+				return -EFAULT;
+			km.msg_name = (void *)c->arg[4];
+			km.msg_namelen = (socklen_t)l;
+		}
+		memset(&from, 0, sizeof(from));
+		r = nf_recv(in, s, fd, &iov, 1, (int)c->arg[3],
+			    s->type == SOCK_DGRAM ? &from : NULL, &fk, &km);
+		if (r < 0)
+			return r;
+		if (fk) {
+			int l = (int)km.msg_namelen;
+			if (c->arg[5])
+				(void)vfs_copy_out((void *)c->arg[5], &l, sizeof(l));
+			return r;
+		}
+		if (put_addr(c->arg[4], c->arg[5], &from,
+			     s->type == SOCK_DGRAM) < 0)
+			return -EFAULT;
+		return r;
+	}
+	case SYS_recvmsg:
+		return do_recvmsg(in, s, fd, (struct msghdr *)c->arg[1],
+				  (int)c->arg[2]);
+	case SYS_recvmmsg: {
+		struct mmsghdr *v = (struct mmsghdr *)c->arg[1];
+		unsigned n = (unsigned)c->arg[2], i;
+		int flags = (int)c->arg[3];
+		if (n > 1024)
+			n = 1024;
+		for (i = 0; i < n; i++) {
+			r = do_recvmsg(in, s, fd, &v[i].msg_hdr, flags);
+			if (r < 0)
+				return i ? (long)i : r;
+			v[i].msg_len = (unsigned)r;
+			flags |= MSG_DONTWAIT;
+		}
+		return (long)i;
+	}
+	case SYS_write:
+		iov.iov_base = (void *)c->arg[1];
+		iov.iov_len = (size_t)c->arg[2];
+		return nf_send(in, s, fd, &iov, 1, 0, NULL);
+	case SYS_writev:
+		if (c->arg[2] > 0 && c->arg[2] <= IOV_MAX &&
+		    !vfs_user_ok((void *)c->arg[1],
+				 (size_t)c->arg[2] * sizeof(struct iovec)))
+			return -EFAULT;
+		return nf_send(in, s, fd, (const struct iovec *)c->arg[1],
+			       (int)c->arg[2], 0, NULL);
+	case SYS_sendto: {
+		const struct sockaddr_in *top = NULL;
+		iov.iov_base = (void *)c->arg[1];
+		iov.iov_len = (size_t)c->arg[2];
+		if (c->arg[4] && s->type == SOCK_DGRAM) {
+			int why;
+			if (c->arg[5] < (long)sizeof(a))
+				return -EINVAL;
+			if (vfs_copy_in(&a, (void *)c->arg[4], sizeof(a)) < 0)
+				return -EFAULT;
+			if (a.sin_family != AF_INET)
+				return -EAFNOSUPPORT;
+			if (s->route == VFS_R_DUAL &&
+			    vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr,
+					     a.sin_port, 0, &why) ==
+			    VFS_TO_KERNEL)
+				return hook_syscall_kernel(c);
+			top = &a;
+		}
+		return nf_send(in, s, fd, &iov, 1, (int)c->arg[3], top);
+	}
+	case SYS_sendmsg:
+		return do_sendmsg(in, s, fd, (const struct msghdr *)c->arg[1],
+				  (int)c->arg[2]);
+	case SYS_sendmmsg: {
+		struct mmsghdr *v = (struct mmsghdr *)c->arg[1];
+		unsigned n = (unsigned)c->arg[2], i;
+		if (n > 1024)
+			n = 1024;
+		for (i = 0; i < n; i++) {
+			r = do_sendmsg(in, s, fd, &v[i].msg_hdr, (int)c->arg[3]);
+			if (r < 0)
+				return i ? (long)i : r;
+			v[i].msg_len = (unsigned)r;
+		}
+		return (long)i;
+	}
+	case SYS_connect:
+		r = get_sin(&a, c->arg[1], c->arg[2]);
+		if (r > 0)
+			return c->arg[2] < (long)sizeof(a) ? -EINVAL : -EAFNOSUPPORT;
+		if (r < 0)
+			return r;
+		if (s->route == VFS_R_DUAL && s->type == SOCK_DGRAM) {
+			/* a connected UDP socket has one peer: keep one half */
+			int why;
+			if (vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr,
+					     a.sin_port, 0, &why) ==
+			    VFS_TO_KERNEL) {
+				r = raw(SYS_connect, fd, c->arg[1], c->arg[2],
+					0, 0, 0);
+				if (r == 0) {
+					long fl = raw(SYS_fcntl, fd, F_GETFL, 0,
+						      0, 0, 0);
+					if (fl >= 0) /* the program's view back */
+						(void)raw(SYS_fcntl, fd, F_SETFL,
+							  (fl & ~O_NONBLOCK) |
+							  (atomic_load(&s->nonblock) ?
+							   O_NONBLOCK : 0), 0, 0, 0);
+					vfs_fd_remove(fd); /* kernel only now */
+				}
+				return r;
+			}
+			r = nf_connect(in, s, &a);
+			if (r == 0)
+				s->route = VFS_R_NETFUSE;
+			return r;
+		}
+		return nf_connect(in, s, &a);
+	case SYS_bind:
+		return -EINVAL; /* already bound */
+	case SYS_listen:
+		if (s->type != SOCK_STREAM)
+			return -EOPNOTSUPP;
+		vfs_inst_lock(in);
+		r = s->sd < 0 ? -EBADF : ns_listen(in->st, s->sd, (int)c->arg[1]);
+		vfs_inst_unlock(in);
+		return r;
+	case SYS_accept:
+	case SYS_accept4:
+		return nf_accept(in, s, fd, c);
+	case SYS_shutdown:
+		if (c->arg[1] < SHUT_RD || c->arg[1] > SHUT_RDWR)
+			return -EINVAL;
+		vfs_inst_lock(in);
+		r = s->sd < 0 ? -EBADF :
+		    ns_shutdown(in->st, s->sd, (int)c->arg[1]);
+		vfs_inst_timer_check(in);
+		vfs_inst_unlock(in);
+		if (s->route == VFS_R_DUAL)
+			(void)raw(SYS_shutdown, fd, c->arg[1], 0, 0, 0, 0);
+		return r;
+	case SYS_getsockname:
+	case SYS_getpeername:
+		vfs_inst_lock(in);
+		r = s->sd < 0 ? -EBADF : c->nr == SYS_getsockname ?
+		    ns_getsockname(in->st, s->sd, &a) :
+		    ns_getpeername(in->st, s->sd, &a);
+		vfs_inst_unlock(in);
+		if (r < 0)
+			return r;
+		return put_addr(c->arg[1], c->arg[2], &a, 1);
+	case SYS_getsockopt:
+		return nf_getsockopt(in, s, c);
+	case SYS_setsockopt:
+		return nf_setsockopt(in, s, fd, c);
+	case SYS_ioctl:
+		return nf_ioctl(in, s, c);
+	case SYS_fcntl:
+		return nf_fcntl(s, fd, c);
+	case SYS_sendfile:
+		return nf_sendfile(in, s, fd, c);
+	}
+	return HOOK_PASSTHROUGH;
+}

@@ -1,0 +1,312 @@
+/*
+ * vfs_priv.h: internals of vfs/ (not for use outside this folder and
+ * tests/vfs/).
+ *
+ * Objects. Every fd vfs/ cares about maps, in the fd table (fdtab.c), to
+ * one struct vfs_obj: a socket (struct vfs_sock) or an epoll set (struct
+ * vfs_epoll). dup'd fds point to the same object. Objects are reference
+ * counted twice:
+ *   - fd_refs: fds that name the object; when it reaches 0 the object is
+ *     "closed" (netfuse socket released in the stack, epoll set emptied),
+ *     as Linux closes a file when its last fd goes;
+ *   - refs: memory; held by the fd table (one for all fds), by a call in
+ *     flight and by epoll interest items. At 0 the object returns to a
+ *     per-kind free list. Objects are never given back to malloc (type
+ *     stable memory), so a racing lookup that loses against a close can
+ *     touch the counter safely (vfs_obj_tryget()).
+ *
+ * Locks. One stack instance (struct vfs_inst) per process for now, every
+ * stack call made under inst->lock (DESIGN.md rule 2, "under the owner's
+ * lock"). The fd table is read without locks; its writers take
+ * fdtab.lock. An epoll set's interest list has its own mutex, taken
+ * before inst->lock when both are needed.
+ */
+#ifndef VFS_PRIV_H
+#define VFS_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "hook/hook.h"
+#include "stack/stack.h"
+#include "vfs/vfs.h"
+
+/* ---- objects --------------------------------------------------------- */
+enum vfs_kind {
+	VFS_K_SOCK = 1,
+	VFS_K_EPOLL = 2,
+};
+
+struct vfs_obj {
+	int kind;                 /* (creator) VFS_K_*, fixed for the life */
+	atomic_int refs;          /* memory references, see above */
+	atomic_int fd_refs;       /* fds naming it (fdtab writers) */
+	struct vfs_obj *free_next;/* (pool lock) free list link */
+};
+
+/* Where a socket lives. Kernel-only sockets are not in the table. */
+enum vfs_route {
+	VFS_R_UNDECIDED = 0, /* kernel socket so far; decided at bind/connect */
+	VFS_R_NETFUSE,       /* user-space stack; the kernel socket is only a
+			      * placeholder fd number */
+	VFS_R_DUAL,          /* wildcard: user stack and kernel socket both
+			      * live (listener accepts from both, UDP
+			      * receives from both) */
+};
+
+#define VFS_SAVED_OPTS 8
+
+struct vfs_saved_opt {
+	int level, name;
+	int val;                  /* int-valued options only */
+	int len;
+};
+
+struct vfs_sock {
+	struct vfs_obj h;
+	int type;                 /* (creator) SOCK_STREAM / SOCK_DGRAM */
+	/* Written under inst->lock once decided; read there. */
+	int route;                /* enum vfs_route */
+	int sd;                   /* stack sd, -1 none or closed */
+	/* Program's view of O_NONBLOCK (file status, shared by dups) once
+	 * netfuse/dual: the kernel placeholder is then always O_NONBLOCK. */
+	atomic_int nonblock;
+	int wild_bound;           /* undecided, kernel-bound to INADDR_ANY */
+	uint16_t bound_port_be;   /* the port of that bind */
+	int connecting;           /* netfuse connect in progress */
+	int child_dead;           /* fork child: netfuse part unusable */
+	uint64_t rcvtimeo_ns, sndtimeo_ns; /* 0 = none */
+	/* Readiness changes seen (bumped by vfs_inst_notify for this sd);
+	 * edge-triggered epoll items compare against it. */
+	atomic_uint ev_seq;
+	/* The epoll set it was added to (inst->lock): wake-ups of epoll
+	 * waiters are targeted by it; VFS_EP_MANY once in several sets. */
+	struct vfs_epoll *ep_owner;
+	int npoll;                /* poll/select waiters on it (inst->lock) */
+	/* Options set before the socket was decided, replayed on the stack
+	 * socket (under the owner's lock: written only before decision). */
+	struct vfs_saved_opt opts[VFS_SAVED_OPTS];
+	int nopts;
+};
+
+#define VFS_EP_MANY ((struct vfs_epoll *)1)
+
+struct vfs_epitem {
+	int fd;                   /* the fd given to EPOLL_CTL_ADD */
+	struct vfs_sock *s;       /* holds one refs reference */
+	uint32_t events;          /* EPOLL* interest + flags (ET, ONESHOT) */
+	uint64_t data;
+	unsigned seen_seq;        /* ET: ev_seq at the last report */
+	int disabled;             /* ONESHOT fired */
+	int in_kernel;            /* also registered in the kernel epoll
+				   * (dual sockets) */
+};
+
+struct vfs_epoll {
+	struct vfs_obj h;
+	pthread_mutex_t lock;     /* guards items */
+	struct vfs_epitem *items; /* netfuse interest list */
+	int nitems, cap;
+	unsigned rr;              /* round-robin start for fairness */
+};
+
+/* ---- fd table (fdtab.c) --------------------------------------------- */
+struct vfs_fdtab {
+	_Atomic(_Atomic(struct vfs_obj *) *) slots;
+	atomic_int n;             /* slots valid in `slots` */
+	atomic_int hi;            /* highest fd ever installed + 1 */
+	pthread_mutex_t lock;     /* writers */
+};
+
+extern struct vfs_fdtab vfs_fdt;
+
+/* Lock-free: the object behind fd or NULL (no reference taken). */
+static inline struct vfs_obj *vfs_fd_peek(int fd)
+{
+	int n = atomic_load_explicit(&vfs_fdt.n, memory_order_acquire);
+	_Atomic(struct vfs_obj *) *s;
+	if ((unsigned)fd >= (unsigned)n)
+		return (struct vfs_obj *)0;
+	s = atomic_load_explicit(&vfs_fdt.slots, memory_order_acquire);
+	return atomic_load_explicit(&s[fd], memory_order_acquire);
+}
+
+int vfs_fdtab_init(int initial);
+/* The object behind fd with a refs reference, or NULL. */
+struct vfs_obj *vfs_fd_get(int fd);
+/* Install o at fd (takes a new fd_ref; the table's refs ref is taken on
+ * the first fd). An object already at fd is released first. 0/-ENOMEM. */
+int vfs_fd_install(int fd, struct vfs_obj *o);
+/* Forget fd (after the kernel closed it): releases its fd_ref. */
+void vfs_fd_remove(int fd);
+/* Forget fd without touching object state (fork child); same as remove. */
+int vfs_obj_tryget(struct vfs_obj *o);
+void vfs_obj_put(struct vfs_obj *o);
+struct vfs_sock *vfs_sock_new(int type);
+struct vfs_epoll *vfs_epoll_new(void);
+void vfs_fdtab_after_fork(void);
+/* Counts, for tests: live objects per kind. */
+int vfs_obj_live(int kind);
+
+/* ---- the stack instance (inst.c) ------------------------------------- */
+/* A sleeping thread (on its stack; in inst->waiters under inst->lock).
+ * Woken when a socket it waits for changes: `sock` (one socket), or any
+ * socket of epoll set `ep`, or (both NULL: poll, select) any socket with
+ * poll waiters (vfs_sock.npoll). */
+struct vfs_waiter {
+	int evfd;                 /* the sleeping thread's eventfd */
+	int woken;                /* evfd written since it registered */
+	struct vfs_sock *sock;
+	struct vfs_epoll *ep;
+	struct vfs_waiter *next, *prev;
+};
+
+struct vfs_inst {
+	pthread_mutex_t lock;     /* every stack call and the fields below */
+	struct ns_stack *st;
+	struct nf_io_ops *ops;
+	struct vfs_sock **by_sd;  /* sd -> socket (for readiness seqs) */
+	uint32_t max_socks;
+	struct vfs_waiter *waiters;
+	int nwaiters;
+	uint64_t next_deadline;   /* from the last poll */
+	uint64_t sleep_until;     /* the progress thread's wake-up time, 0
+				   * while it is awake */
+	/* progress thread */
+	pthread_t thr;
+	int thr_started;
+	atomic_int stop;
+	int ctl_fd;               /* eventfd: kick the progress thread */
+	uint32_t ip_be, mask_be;  /* the netfuse interface */
+	uint64_t polls, wakeups_sent;
+};
+
+/* 0 ready, -errno if no instance can be had (then: kernel fallback). */
+int vfs_inst_get(struct vfs_inst **out);
+/* Take the lock / drop it after reporting readiness changes. */
+void vfs_inst_lock(struct vfs_inst *in);
+void vfs_inst_unlock(struct vfs_inst *in);
+/* Try to poll if the lock is free (spinning waiters). */
+void vfs_inst_poll_try(struct vfs_inst *in);
+/* Start the progress thread on an instance built by the caller. */
+int vfs_inst_start(struct vfs_inst *in);
+void vfs_inst_stop(struct vfs_inst *in);
+uint64_t vfs_now_ns(void);
+
+/* Waiting: register (lock held), check, then sleep. */
+int vfs_tls_evfd(void);
+void vfs_waiter_add(struct vfs_inst *in, struct vfs_waiter *w);
+void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w);
+/* Sleep in ppoll on fds[0..nfds) (the caller puts its eventfd there) and
+ * the queue's wake fd, appended at fds[nfds] (room for it is the caller's
+ * business), until one is ready, deadline (ns, UINT64_MAX none) or a
+ * signal; then drain evfd. Returns ppoll's result. */
+struct pollfd;
+long vfs_sleep(struct pollfd *extra, int nextra, uint64_t deadline,
+	       const void *sigmask, int evfd);
+
+/* Wait until sd has one of `want` (or ERR/HUP), or, with seq0, until its
+ * readiness-change counter differs from *seq0; or deadline. kfd: a kernel
+ * fd to wait on too (dual sockets), -1 none. 0 when it might be ready,
+ * -EAGAIN on timeout, -EINTR, -EBADF if closed meanwhile. */
+int vfs_wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
+		  uint64_t deadline, int kfd, const unsigned *seq0);
+/* EINTR: 1 if Linux would restart a restartable call (SA_RESTART). */
+int vfs_sig_restart(void);
+/* After a program call that may have armed a timer (lock held). */
+void vfs_inst_timer_check(struct vfs_inst *in);
+/* Wake every registered waiter (lock held), e.g. after a close. */
+void vfs_inst_wake_all_locked(struct vfs_inst *in);
+/* Wake the waiters sleeping on epoll set ep (lock held): after
+ * EPOLL_CTL_ADD/MOD, as Linux wakes epoll_wait for a ready new item. */
+void vfs_inst_wake_ep_locked(struct vfs_inst *in, struct vfs_epoll *ep);
+
+/* ---- routing (route.c) ----------------------------------------------- */
+enum vfs_dest {
+	VFS_TO_KERNEL = 0,
+	VFS_TO_NETFUSE = 1,
+};
+struct vfs_route_rule {
+	int action;               /* VFS_TO_* */
+	uint32_t net_be, mask_be; /* address match (mask 0 = any) */
+	uint16_t port_lo, port_hi;/* host order; 0..65535 = any */
+};
+#define VFS_ROUTE_MAX 16
+struct vfs_route_cfg {
+	uint32_t ip_be, mask_be;  /* the netfuse interface */
+	struct vfs_route_rule rules[VFS_ROUTE_MAX];
+	int nrules;
+};
+/* Why a socket went to the kernel (counters + one log line each). */
+#define VFS_FALLBACKS(X) \
+	X(loopback) X(other_addr) X(rule) X(no_instance) X(ns_error) \
+	X(unsupported)
+enum vfs_fallback {
+#define VFS_X_ENUM(n) VFS_FB_##n,
+	VFS_FALLBACKS(VFS_X_ENUM)
+#undef VFS_X_ENUM
+	VFS_FB_COUNT
+};
+extern const char *const vfs_fallback_names[];
+
+int vfs_route_parse(struct vfs_route_cfg *rc, const char *spec, char *err,
+		    size_t errlen);
+/* Decide for a bind (is_bind) or connect/sendto destination. *why gets
+ * the fallback reason when the answer is VFS_TO_KERNEL. A wildcard bind
+ * answers VFS_TO_NETFUSE (the caller makes it dual). */
+int vfs_route_decide(const struct vfs_route_cfg *rc, uint32_t addr_be,
+		     uint16_t port_be, int is_bind, int *why);
+void vfs_fallback_note(int why, int fd, uint32_t addr_be, uint16_t port_be);
+
+/* ---- global state (dispatch.c) --------------------------------------- */
+struct vfs_state {
+	int enabled;
+	int forked_child;         /* this process is a fork child */
+	uint64_t spin_ns;         /* NETFUSE_SPIN_US */
+	int log_level;            /* 0 error .. 3 debug */
+	struct vfs_route_cfg route;
+	atomic_int inst_state;    /* 0 not tried, 1 ready, -1 failed */
+	struct vfs_inst *inst;
+	atomic_int nsocks_live;   /* netfuse/dual sockets open */
+	atomic_ullong fallbacks[VFS_FB_COUNT];
+	atomic_ullong sigpipes;
+	long pid;                 /* getpid(), refreshed in a fork child */
+};
+extern struct vfs_state vfs_g;
+
+void vfs_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- user memory (dispatch.c): see the grades there --------------------- */
+/* 1 if [p, p+n) can be user memory (not NULL page, kernel half, wrap) */
+int vfs_user_ok(const void *p, size_t n);
+int vfs_copy_in(void *dst, const void *user_src, size_t n);
+int vfs_copy_out(void *user_dst, const void *src, size_t n);
+int vfs_copy_in_safe(void *dst, const void *user_src, size_t n);
+int vfs_copy_out_safe(void *user_dst, const void *src, size_t n);
+
+/* ---- the calls (sock.c, epoll.c) --------------------------------------- */
+long vfs_sys_socket(const struct hook_call *c);
+long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s);
+long vfs_sys_close(int fd);
+long vfs_sys_dup(const struct hook_call *c);
+long vfs_sys_fcntl_dupfd(const struct hook_call *c);
+long vfs_sys_close_range(const struct hook_call *c);
+void vfs_sock_closed(struct vfs_sock *s);
+uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s);
+void vfs_after_fork_child(void);
+/* exit_group: close every netfuse socket (FIN now, as the kernel would on
+ * exit), then let the stack send what it can for a short while. */
+void vfs_exit_close_all(void);
+
+long vfs_sys_epoll_create(const struct hook_call *c);
+long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep);
+long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep);
+long vfs_sys_poll(const struct hook_call *c);
+long vfs_sys_select(const struct hook_call *c);
+void vfs_epoll_closed(struct vfs_epoll *ep);
+
+#endif
