@@ -313,8 +313,13 @@ static int port_configure(struct nf_io *io)
 			     (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
 			      RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
 			      RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	/* net_tap's "hardware" TSO is DPDK's GSO run inside the driver with
+	 * a small private pool; in 22.11 a bulk transfer stalls on it after
+	 * a few tens of KB (tx_burst stops taking frames). io/'s own GSO does
+	 * the same work without stalling, so net_tap gets that instead. */
 	if (c->ol[NF_IO_OL_TSO] == NF_IO_OL_ON &&
-	    (di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO))
+	    (di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
+	    strcmp(di->driver_name, "net_tap") != 0)
 		io->tx_ol |= RTE_ETH_TX_OFFLOAD_TCP_TSO |
 			     (di->tx_offload_capa &
 			      (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |

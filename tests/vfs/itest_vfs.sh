@@ -51,11 +51,8 @@ trap 'exit 1' INT TERM
 ok() { echo "ok - $*"; }
 bad() { echo "not ok - $*"; fail=1; }
 in_ns() { ip netns exec "$NS" "$@"; }
-# NETFUSE_OFFLOAD_TSO=off: see vfs/README.md (net_tap + software GSO stalls
-# large transfers; an io/ issue being looked at)
 hooked() {
-	ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
-		NETFUSE_OFFLOAD_TSO=off "$@"
+	ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off "$@"
 }
 # wait_for FILE PATTERN PID: until the line appears (15 s) or PID dies
 wait_for() {
@@ -146,7 +143,7 @@ PY
 
 # 1. pingpong server (epoll) under the hook
 timeout 60 ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
-	NETFUSE_OFFLOAD_TSO=off "$PP" server -a 0.0.0.0 -p 7070 -d 40 \
+	"$PP" server -a 0.0.0.0 -p 7070 -d 40 \
 	>"$TMP/pp.out" 2>"$TMP/pp.err" &
 P=$!; PIDS+=("$P")
 if wait_for "$TMP/pp.out" "listening" "$P"; then
@@ -174,7 +171,7 @@ grep -q "user-space stack up\|port 0 (net_tap) up" "$TMP/pp.err" ||
 
 # 2. python blocking echo, 1 MB x 3
 timeout 60 ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
-	NETFUSE_OFFLOAD_TSO=off python3 "$TMP/echo.py" 7000 3 \
+	python3 "$TMP/echo.py" 7000 3 \
 	>"$TMP/e.out" 2>"$TMP/e.err" &
 P=$!; PIDS+=("$P")
 if wait_for "$TMP/e.out" READY "$P"; then
@@ -195,7 +192,7 @@ timeout 60 ip netns exec "$NS" python3 "$TMP/echo.py" 7001 1 >"$TMP/k.out" 2>&1 
 P=$!; PIDS+=("$P")
 if wait_for "$TMP/k.out" READY "$P"; then
 	r=$(timeout 30 ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
-		NETFUSE_OFFLOAD_TSO=off python3 "$TMP/client.py" 198.18.0.1 7001 300000 2>"$TMP/c.err")
+		python3 "$TMP/client.py" 198.18.0.1 7001 300000 2>"$TMP/c.err")
 	if [ "$r" = OK ]; then ok "python3 client under libhook.so -> kernel server: 300 KB byte-exact"
 	else grep -v "hook: active" "$TMP/c.err" | tail -5; bad "hooked client -> kernel server ($r)"; fi
 else
@@ -219,7 +216,7 @@ stop "$P"
 
 # 5. fork: the child closes the listener, the parent keeps serving
 timeout 60 ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
-	NETFUSE_OFFLOAD_TSO=off python3 "$TMP/echo.py" 7003 3 fork \
+	python3 "$TMP/echo.py" 7003 3 fork \
 	>"$TMP/f.out" 2>"$TMP/f.err" &
 P=$!; PIDS+=("$P")
 if wait_for "$TMP/f.out" READY "$P"; then
@@ -267,7 +264,7 @@ except socket.timeout:
     print("TIMEOUT %r" % got)
 PY
 timeout 60 ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
-	NETFUSE_OFFLOAD_TSO=off python3 "$TMP/exit.py" 7004 >"$TMP/x.out" 2>"$TMP/x.err" &
+	python3 "$TMP/exit.py" 7004 >"$TMP/x.out" 2>"$TMP/x.err" &
 P=$!; PIDS+=("$P")
 if wait_for "$TMP/x.out" READY "$P"; then
 	for _ in $(seq 50); do in_ns ip addr show nf0 2>/dev/null | grep -q 198.18.0.1 && break; sleep 0.1; done
@@ -326,7 +323,7 @@ PY
 if command -v memcached >/dev/null; then
 	for t in 1 4; do
 		timeout 60 ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
-			NETFUSE_OFFLOAD_TSO=off memcached -u root -t $t -p 11211 -l 0.0.0.0 \
+			memcached -u root -t $t -p 11211 -l 0.0.0.0 \
 			>"$TMP/mc.out" 2>&1 &
 		P=$!; PIDS+=("$P")
 		r=
