@@ -1,0 +1,148 @@
+# bench/sides.sh: run one workload on the Linux kernel and on netfuse, side
+# by side. Sourced by bench/bench_pingpong.sh, bench/bench_memcached.sh and
+# scripts/demo.sh; not run alone.
+#
+# Kernel side: server and client on loopback. netfuse side: the same
+# unmodified binaries under LD_PRELOAD=build/libhook.so, joined by a
+# net_memif pair (server role at 198.18.0.2, client role at 198.18.0.3),
+# which measures the hook, vfs/ and the stack rather than a wire.
+# Server pinned to SERVER_CPU (0), client to CLIENT_CPU (1).
+#
+# netfuse settings used here, and why:
+#   NETFUSE_HUGE=off      two DPDK processes share the machine's hugepages
+#                         otherwise; memif works without them
+#   NETFUSE_SPIN_US=1000  net_memif has no rx interrupts (io/ falls back to
+#                         a 500 us timerfd), so the default 50 us spin
+#                         would put a timer wait in most round trips
+#
+# Every process started is killed on exit; every run is bounded by timeout.
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+B=${B:-build}
+case "$B" in /*) BDIR=$B ;; *) BDIR=$ROOT/$B ;; esac
+PP=$BDIR/apps/pingpong
+MCL=$BDIR/apps/mcload
+HOOK=$BDIR/libhook.so
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+SCPU=${SERVER_CPU:-0}
+CCPU=${CLIENT_CPU:-1}
+SPIN=${NETFUSE_BENCH_SPIN_US:-1000}
+MC_OPTS=${MC_OPTS:--m 1024 -o hashpower=21}
+RESULTS=${RESULTS:-$ROOT/bench/results}
+mkdir -p "$RESULTS"
+SIDES_TMP=$(mktemp -d /tmp/nf-sides.XXXXXX)
+SIDES_PIDS=()
+SIDES_RUN=0
+
+sides_cleanup() {
+	for p in "${SIDES_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	sleep 0.2
+	for p in "${SIDES_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$SIDES_TMP"
+}
+trap 'sides_cleanup' EXIT
+trap 'exit 130' INT TERM
+
+# free_port: a TCP port nothing listens on
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# nf_env ROLE SOCK: the environment of a netfuse process on the memif pair
+nf_env() {
+	local role=$1 sock=$2 addr=198.18.0.2/24
+	[ "$role" = client ] && addr=198.18.0.3/24
+	echo "LD_PRELOAD=$HOOK NETFUSE_HUGE=off NETFUSE_SPIN_US=$SPIN" \
+	     "NETFUSE_DEV=--vdev=net_memif0,role=$role,socket=$sock" \
+	     "NETFUSE_ADDR=$addr NETFUSE_TAP_ADDR=none"
+}
+
+# start_server SIDE LOG CMD...: start a server on SIDE (kernel|netfuse)
+start_server() {
+	local side=$1 log=$2; shift 2
+	SIDES_RUN=$((SIDES_RUN + 1))
+	SIDES_SOCK=$SIDES_TMP/memif$SIDES_RUN.sock
+	if [ "$side" = netfuse ]; then
+		env $(nf_env server "$SIDES_SOCK") timeout 300 taskset -c "$SCPU" "$@" >"$log" 2>&1 &
+	else
+		timeout 300 taskset -c "$SCPU" "$@" >"$log" 2>&1 &
+	fi
+	SIDES_PIDS+=($!)
+	SIDES_SERVER=$!
+}
+
+stop_server() {
+	kill "$SIDES_SERVER" 2>/dev/null
+	wait "$SIDES_SERVER" 2>/dev/null
+}
+
+# run_client SIDE CMD...: the client on SIDE; its summary line on stdout
+run_client() {
+	local side=$1; shift
+	if [ "$side" = netfuse ]; then
+		env $(nf_env client "$SIDES_SOCK") timeout 120 taskset -c "$CCPU" "$@"
+	else
+		timeout 120 taskset -c "$CCPU" "$@"
+	fi
+}
+
+# field LINE KEY: the value of key=value in a summary line
+field() { echo "$1" | grep -o "$2=[0-9.]*" | head -1 | cut -d= -f2; }
+
+# server_addr SIDE
+server_addr() { [ "$1" = netfuse ] && echo 198.18.0.2 || echo 127.0.0.1; }
+
+# wait_listen LOG PATTERN: until the server says it is up (20 s)
+wait_listen() {
+	for _ in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$SIDES_SERVER" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_port PORT: until 127.0.0.1:PORT accepts (20 s)
+wait_port() {
+	for _ in $(seq 200); do
+		/usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null && return 0
+		kill -0 "$SIDES_SERVER" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# pingpong_side SIDE CONNS: one pingpong run; prints its summary line
+pingpong_side() {
+	local side=$1 conns=$2 port log
+	port=$(free_port)
+	log=$SIDES_TMP/pp-$side-$conns.log
+	start_server "$side" "$log" "$PP" server -a 0.0.0.0 -p "$port"
+	if ! wait_listen "$log" "listening"; then
+		echo "FAILED pingpong server ($side): $(tail -3 "$log")"; stop_server; return 1
+	fi
+	run_client "$side" "$PP" client -a "$(server_addr "$side")" -p "$port" \
+		-c "$conns" -s 1 -d "$DURATION" -w "$WARMUP" 2>&1 | grep "rps="
+	stop_server
+}
+
+# memcached_side SIDE CONNS [mcload args]: one mcload run against
+# Debian's memcached (-t 1); prints mcload's summary line
+memcached_side() {
+	local side=$1 conns=$2 port log; shift 2
+	port=$(free_port)
+	log=$SIDES_TMP/mc-$side-$conns.log
+	start_server "$side" "$log" memcached -u root -U 0 -t 1 -l 0.0.0.0 -p "$port" $MC_OPTS
+	# a wildcard listener under netfuse also listens on the kernel, so
+	# 127.0.0.1 tells when either side is up
+	if ! wait_port "$port"; then
+		echo "FAILED memcached ($side): $(tail -3 "$log")"; stop_server; return 1
+	fi
+	run_client "$side" "$MCL" -a "$(server_addr "$side")" -p "$port" \
+		-c "$conns" -d "$DURATION" -w "$WARMUP" "$@" 2>&1 | grep "rps="
+	stop_server
+}
+
+# ratio A B: A/B to two decimals
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
