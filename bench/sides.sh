@@ -87,6 +87,14 @@ run_client() {
 	fi
 }
 
+# summary: pass a client's lines (progress, if any) to stderr, print its
+# summary line (the one with requests=) on stdout
+summary() {
+	local out=$SIDES_TMP/client.out
+	tee "$out" | grep -v "requests=" >&2
+	grep "requests=" "$out" | tail -1
+}
+
 # field LINE KEY: the value of key=value in a summary line
 field() { echo "$1" | grep -o "$2=[0-9.]*" | head -1 | cut -d= -f2; }
 
@@ -123,7 +131,7 @@ pingpong_side() {
 		echo "FAILED pingpong server ($side): $(tail -3 "$log")"; stop_server; return 1
 	fi
 	run_client "$side" "$PP" client -a "$(server_addr "$side")" -p "$port" \
-		-c "$conns" -s 1 -d "$DURATION" -w "$WARMUP" 2>&1 | grep "rps="
+		-c "$conns" -s 1 -d "$DURATION" -w "$WARMUP" "${@:3}" 2>&1 | summary
 	stop_server
 }
 
@@ -140,7 +148,7 @@ memcached_side() {
 		echo "FAILED memcached ($side): $(tail -3 "$log")"; stop_server; return 1
 	fi
 	run_client "$side" "$MCL" -a "$(server_addr "$side")" -p "$port" \
-		-c "$conns" -d "$DURATION" -w "$WARMUP" "$@" 2>&1 | grep "rps="
+		-c "$conns" -d "$DURATION" -w "$WARMUP" "$@" 2>&1 | summary
 	stop_server
 }
 
