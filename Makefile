@@ -51,6 +51,7 @@ IO_OBJS    := $(call obj,$(IO_SRCS))
 LIBHOOK    := $(B)/libhook.so
 LIBSTACK   := $(B)/libnfstack.a
 LIBIO      := $(B)/libnfio.a
+LIBIO_SO   := $(B)/libnfio.so
 
 # ---- tests --------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/*/test_*.c)
@@ -101,7 +102,6 @@ $(B)/san/%.o: %.c
 # libhook.so: the hook, vfs/ and the stack. io/ and DPDK live in
 # libnfio.so, which vfs/ loads on the first netfuse socket, so programs
 # that never open one do not pay DPDK's start-up.
-LIBIO_SO   := $(B)/libnfio.so
 $(LIBHOOK): $(HOOK_OBJS) $(VFS_OBJS) $(LIBSTACK)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(HOOK_OBJS) $(VFS_OBJS) $(LIBSTACK) -Wl,-z,defs \
@@ -161,15 +161,15 @@ check: $(UNIT_BINS)
 ITEST_RUN := $(foreach b,$(ITEST_BINS),$(if $(wildcard $(patsubst $(B)/%,%,$(b)).sh),,$(b)))
 
 test: setup
-	$(MAKE) all
-	$(MAKE) $(UNIT_SAN)
+	$(MAKE) -j2 all
+	$(MAKE) -j2 $(UNIT_SAN)
 	@bash tests/run.sh all $(UNIT_BINS) $(UNIT_SAN) $(ITEST_RUN) \
 	      $(wildcard tests/*/itest_*.sh)
 
 test-long: test
 
 demo: setup
-	$(MAKE) all
+	$(MAKE) -j2 all
 	bash scripts/demo.sh
 
 bench-%: all

@@ -162,6 +162,17 @@ if wait_for "$TMP/pp.out" "listening" "$P"; then
 	else
 		cat "$TMP/ppc2.out"; bad "kernel pingpong client -> 127.0.0.1"
 	fi
+	# ARP and ICMP echo answered by the stack inside the unmodified program
+	in_ns ip neigh flush dev nf0 2>/dev/null
+	if ! command -v ping >/dev/null; then
+		bad "ping missing (scripts/setup.sh installs iputils-ping)"
+	elif in_ns timeout 20 ping -c 5 -i 0.2 -W 2 198.18.0.2 >"$TMP/ping.out" 2>&1 &&
+	     grep -q " 0% packet loss" "$TMP/ping.out" &&
+	     in_ns ip neigh show 198.18.0.2 dev nf0 | grep -q lladdr; then
+		ok "kernel ping -> 198.18.0.2: ARP resolved, 5/5 echo replies from the program's stack"
+	else
+		cat "$TMP/ping.out"; bad "kernel ping -> 198.18.0.2"
+	fi
 else
 	cat "$TMP/pp.out" "$TMP/pp.err"; bad "pingpong server under libhook.so listening"
 fi
