@@ -2,15 +2,21 @@
 # bench_pingpong.sh (make bench-pingpong): 1-byte ping-pong, the unmodified
 # pingpong binary on the Linux kernel (loopback) and on netfuse (both ends
 # under libhook.so over a net_memif pair), 1 and 32 connections, one run.
-# See bench/sides.sh for how each side runs.
+# See bench/sides.sh for how each side runs. Writes bench/results/pingpong.csv
+# and, for 32 connections, the latency CDF of each side as
+# bench/results/cdf_pingpong_{kernel,netfuse}.csv (latency_us,fraction).
 set -u
+SIDES_CMDLOG=${RESULTS:-$(cd "$(dirname "$0")" && pwd)/results}/pingpong.cmds
 . "$(dirname "$0")/sides.sh"
+: >"$SIDES_CMDLOG"
 csv=$RESULTS/pingpong.csv
 echo "side,conns,rps,p50_us,p99_us" >"$csv"
 declare -A R P
 for conns in 1 32; do
 	for side in kernel netfuse; do
-		line=$(pingpong_side "$side" "$conns")
+		cdf=()
+		[ "$conns" = 32 ] && cdf=(--cdf "$RESULTS/cdf_pingpong_$side.csv")
+		line=$(pingpong_side "$side" "$conns" "${cdf[@]}")
 		echo "$side $conns: $line"
 		R[$side$conns]=$(field "$line" rps); P[$side$conns]=$(field "$line" p99_us)
 		echo "$side,$conns,${R[$side$conns]},$(field "$line" p50_us),${P[$side$conns]}" >>"$csv"

@@ -16,6 +16,10 @@
 #                         would put a timer wait in most round trips
 #
 # Every process started is killed on exit; every run is bounded by timeout.
+#
+# SIDES_CMDLOG: when set to a file name, every server and client command
+# line (with its netfuse environment; paths relative to the repository
+# root) is appended to it, for bench/report.sh.
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 B=${B:-build}
@@ -34,6 +38,7 @@ mkdir -p "$RESULTS"
 SIDES_TMP=$(mktemp -d /tmp/nf-sides.XXXXXX)
 SIDES_PIDS=()
 SIDES_RUN=0
+SIDES_CMDLOG=${SIDES_CMDLOG:-}
 
 sides_cleanup() {
 	for p in "${SIDES_PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -58,14 +63,24 @@ nf_env() {
 	     "NETFUSE_ADDR=$addr NETFUSE_TAP_ADDR=none"
 }
 
+# log_cmd SIDE ROLE [ENV] -- CMD...: append the command to SIDES_CMDLOG
+log_cmd() {
+	[ -n "$SIDES_CMDLOG" ] || return 0
+	local side=$1 role=$2 envs=$3 cmd; shift 4
+	cmd="${envs:+$envs }$*"
+	echo "$side $role: ${cmd//$ROOT\//}" >>"$SIDES_CMDLOG"   # paths from the repository root
+}
+
 # start_server SIDE LOG CMD...: start a server on SIDE (kernel|netfuse)
 start_server() {
 	local side=$1 log=$2; shift 2
 	SIDES_RUN=$((SIDES_RUN + 1))
 	SIDES_SOCK=$SIDES_TMP/memif$SIDES_RUN.sock
 	if [ "$side" = netfuse ]; then
+		log_cmd "$side" server "$(nf_env server "$SIDES_SOCK")" -- taskset -c "$SCPU" "$@"
 		env $(nf_env server "$SIDES_SOCK") timeout 300 taskset -c "$SCPU" "$@" >"$log" 2>&1 &
 	else
+		log_cmd "$side" server "" -- taskset -c "$SCPU" "$@"
 		timeout 300 taskset -c "$SCPU" "$@" >"$log" 2>&1 &
 	fi
 	SIDES_PIDS+=($!)
@@ -81,8 +96,10 @@ stop_server() {
 run_client() {
 	local side=$1; shift
 	if [ "$side" = netfuse ]; then
+		log_cmd "$side" client "$(nf_env client "$SIDES_SOCK")" -- taskset -c "$CCPU" "$@"
 		env $(nf_env client "$SIDES_SOCK") timeout 120 taskset -c "$CCPU" "$@"
 	else
+		log_cmd "$side" client "" -- taskset -c "$CCPU" "$@"
 		timeout 120 taskset -c "$CCPU" "$@"
 	fi
 }

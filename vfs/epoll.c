@@ -302,6 +302,11 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 		sigmask = (const void *)c->arg[4];
 	}
 	t0 = vfs_now_ns();
+	/* Pull what the NIC has before looking: a program that polls with a
+	 * zero timeout (open-loop clients, busy event loops) would otherwise
+	 * only see what the progress thread brought in, up to 500 us late on
+	 * a device without rx interrupts. */
+	vfs_inst_poll_try(in);
 	for (;;) {
 		struct vfs_waiter w;
 		struct pollfd pf[3];
@@ -375,6 +380,8 @@ static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
 	uint64_t t0 = vfs_now_ns();
 	struct timespec zero = { 0, 0 };
 	int i;
+	if (in)
+		vfs_inst_poll_try(in); /* as in vfs_sys_epoll_wait */
 	for (;;) {
 		struct vfs_waiter w;
 		long k, cnt = 0;
