@@ -167,6 +167,8 @@ test: setup
 	      $(wildcard tests/*/itest_*.sh)
 
 test-long: test
+	NETFUSE_TEST_LONG=1 NETFUSE_TEST_TIMEOUT=3600 bash tests/run.sh long \
+	      tests/rel/itest_transfer.sh
 
 demo: setup
 	$(MAKE) -j2 all

@@ -17,7 +17,7 @@ NEED_PKGS=(
 	build-essential pkg-config clang-14 binutils-dev libnuma-dev libcmocka-dev
 	libdpdk-dev dpdk libelf-dev libpcap-dev
 	iproute2 ethtool python3 coreutils util-linux iputils-ping
-	memcached libmemcached-tools gnuplot-nox
+	memcached libmemcached-tools gnuplot-nox python3-scapy
 )
 NR_HUGE=${NETFUSE_HUGEPAGES:-512}
 failed=0

@@ -1,0 +1,212 @@
+# hostile.py: run inside the namespace (kernel side of nf0, 198.18.0.1),
+# against an echo server under the hook at 198.18.0.2:PORT. Sends one
+# hostile frame (or a few) per case with scapy on nf0, then checks that
+# a ping to 198.18.0.2 is answered, a new TCP connection echoes, and an
+# established connection (opened before the first case) still echoes.
+# Prints one TAP line per case. Usage: hostile.py PORT [known_bugs]
+import os, random, socket, subprocess, sys, time
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, AsyncSniffer,
+                       conf, fragment, sendp)
+conf.verb = 0
+PORT = int(sys.argv[1])
+IFC, ME, HIM = "nf0", "198.18.0.1", "198.18.0.2"
+fail = 0
+def mac_of(ip):
+    for line in open("/proc/net/arp").read().splitlines()[1:]:
+        f = line.split()
+        if f[0] == ip and f[5] == IFC and f[3] != "00:00:00:00:00:00":
+            return f[3]
+    return None
+def ping():
+    return subprocess.run(["ping", "-c", "1", "-W", "2", HIM],
+                          stdout=subprocess.DEVNULL).returncode == 0
+ping()
+SMAC, DMAC = open("/sys/class/net/%s/address" % IFC).read().strip(), mac_of(HIM)
+if not DMAC:
+    print("not ok - no ARP entry for %s (stack not answering)" % HIM); sys.exit(1)
+def L2():
+    return Ether(src=SMAC, dst=DMAC)
+def echo(c, n=2000):
+    d = os.urandom(n)
+    c.sendall(d)
+    got = b""
+    while len(got) < n:
+        x = c.recv(65536)
+        if not x:
+            return False
+        got += x
+    return got == d
+def new_conn_echo():
+    try:
+        c = socket.create_connection((HIM, PORT), timeout=3)
+        r = echo(c)
+        c.close()
+        return r
+    except OSError:
+        return False
+est = socket.create_connection((HIM, PORT), timeout=3)
+eport = est.getsockname()[1]
+def est_state():
+    """(stack snd.nxt, stack rcv.nxt, stack window) on the established
+    connection, from the stack's last segment during an echo"""
+    sn = AsyncSniffer(iface=IFC, lfilter=lambda p: TCP in p and
+                      p[IP].src == HIM and p[TCP].dport == eport)
+    sn.start(); time.sleep(0.2)
+    ok = echo(est, 100)
+    time.sleep(0.3)
+    pk = sn.stop()
+    if not ok or not pk:
+        return None
+    p = pk[-1][TCP]
+    return (p.seq + len(p.payload), p.ack, p.window)
+def sniff_around(send, match, wait=1.0):
+    sn = AsyncSniffer(iface=IFC, lfilter=lambda p: IP in p and p[IP].src == HIM)
+    sn.start(); time.sleep(0.2)
+    send()
+    time.sleep(wait)
+    return [p for p in sn.stop() if match(p)]
+def sport():
+    return random.randint(20000, 60000)
+def case(name, frames=None, fn=None):
+    global fail
+    extra = ""
+    try:
+        if fn:
+            extra = fn()
+        else:
+            sendp(frames, iface=IFC)
+            time.sleep(0.1)
+    except Exception as e:
+        extra = "EXCEPTION %r" % e
+    p, n, e = ping(), new_conn_echo(), False
+    try:
+        e = echo(est)
+    except OSError as x:
+        e = False
+    bad = [w for w, v in (("ping", p), ("new connection echo", n),
+                          ("established echo", e)) if not v]
+    if extra and extra.startswith(("FAIL", "EXC")):
+        bad.append(extra)
+    if bad:
+        fail = 1
+        print("not ok - hostile %s: %s" % (name, ", ".join(bad)), flush=True)
+    else:
+        print("ok - hostile %s: survived; ping, new connection, established "
+              "connection all fine%s" % (name, (" (" + extra + ")") if extra else ""),
+              flush=True)
+ipb = lambda **k: L2() / IP(src=ME, dst=HIM, **k)
+syn = lambda **k: TCP(sport=sport(), dport=PORT, flags="S", seq=random.getrandbits(32), **k)
+
+# IP header
+f = ipb() / syn(); r = bytearray(bytes(f)); r[16:18] = (10).to_bytes(2, "big")
+case("IP total length 10 < header 20", [Ether(bytes(r))])
+f = ipb(ihl=3) / syn()
+case("IP IHL 3 < 5", [f])
+case("IP IHL 15 past the packet", [ipb(ihl=15) / Raw(b"\0" * 20)])
+f = ipb(len=1400) / syn()
+case("IP total length 1400 past a 54-byte frame", [f])
+case("IP version 6 in an IPv4 ethertype", [ipb(version=6) / syn()])
+case("IP bad header checksum", [ipb(chksum=0x1234) / syn()])
+case("IP source = the stack's own address (land)", [L2() / IP(src=HIM, dst=HIM) /
+     TCP(sport=PORT, dport=PORT, flags="S")])
+# fragments
+big = ipb(id=4242) / ICMP(id=7, seq=1) / Raw(b"A" * 1200)
+fr = fragment(big, fragsize=400)
+ov = ipb(id=4243, flags="MF", frag=0) / ICMP(id=7, seq=2) / Raw(b"B" * 392)
+ov2 = ipb(id=4243, flags=0, frag=25) / Raw(b"C" * 400)   # overlaps 200..400
+case("IP overlapping fragments", [ov, ov2])
+case("IP fragment offset+length past 64 KiB",
+     [ipb(id=4244, flags="MF", frag=0, proto=1) / Raw(b"D" * 400),
+      ipb(id=4244, flags=0, frag=8189, proto=1) / Raw(b"E" * 400)])
+case("IP fragments, reassembled ping (valid, sanity)", fr)
+case("IP 200 unfinished fragment trains", [ipb(id=5000 + i, flags="MF", frag=0, proto=17) /
+     Raw(b"F" * 64) for i in range(200)])
+# TCP header
+case("TCP data offset 3 < 5", [ipb() / syn(dataofs=3)])
+case("TCP data offset 15 past the packet", [ipb() / syn(dataofs=15)])
+for nm, o in (("option length 0", b"\x02\x00\x05\xb4"),
+              ("option length 1", b"\x08\x01\x00\x00"),
+              ("option length past the header", b"\x02\x08\x05\xb4"),
+              ("window scale 200, SACK-permitted length 7", b"\x03\x03\xc8\x04\x07\x00\x00\x00")):
+    case("TCP SYN " + nm, [ipb() / syn(dataofs=5 + len(o) // 4) / Raw(o)])
+case("TCP SYN+FIN", [ipb() / TCP(sport=sport(), dport=PORT, flags="SF")])
+case("TCP SYN+RST", [ipb() / TCP(sport=sport(), dport=PORT, flags="SR")])
+case("TCP SYN+URG urgent pointer 65535 past the data",
+     [ipb() / TCP(sport=sport(), dport=PORT, flags="SU", urgptr=65535) / Raw(b"x")])
+case("TCP bad checksum SYN", [ipb() / syn(chksum=0xbeef)])
+case("TCP all flags set, closed port", [ipb() / TCP(sport=sport(), dport=9, flags=0xff)])
+case("TCP 500 SYNs from spoofed sources (kernel RSTs the SYN-ACKs)",
+     [ipb() / syn() for _ in range(500)])
+# UDP / ICMP / ARP
+case("UDP length 2000 past the packet", [ipb() / UDP(sport=5, dport=7, len=2000) / Raw(b"u")])
+case("UDP length 4 < header", [ipb() / UDP(sport=5, dport=7, len=4)])
+case("ICMP echo bad checksum", [ipb() / ICMP(chksum=0x1111)])
+q = bytes(IP(src=HIM, dst=ME) / TCP(sport=PORT, dport=eport))[:8]
+case("ICMP unreachable quoting a truncated header",
+     [ipb() / ICMP(type=3, code=4, nexthopmtu=68) / Raw(q)])
+case("ICMP frag-needed MTU 68 quoting the established connection",
+     [ipb() / ICMP(type=3, code=4, nexthopmtu=68) /
+      Raw(bytes(IP(src=HIM, dst=ME) / TCP(sport=PORT, dport=eport))[:28])])
+case("ARP hwlen 10 plen 2", [Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff") /
+     ARP(hwlen=10, plen=2, op=1, psrc=ME, pdst=HIM)])
+case("ARP truncated", [Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff", type=0x806) / Raw(b"\x00\x01\x08")])
+case("Ethernet runt (6 bytes)", [Raw(bytes.fromhex(DMAC.replace(":", "")))])
+
+# RFC 5961 on the established connection
+def rst_in_window():
+    st = est_state()
+    if not st:
+        return "FAIL: could not learn the connection state"
+    snd, rcv, win = st
+    hits = sniff_around(
+        lambda: sendp([ipb() / TCP(sport=eport, dport=PORT, flags="R",
+                                  seq=(rcv + 1) & 0xffffffff)], iface=IFC),
+        lambda p: TCP in p and p[TCP].dport == eport and p[TCP].flags & 0x10 and
+        not p[TCP].flags & 0x04 and p[TCP].ack == rcv)
+    return "challenge ACK seen" if hits else "FAIL: no challenge ACK (RFC 5961 3.2)"
+def syn_established():
+    st = est_state()
+    if not st:
+        return "FAIL: could not learn the connection state"
+    snd, rcv, win = st
+    hits = sniff_around(
+        lambda: sendp([ipb() / TCP(sport=eport, dport=PORT, flags="S",
+                                  seq=(rcv + 1000000000) & 0xffffffff)], iface=IFC),
+        lambda p: TCP in p and p[TCP].dport == eport and p[TCP].flags & 0x10 and
+        not p[TCP].flags & 0x04)
+    return "challenge ACK seen" if hits else "FAIL: no challenge ACK (RFC 5961 4)"
+def rst_out_of_window():
+    st = est_state()
+    if not st:
+        return "FAIL: could not learn the connection state"
+    snd, rcv, win = st
+    sendp([ipb() / TCP(sport=eport, dport=PORT, flags="R",
+                       seq=(rcv + 0x40000000) & 0xffffffff)], iface=IFC)
+    return ""
+def syn_in_window():
+    st = est_state()
+    if not st:
+        return "FAIL: could not learn the connection state"
+    snd, rcv, win = st
+    hits = sniff_around(
+        lambda: sendp([ipb() / TCP(sport=eport, dport=PORT, flags="S",
+                                  seq=rcv)], iface=IFC),
+        lambda p: TCP in p and p[TCP].dport == eport and p[TCP].flags & 0x10 and
+        not p[TCP].flags & 0x04)
+    return "challenge ACK seen" if hits else "FAIL: no challenge ACK (RFC 5961 4)"
+def data_old_ack():
+    st = est_state()
+    if not st:
+        return "FAIL: could not learn the connection state"
+    snd, rcv, win = st
+    # RFC 5961 5.2: ACK far outside (SND.UNA - MAX.SND.WND) must be dropped
+    sendp([ipb() / TCP(sport=eport, dport=PORT, flags="PA", seq=rcv,
+                       ack=(snd + 0x80000000) & 0xffffffff) / Raw(b"Z" * 10)], iface=IFC)
+    return ""
+case("RST in window, not at rcv.nxt, on the established connection (RFC 5961 3.2)", fn=rst_in_window)
+case("RST out of window on the established connection", fn=rst_out_of_window)
+case("SYN out of window on the established connection (RFC 5961 4)", fn=syn_established)
+case("SYN at rcv.nxt on the established connection (RFC 5961 4)", fn=syn_in_window)
+case("data with an ACK for never-sent data (RFC 5961 5.2: dropped)", fn=data_old_ack)
+est.close()
+sys.exit(fail)
