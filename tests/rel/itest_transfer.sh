@@ -176,12 +176,14 @@ run_case() {
 		[ "${rsts%% *}" = 0 ] || echo "# RSTs on vethK: $rsts"
 		# bare RSTs (RST, no ACK) answer an ACK for a connection already
 		# closed (RFC 793 3.4): a duplicated or reordered segment arriving
-		# after the close. Allowed only when the wire duplicates or
-		# reorders (and the transfer itself checked out); any other RST fails.
+		# after the close. Allowed only when the wire duplicates, reorders
+		# or loses (a retransmission made because an ACK was lost can land
+		# after the peer closed), and the transfer itself checked out; any
+		# other RST fails. The count is printed in the ok line.
 		local nrst=${rsts%% *} bare; bare=$(echo "$rsts" | awk '{print $2}')
 		local note=""
 		rsts=$nrst
-		case "$netem" in *dup=*|*reorder=*)
+		case "$netem" in *dup=*|*reorder=*|*loss=*)
 			[ "${bare:-0}" -gt 0 ] 2>/dev/null &&
 				{ rsts=$((nrst - bare)); note=" ($bare bare RST(s) answering stray segments after the close)"; };;
 		esac
