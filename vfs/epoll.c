@@ -267,6 +267,23 @@ static uint64_t deadline_ts(const struct timespec *ts)
 	       (uint64_t)ts->tv_nsec;
 }
 
+/* Nothing ready yet: give up at the deadline, spin (polling the NIC) for
+ * the spin budget, then sleep. Shared by epoll_wait and poll/select. */
+enum { WAIT_TIMEOUT, WAIT_SPIN, WAIT_SLEEP };
+static int nothing_ready(struct vfs_inst *in, uint64_t t0, uint64_t dl,
+			 const void *sigmask)
+{
+	uint64_t now = vfs_now_ns();
+	if (now >= dl)
+		return WAIT_TIMEOUT;
+	if (now - t0 < vfs_g.spin_ns && !sigmask) {
+		vfs_inst_poll_try(in);
+		__builtin_ia32_pause();
+		return WAIT_SPIN;
+	}
+	return WAIT_SLEEP;
+}
+
 long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 {
 	struct epoll_event *out = (struct epoll_event *)c->arg[1];
@@ -310,7 +327,7 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 	for (;;) {
 		struct vfs_waiter w;
 		struct pollfd pf[3];
-		uint64_t now;
+		int r;
 		n = collect(ep, in, out, max, dual, &ndual);
 		if (n < max) {
 			int j, d;
@@ -333,14 +350,11 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 		}
 		if (n)
 			return n;
-		now = vfs_now_ns();
-		if (now >= dl)
+		r = nothing_ready(in, t0, dl, sigmask);
+		if (r == WAIT_TIMEOUT)
 			return 0;
-		if (now - t0 < vfs_g.spin_ns && !sigmask) {
-			vfs_inst_poll_try(in);
-			__builtin_ia32_pause();
+		if (r == WAIT_SPIN)
 			continue;
-		}
 		w.evfd = vfs_tls_evfd();
 		if (w.evfd < 0)
 			return w.evfd;
@@ -385,7 +399,7 @@ static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
 	for (;;) {
 		struct vfs_waiter w;
 		long k, cnt = 0;
-		uint64_t now;
+		int r;
 		k = raw(SYS_ppoll, (long)fds, n, (long)&zero, 0, 8, 0);
 		if (k < 0)
 			return k;
@@ -403,14 +417,11 @@ static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
 				cnt++;
 		if (cnt)
 			return cnt;
-		now = vfs_now_ns();
-		if (now >= dl)
+		r = nothing_ready(in, t0, dl, sigmask);
+		if (r == WAIT_TIMEOUT)
 			return 0;
-		if (now - t0 < vfs_g.spin_ns && !sigmask) {
-			vfs_inst_poll_try(in);
-			__builtin_ia32_pause();
+		if (r == WAIT_SPIN)
 			continue;
-		}
 		w.evfd = vfs_tls_evfd();
 		if (w.evfd < 0)
 			return w.evfd;
