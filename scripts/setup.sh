@@ -18,6 +18,7 @@ NEED_PKGS=(
 	libdpdk-dev dpdk libelf-dev libpcap-dev
 	iproute2 ethtool python3 coreutils util-linux iputils-ping
 	memcached libmemcached-tools gnuplot-nox python3-scapy
+	redis-server redis-tools iperf3 hping3 tcpdump
 )
 NR_HUGE=${NETFUSE_HUGEPAGES:-512}
 failed=0
