@@ -290,7 +290,7 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 	int max = (int)c->arg[2], n;
 	const void *sigmask = NULL;
 	struct vfs_inst *in = vfs_g.inst;
-	int dual[DUAL_MERGE], ndual;
+	int dual[DUAL_MERGE], ndual, use_wake;
 	uint64_t dl, t0;
 	long k;
 
@@ -319,6 +319,7 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 		sigmask = (const void *)c->arg[4];
 	}
 	t0 = vfs_now_ns();
+	use_wake = 1;
 	/* Pull what the NIC has before looking: a program that polls with a
 	 * zero timeout (open-loop clients, busy event loops) would otherwise
 	 * only see what the progress thread brought in, up to 500 us late on
@@ -371,7 +372,7 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 			pf[1].fd = (int)c->arg[0];
 			pf[1].events = POLLIN;
 			pf[0].revents = pf[1].revents = 0;
-			k = vfs_sleep(pf, 2, dl, sigmask, w.evfd);
+			k = vfs_sleep(pf, 2, dl, sigmask, w.evfd, &use_wake);
 		}
 		vfs_inst_lock(in);
 		vfs_waiter_del(in, &w);
@@ -392,6 +393,7 @@ static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
 {
 	struct vfs_inst *in = vfs_g.inst;
 	uint64_t t0 = vfs_now_ns();
+	int use_wake = 1;
 	struct timespec zero = { 0, 0 };
 	int i;
 	if (in)
@@ -443,7 +445,7 @@ static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
 			fds[n].fd = w.evfd;
 			fds[n].events = POLLIN;
 			fds[n].revents = 0;
-			k = vfs_sleep(fds, n + 1, dl, sigmask, w.evfd);
+			k = vfs_sleep(fds, n + 1, dl, sigmask, w.evfd, &use_wake);
 		}
 		vfs_inst_lock(in);
 		vfs_waiter_del(in, &w);

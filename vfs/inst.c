@@ -273,6 +273,22 @@ void vfs_inst_stop(struct vfs_inst *in)
 	in->ctl_fd = -1;
 }
 
+/* Is fd a timerfd? (/proc/self/fd/N reads "anon_inode:[timerfd]") */
+static int fd_is_timerfd(int fd)
+{
+	char path[64], link[64];
+	long n;
+	if (fd < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = hook_raw_syscall(SYS_readlinkat, AT_FDCWD, (long)path, (long)link,
+			     sizeof(link) - 1, 0, 0);
+	if (n <= 0)
+		return 0;
+	link[n] = 0;
+	return strstr(link, "[timerfd]") != NULL;
+}
+
 static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 		      struct nf_io_ops *ops, uint32_t ip_be, uint8_t plen)
 {
@@ -286,6 +302,7 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 	in->waiters = NULL;
 	in->nwaiters = 0;
 	in->next_deadline = 0;
+	in->wake_is_timer = fd_is_timerfd(ops->wake_fd);
 	in->ip_be = ip_be;
 	in->mask_be = plen ? htonl(0xffffffffu << (32 - plen)) : 0;
 	vfs_g.route.ip_be = ip_be;
@@ -581,9 +598,11 @@ void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w)
 }
 
 long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
-	       const void *sigmask, int evfd)
+	       const void *sigmask, int evfd, int *use_wake)
 {
+	struct vfs_inst *in = vfs_g.inst;
 	struct timespec ts, *tp = NULL;
+	int wi = -1;
 	long r;
 	if (deadline != UINT64_MAX) {
 		uint64_t now = vfs_now_ns(), t = deadline > now ? deadline - now : 0;
@@ -591,17 +610,22 @@ long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
 		ts.tv_nsec = (long)(t % 1000000000ull);
 		tp = &ts;
 	}
-	/* the queue's wake fd too: a frame wakes the sleeper directly (it
-	 * then polls the stack itself) instead of through the progress
-	 * thread; fds has room for one more entry (callers) */
-	if (vfs_g.inst && vfs_g.inst->ops->wake_fd >= 0) {
-		fds[nfds].fd = vfs_g.inst->ops->wake_fd;
+	/* the queue's rx interrupt fd too: a frame wakes the sleeper
+	 * directly (it then polls the stack itself) instead of through the
+	 * progress thread. Not a timerfd: it says nothing about frames. */
+	if (in && in->ops->wake_fd >= 0 && !in->wake_is_timer && *use_wake) {
+		wi = nfds;
+		fds[nfds].fd = in->ops->wake_fd;
 		fds[nfds].events = POLLIN;
 		fds[nfds].revents = 0;
 		nfds++;
 	}
 	r = hook_raw_syscall(SYS_ppoll, (long)fds, nfds, (long)tp,
 			     (long)sigmask, sigmask ? 8 : 0, 0);
+	if (wi >= 0 && r > 0 && fds[wi].revents) {
+		*use_wake = 0;
+		vfs_inst_poll_try(in);
+	}
 	if (evfd >= 0)
 		evfd_drain(evfd);
 	return r;
@@ -686,7 +710,9 @@ int vfs_wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 		pf[1].fd = kfd;
 		pf[1].events = (short)(want & (POLLIN | POLLOUT));
 		pf[1].revents = 0;
-		r = vfs_sleep(pf, kfd >= 0 ? 2 : 1, deadline, NULL, w.evfd);
+		int use_wake = 1;
+		r = vfs_sleep(pf, kfd >= 0 ? 2 : 1, deadline, NULL, w.evfd,
+			      &use_wake);
 	}
 	vfs_inst_lock(in);
 	vfs_waiter_del(in, &w);

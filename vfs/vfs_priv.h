@@ -180,6 +180,8 @@ struct vfs_inst {
 	int thr_started;
 	atomic_int stop;
 	int ctl_fd;               /* eventfd: kick the progress thread */
+	int wake_is_timer;        /* ops->wake_fd is io/'s 500 us timerfd
+				   * (no rx interrupts): no use to sleepers */
 	uint32_t ip_be, mask_be;  /* the netfuse interface */
 	uint64_t polls, wakeups_sent;
 };
@@ -200,13 +202,17 @@ uint64_t vfs_now_ns(void);
 int vfs_tls_evfd(void);
 void vfs_waiter_add(struct vfs_inst *in, struct vfs_waiter *w);
 void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w);
-/* Sleep in ppoll on fds[0..nfds) (the caller puts its eventfd there) and
- * the queue's wake fd, appended at fds[nfds] (room for it is the caller's
- * business), until one is ready, deadline (ns, UINT64_MAX none) or a
- * signal; then drain evfd. Returns ppoll's result. */
+/* Sleep in ppoll on fds[0..nfds) (the caller puts its eventfd there) and,
+ * while *use_wake (the caller sets it to 1 once per blocking call), the
+ * queue's rx interrupt fd, appended at fds[nfds] (room for it is the
+ * caller's business), until one is ready, deadline (ns, UINT64_MAX none)
+ * or a signal; then drain evfd. When the interrupt fd woke us, poll the
+ * stack and clear *use_wake: only the progress thread drains that fd, so
+ * a second sleep on it could return at once, again and again (a busy
+ * loop that starved the thread doing the work). Returns ppoll's result. */
 struct pollfd;
 long vfs_sleep(struct pollfd *extra, int nextra, uint64_t deadline,
-	       const void *sigmask, int evfd);
+	       const void *sigmask, int evfd, int *use_wake);
 
 /* Wait until sd has one of `want` (or ERR/HUP), or, with seq0, until its
  * readiness-change counter differs from *seq0; or deadline. kfd: a kernel
