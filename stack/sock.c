@@ -1122,6 +1122,29 @@ uint32_t ns_stack_max_socks(const struct ns_stack *st)
 	return st->cfg.max_socks;
 }
 
+uint32_t ns_stack_closing(const struct ns_stack *st)
+{
+	uint32_t sd, n = 0;
+	for (sd = 0; sd < st->cfg.max_socks; sd++) {
+		const struct ns_sock *so = &st->socks[sd];
+		if (so->type != NS_SOCK_TCP || !(so->sf & SF_ORPHAN))
+			continue;
+		switch (so->tcb.state) {
+		case NS_TCPS_SYN_RECEIVED:
+		case NS_TCPS_ESTABLISHED:
+		case NS_TCPS_CLOSE_WAIT:
+		case NS_TCPS_FIN_WAIT_1:
+		case NS_TCPS_CLOSING:
+		case NS_TCPS_LAST_ACK:
+			n++;
+			break;
+		default: /* FIN_WAIT_2, TIME_WAIT: our side is delivered */
+			break;
+		}
+	}
+	return n;
+}
+
 int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len)
 {
 	const struct ns_sock *so;

@@ -206,6 +206,9 @@ uint32_t ns_sock_events(struct ns_stack *st, int sd);
  * -EBADF for a free slot. Sockets are 0 .. ns_stack_max_socks() - 1. */
 int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len);
 uint32_t ns_stack_max_socks(const struct ns_stack *st);
+/* TCP sockets the program closed whose data or FIN the peer has not yet
+ * acknowledged (a process about to exit waits for 0; O(max_socks)). */
+uint32_t ns_stack_closing(const struct ns_stack *st);
 /* Native event API for apps that want callbacks instead of the changed
  * list: when set, at the end of every ns_stack_poll() (after its frames
  * are sent) the changed list is drained and fn(arg, st, sd, events) is

@@ -335,6 +335,19 @@ int vfs_setup(vfs_getenv_fn get, void *arg)
 			vfs_g.spin_ns = us * 1000ull;
 		}
 	}
+	vfs_g.exit_linger_ns = 2000000000ull;
+	v = get(arg, "NETFUSE_EXIT_LINGER_MS");
+	if (v && *v) {
+		char *end;
+		unsigned long ms = strtoul(v, &end, 10);
+		if (*end || ms > 600000) {
+			vfs_log(0, "NETFUSE_EXIT_LINGER_MS='%s' is not a number of "
+				"milliseconds (0..600000); using 2000", v);
+			rc = -EINVAL;
+		} else {
+			vfs_g.exit_linger_ns = ms * 1000000ull;
+		}
+	}
 	/* the netfuse interface, for routing before the stack exists (io/
 	 * parses the same variable when it starts) */
 	vfs_g.route.ip_be = htonl(0xc6120002u);

@@ -855,12 +855,27 @@ void vfs_exit_close_all(void)
 		    ((struct vfs_sock *)o)->route != VFS_R_UNDECIDED)
 			vfs_fd_remove(fd); /* the kernel closes the fd itself */
 	}
-	/* up to 20 ms for queued data and FINs to leave (the progress thread
-	 * runs meanwhile); the kernel would keep going after exit, we cannot */
-	end = vfs_now_ns() + 20000000ull;
-	while (vfs_now_ns() < end) {
+	/* The kernel would go on delivering a closed socket's data after
+	 * exit; the stack dies with the process. So wait, polling (the
+	 * progress thread runs too), until every closed connection's data
+	 * and FIN are acknowledged, or NETFUSE_EXIT_LINGER_MS (2 s) passes;
+	 * nothing pending: no wait. What is left is logged. */
+	end = vfs_now_ns() + vfs_g.exit_linger_ns;
+	for (;;) {
 		struct timespec ts = { 0, 1000000 };
+		uint32_t left;
 		vfs_inst_poll_try(in);
+		vfs_inst_lock(in);
+		left = ns_stack_closing(in->st);
+		vfs_inst_unlock(in);
+		if (!left)
+			break;
+		if (vfs_now_ns() >= end) {
+			vfs_log(1, "exit: %u connection(s) still had unacknowledged "
+				"data or FIN after NETFUSE_EXIT_LINGER_MS; their "
+				"peers will see them time out", left);
+			break;
+		}
 		(void)raw(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
 	}
 }

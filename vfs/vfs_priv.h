@@ -272,6 +272,7 @@ struct vfs_state {
 	int enabled;
 	int forked_child;         /* this process is a fork child */
 	uint64_t spin_ns;         /* NETFUSE_SPIN_US */
+	uint64_t exit_linger_ns;  /* NETFUSE_EXIT_LINGER_MS */
 	int log_level;            /* 0 error .. 3 debug */
 	struct vfs_route_cfg route;
 	atomic_int inst_state;    /* 0 not tried, 1 ready, -1 failed */

@@ -9,6 +9,10 @@
  * worker needed: 8 ms p99). The assertions are on the idle thread's CPU
  * time (CLOCK_THREAD_CPUTIME_ID), not on wall time: a busy loop uses
  * nearly all of the transfer's duration, a sleeper a few percent.
+ *
+ * And the last wait of all: exit_group closes every netfuse socket and
+ * waits until the peers acknowledged their data and FINs (the kernel
+ * would deliver them after exit; the stack dies with the process).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +24,7 @@
 #include <cmocka.h>
 
 #include "tests/vfs/vfs_fixture.h"
+#include "vfs/vfs_priv.h"
 
 static uint16_t next_port;
 
@@ -149,11 +154,86 @@ static void test_idle_poll_sleeps_while_busy(void **state)
 	idle_while_busy(1);
 }
 
+
+/* ---- exit ------------------------------------------------------------------ */
+#define EXIT_BYTES (128 * 1024)
+struct slow_reader {
+	int sd;
+	uint8_t buf[EXIT_BYTES + 1];
+	long got;
+	int eof;
+};
+
+static void *slow_reader_main(void *arg)
+{
+	struct slow_reader *r = arg;
+	uint64_t end = fx_now() + 10000000000ull;
+	while (fx_now() < end && r->got < EXIT_BYTES + 1) {
+		long n;
+		pthread_mutex_lock(&g_peer.lock);
+		n = ns_recv(g_peer.st, r->sd, r->buf + r->got,
+			    r->got + 8192 > EXIT_BYTES + 1 ?
+			    (size_t)(EXIT_BYTES + 1 - r->got) : 8192, 0);
+		pthread_mutex_unlock(&g_peer.lock);
+		if (n == 0) {
+			r->eof = 1;
+			break;
+		}
+		if (n > 0)
+			r->got += n;
+		usleep(n > 0 ? 40000 : 1000); /* ~200 KB/s */
+	}
+	return NULL;
+}
+
+/* Runs last: vfs_exit_close_all() takes every netfuse fd away. */
+static void test_exit_delivers_unsent(void **state)
+{
+	static uint8_t out[EXIT_BYTES];
+	static struct slow_reader rd;
+	uint16_t port = next_port++;
+	int lfd = nf_listener(port), c;
+	size_t off = 0;
+	uint64_t end = fx_now() + 5000000000ull, t0;
+	pthread_t t;
+	uint32_t left;
+	(void)state;
+	rd.sd = peer_connect(port);
+	assert_int_equal(peer_connected(rd.sd, 2000), 1);
+	c = (int)sys(SYS_accept4, lfd, 0, 0, SOCK_NONBLOCK);
+	assert_true(c >= 0);
+	fx_pattern(out, sizeof(out), 11);
+	assert_int_equal(pthread_create(&t, NULL, slow_reader_main, &rd), 0);
+	while (off < sizeof(out) && fx_now() < end) {
+		long n = sys(SYS_sendto, c, out + off, sizeof(out) - off, 0, 0, 0);
+		if (n > 0)
+			off += (size_t)n;
+		else
+			usleep(500);
+	}
+	assert_int_equal(off, sizeof(out));
+	/* the program exits now, most of its data still unacknowledged */
+	t0 = fx_now();
+	vfs_exit_close_all();
+	vfs_inst_lock(vfs_g.inst);
+	left = ns_stack_closing(vfs_g.inst->st);
+	vfs_inst_unlock(vfs_g.inst);
+	print_message("  exit waited %.0f ms; %ld bytes read by then\n",
+		      (fx_now() - t0) / 1e6, rd.got);
+	assert_int_equal(left, 0); /* all data and the FIN acknowledged */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(rd.got, EXIT_BYTES);
+	assert_int_equal(rd.eof, 1);
+	assert_memory_equal(rd.buf, out, EXIT_BYTES);
+	peer_close(rd.sd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idle_epoll_sleeps_while_busy),
 		cmocka_unit_test(test_idle_poll_sleeps_while_busy),
+		cmocka_unit_test(test_exit_delivers_unsent), /* last */
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
