@@ -230,48 +230,6 @@ long hook_entry_c(struct hook_frame *f)
 	return r;
 }
 
-/* ---- extended state ----------------------------------------------- */
-
-static unsigned xsave_size;
-static uint64_t xsave_mask;
-
-static void cpuid(unsigned leaf, unsigned sub, unsigned r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]),
-			 "=d"(r[3]) : "a"(leaf), "c"(sub));
-}
-
-unsigned hook_fpu_size(void)
-{
-	if (!xsave_size) {
-		unsigned r[4];
-		cpuid(0xd, 0, r);
-		xsave_size = r[1] ? r[1] : 512 + 64;
-		uint32_t lo, hi;
-		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-		xsave_mask = ((uint64_t)hi << 32) | lo;
-	}
-	return xsave_size;
-}
-
-void hook_fpu_save(void *buf)
-{
-	hook_fpu_size();
-	uint8_t *b = buf;
-	for (unsigned i = 512; i < 512 + 64; i++)
-		b[i] = 0; /* xsave header must start zeroed */
-	__asm__ volatile("xsave64 (%0)" : : "r"(buf),
-			 "a"((uint32_t)xsave_mask),
-			 "d"((uint32_t)(xsave_mask >> 32)) : "memory");
-}
-
-void hook_fpu_restore(const void *buf)
-{
-	__asm__ volatile("xrstor64 (%0)" : : "r"(buf),
-			 "a"((uint32_t)xsave_mask),
-			 "d"((uint32_t)(xsave_mask >> 32)) : "memory");
-}
-
 void hook_get_stats(struct hook_stats *st)
 {
 	*st = hook_stats_g;

@@ -57,12 +57,20 @@ long hook_raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5,
  * pass calls they do not handle to this. */
 long hook_syscall_kernel(const struct hook_call *c);
 
-/* Save/restore the program's extended state (x87, SSE, AVX, AVX-512,
- * MXCSR) around policy code that uses vector registers. buf must be
- * 64-byte aligned and hook_fpu_size() bytes long. */
+/* Save/restore the program's vector state around policy code compiled
+ * normally (libc's memcpy uses vector registers): xmm/ymm/zmm 0-31 as the
+ * CPU has them, k0-k7, MXCSR, the x87 control word (~150 cycles a pair;
+ * hook/fpu.c). Not the x87 register stack or MMX: such code must not use
+ * long double. buf: 64-byte aligned, hook_fpu_size() bytes. */
 unsigned hook_fpu_size(void);
 void hook_fpu_save(void *buf);
 void hook_fpu_restore(const void *buf);
+/* The same for every enabled XSAVE component (x87 stack included; ~1,000
+ * cycles a pair): for rare, heavy work. buf: 64-byte aligned,
+ * hook_xstate_size() bytes. */
+unsigned hook_xstate_size(void);
+void hook_xstate_save(void *buf);
+void hook_xstate_restore(const void *buf);
 
 /* Mark the calling thread as inside the hook's own machinery: its system
  * calls go straight to the kernel, bypassing the policy (bounded

@@ -313,11 +313,11 @@ long rewrite_all(void)
 
 long hook_rewrite_region(uintptr_t addr, uintptr_t len)
 {
-	uint8_t fpu_raw[hook_fpu_size() + 64];
+	uint8_t fpu_raw[hook_xstate_size() + 64];
 	void *fpu = (void *)(((uintptr_t)fpu_raw + 63) & ~63ul);
 	uint64_t all = ~0ull, old;
 
-	hook_fpu_save(fpu);
+	hook_xstate_save(fpu);
 	RAW(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8, 0, 0);
 	hook_guard_enter();
 	uint64_t t0 = raw_now_ns();
@@ -325,6 +325,6 @@ long hook_rewrite_region(uintptr_t addr, uintptr_t len)
 	hook_stats_g.scan_ns += raw_now_ns() - t0;
 	hook_guard_leave();
 	RAW(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8, 0, 0);
-	hook_fpu_restore(fpu);
+	hook_xstate_restore(fpu);
 	return r;
 }

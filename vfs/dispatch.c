@@ -8,7 +8,7 @@
  * HOOK_PASSTHROUGH, so the hook issues the call itself (the cheapest
  * path). That part only does integer work: the program's vector state is
  * live there. Calls that do concern vfs/ go through slow_path(), which
- * saves the program's extended state (hook_fpu_save, XSAVE) around the C
+ * saves the program's vector state (hook_fpu_save, hook/fpu.c) around the C
  * code of sock.c / epoll.c / inst.c, which is compiled normally and may
  * use SSE (memcpy, struct copies).
  *

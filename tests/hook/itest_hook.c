@@ -79,6 +79,38 @@ __asm__(
 
 	/* vec_syscall(in, out): zmm0-31 from in[0..2047], k1-k7 = in words,
 	 * MXCSR = 0x1fa0 | status bits, x87 CW = 0x27f, then syscall; store. */
+	/* xmm_syscall(in, out): after vzeroupper, xmm0-15 from in[0..255]
+	 * with legacy SSE loads (upper halves stay in their init state),
+	 * syscall; store xmm0-15, the upper 128 bits of ymm0 and ymm15, and
+	 * XGETBV(1) (XINUSE) at out[256..295]. */
+	".globl xmm_syscall\n"
+	"xmm_syscall:\n"
+	".cfi_startproc\n"
+	"  vzeroupper\n"
+	"  movdqu 0(%rdi), %xmm0; movdqu 16(%rdi), %xmm1; movdqu 32(%rdi), %xmm2\n"
+	"  movdqu 48(%rdi), %xmm3; movdqu 64(%rdi), %xmm4; movdqu 80(%rdi), %xmm5\n"
+	"  movdqu 96(%rdi), %xmm6; movdqu 112(%rdi), %xmm7; movdqu 128(%rdi), %xmm8\n"
+	"  movdqu 144(%rdi), %xmm9; movdqu 160(%rdi), %xmm10; movdqu 176(%rdi), %xmm11\n"
+	"  movdqu 192(%rdi), %xmm12; movdqu 208(%rdi), %xmm13; movdqu 224(%rdi), %xmm14\n"
+	"  movdqu 240(%rdi), %xmm15\n"
+	"  mov $39, %eax\n"
+	"  syscall\n"
+	".globl xmm_site\n"
+	"xmm_site:\n"
+	"  movdqu %xmm0, 0(%rsi); movdqu %xmm1, 16(%rsi); movdqu %xmm2, 32(%rsi)\n"
+	"  movdqu %xmm3, 48(%rsi); movdqu %xmm4, 64(%rsi); movdqu %xmm5, 80(%rsi)\n"
+	"  movdqu %xmm6, 96(%rsi); movdqu %xmm7, 112(%rsi); movdqu %xmm8, 128(%rsi)\n"
+	"  movdqu %xmm9, 144(%rsi); movdqu %xmm10, 160(%rsi); movdqu %xmm11, 176(%rsi)\n"
+	"  movdqu %xmm12, 192(%rsi); movdqu %xmm13, 208(%rsi); movdqu %xmm14, 224(%rsi)\n"
+	"  movdqu %xmm15, 240(%rsi)\n"
+	"  mov $1, %ecx; xgetbv\n"
+	"  mov %eax, 256(%rsi); mov %edx, 260(%rsi)\n"
+	"  vextracti128 $1, %ymm0, 264(%rsi)\n"
+	"  vextracti128 $1, %ymm15, 280(%rsi)\n"
+	"  vzeroupper\n"
+	"  ret\n"
+	".cfi_endproc\n"
+
 	".globl vec_syscall\n"
 	"vec_syscall:\n"
 	".cfi_startproc\n"
@@ -316,6 +348,38 @@ static void test_vectors_preserved(void **state)
 	policy_saw_df = 0;
 	run_vec(1);
 	assert_int_equal(policy_saw_df, 0);
+}
+
+/* The upper halves were clean (vzeroupper) when the program made the
+ * call: the policy dirtied them; the hook restores the xmm values AND the
+ * clean state (XINUSE bits 2 and 6 clear), as the program had it. */
+void xmm_syscall(const void *in, void *out);
+extern char xmm_site[];
+static void test_vectors_clean_upper_state(void **state)
+{
+	static uint8_t in[256], out[296];
+	uint64_t inuse;
+	unsigned r[4];
+	(void)state;
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]),
+			 "=d"(r[3]) : "a"(0xd), "c"(1));
+	if (!have_avx512() || !((r[0] >> 2) & 1)) {
+		fprintf(stderr, "this CPU has no AVX-512 or no XGETBV(1)\n");
+		if (!getenv("NETFUSE_ALLOW_SKIP"))
+			fail();
+		skip();
+	}
+	assert_true(p_is_site((uintptr_t)xmm_site));
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 13 + 5);
+	p_set_dispatch(vec_policy, 0);
+	xmm_syscall(in, out);
+	p_set_dispatch(0, 0);
+	assert_memory_equal(out, in, 256);
+	memcpy(&inuse, out + 256, 8);
+	assert_int_equal(inuse & ((1u << 2) | (1u << 6)), 0);
+	for (int i = 264; i < 296; i++)
+		assert_int_equal(out[i], 0);
 }
 
 /* ---- 2. red zone ------------------------------------------------------- */
@@ -887,6 +951,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gprs_preserved),
 		cmocka_unit_test(test_vectors_preserved),
+		cmocka_unit_test(test_vectors_clean_upper_state),
 		cmocka_unit_test(test_red_zone_live_values),
 		cmocka_unit_test(test_red_zone_kernel_output),
 		cmocka_unit_test(test_red_zone_in_thread_and_child),
