@@ -276,7 +276,7 @@ static int nothing_ready(struct vfs_inst *in, uint64_t t0, uint64_t dl,
 	uint64_t now = vfs_now_ns();
 	if (now >= dl)
 		return WAIT_TIMEOUT;
-	if (now - t0 < vfs_g.spin_ns && !sigmask) {
+	if (now - t0 < vfs_g.spin_ns && !sigmask && vfs_spin_ok(in, now, t0)) {
 		vfs_inst_poll_try(in);
 		__builtin_ia32_pause();
 		return WAIT_SPIN;

@@ -166,6 +166,30 @@ static unsigned poll_rx_locked(struct vfs_inst *in)
 	return total;
 }
 
+/* Several threads spinning on one instance only take the lock from each
+ * other and, when they share a core (memcached -t 4 on 2 cores), each
+ * other's time slices: one spins, polling for all; the others sleep and
+ * are woken through their eventfds by the spinner's polls. The right to
+ * spin is a lease that ends with the spinner's own budget, so a spinner
+ * that leaves (work found, or blocked elsewhere) hands it on within
+ * NETFUSE_SPIN_US without a release step. Two threads claiming at once
+ * both spin for one round; the later claim wins. */
+static __thread char tls_me;
+
+int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0)
+{
+	uintptr_t me = (uintptr_t)&tls_me;
+	if (atomic_load_explicit(&in->spin_owner, memory_order_relaxed) != me) {
+		if (now < atomic_load_explicit(&in->spin_until,
+					       memory_order_relaxed))
+			return 0;
+		atomic_store_explicit(&in->spin_owner, me, memory_order_relaxed);
+	}
+	atomic_store_explicit(&in->spin_until, t0 + vfs_g.spin_ns,
+			      memory_order_relaxed);
+	return 1;
+}
+
 void vfs_inst_poll_try(struct vfs_inst *in)
 {
 	if (pthread_mutex_trylock(&in->lock) != 0)
@@ -665,7 +689,8 @@ int vfs_wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 	long r;
 
 	want |= NS_EV_ERR | NS_EV_HUP;
-	while (now - t0 < vfs_g.spin_ns && now < deadline) {
+	while (now - t0 < vfs_g.spin_ns && now < deadline &&
+	       vfs_spin_ok(in, now, t0)) {
 		vfs_inst_poll_try(in);
 		vfs_inst_lock(in);
 		ev = vfs_sock_events(in, s);

@@ -180,6 +180,10 @@ struct vfs_inst {
 	int thr_started;
 	atomic_int stop;
 	int ctl_fd;               /* eventfd: kick the progress thread */
+	/* the thread spinning on this instance and until when (a lease, no
+	 * release needed; vfs_spin_ok) */
+	_Atomic uintptr_t spin_owner;
+	_Atomic uint64_t spin_until;
 	int wake_is_timer;        /* ops->wake_fd is io/'s 500 us timerfd
 				   * (no rx interrupts): no use to sleepers */
 	uint32_t ip_be, mask_be;  /* the netfuse interface */
@@ -191,6 +195,10 @@ int vfs_inst_get(struct vfs_inst **out);
 /* Take the lock / drop it after reporting readiness changes. */
 void vfs_inst_lock(struct vfs_inst *in);
 void vfs_inst_unlock(struct vfs_inst *in);
+/* May the calling thread spin (poll) in a wait that started at t0? One
+ * thread at a time spins on an instance; the others sleep at once and
+ * the spinner's polls wake them (their eventfds). */
+int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0);
 /* Try to poll if the lock is free (spinning waiters). */
 void vfs_inst_poll_try(struct vfs_inst *in);
 /* Start the progress thread on an instance built by the caller. */
