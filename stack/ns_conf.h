@@ -26,6 +26,7 @@
 #define NS_TCP_KEEPCNT          9
 #define NS_TCP_FIN_WAIT2_NS     (60000 * NS_MS) /* orphan FIN_WAIT_2 */
 #define NS_TCP_INIT_CWND_SEGS   10           /* RFC 6928 */
+#define NS_TCP_RCV_RTT_DEF_US   1000         /* auto-tuning RTT before a sample */
 #define NS_TCP_OOO_RANGES       8            /* out-of-order ranges kept */
 #define NS_TCP_SACK_RANGES      8            /* sender scoreboard ranges */
 #define NS_TCP_CHALLENGE_PER_S  1000         /* RFC 5961 10: ACK rate limit */

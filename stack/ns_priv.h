@@ -105,6 +105,8 @@ extern const char *const ns_tcp_state_names[NS_TCPS_COUNT];
 #define TF_SENT_ANY    (1u << 13)
 #define TF_DSACK       (1u << 14) /* report dsack[] in the next ACK */
 #define TF_QUICKACK    (1u << 15) /* TCP_QUICKACK: no delayed ACKs */
+#define TF_RCVBUF_LOCK (1u << 16) /* SO_RCVBUF set: no auto-tuning */
+#define TF_SNDBUF_LOCK (1u << 17) /* SO_SNDBUF set: no auto-tuning */
 
 enum { NS_CC_CUBIC = 0, NS_CC_RENO = 1 };
 
@@ -121,6 +123,7 @@ struct ns_tcb {
 	uint8_t cc_algo;        /* NS_CC_* */
 	uint8_t keep_sent;      /* keepalive probes without answer */
 	uint8_t delack_segs;    /* segments received since our last ACK */
+	uint8_t probes;         /* zero-window probes without an ACK */
 	uint32_t tf;            /* TF_* */
 
 	/* send sequence space (RFC 9293 3.3.1) */
@@ -140,12 +143,24 @@ struct ns_tcb {
 	 * stored from sb[sb_start] (wrapping at sb_mask + 1) */
 	uint8_t *sb;
 	uint32_t sb_mask, sb_start, sb_len, sb_seq;
-	uint32_t sb_lim;        /* SO_SNDBUF: bytes the user may queue */
+	uint32_t sb_lim;        /* SO_SNDBUF: bytes the user may queue; grows
+				 * with cwnd up to sb_mask + 1 unless
+				 * TF_SNDBUF_LOCK */
 	/* receive ring: rb_len in-order unread bytes from rb[rb_start];
 	 * out-of-order data is stored at its offset from rcv_nxt */
 	uint8_t *rb;
 	uint32_t rb_mask, rb_start, rb_len;
-	uint32_t rb_lim;        /* SO_RCVBUF: most we advertise */
+	uint32_t rb_lim;        /* SO_RCVBUF: most we advertise; auto-tuned
+				 * up to rb_mask + 1 unless TF_RCVBUF_LOCK */
+	/* receive auto-tuning (Linux tcp_rcv_space_adjust, DRS): bytes the
+	 * user read in the best measured RTT (0: not started), total read,
+	 * mark and time of the current measurement; the receiver's RTT
+	 * from TS echoes (0: none yet) */
+	uint32_t rq_space, rq_copied, rq_mark;
+	uint64_t rq_time;
+	uint32_t rcv_rtt_us;
+	uint32_t rrt_seq;       /* no TS: the window edge being timed ... */
+	uint64_t rrt_time;      /* ... since (0: none) */
 	struct ns_ooo ooo[NS_TCP_OOO_RANGES];
 	uint8_t ooo_n;          /* ranges in ooo[], sorted by start */
 	uint8_t ooo_last;       /* index of the range most recently added */
@@ -171,6 +186,13 @@ struct ns_tcb {
 	uint32_t cu_k_ms;       /* CUBIC K, ms */
 	uint32_t cu_west;       /* CUBIC Reno-friendly estimate, bytes */
 	uint64_t cu_epoch_ns;   /* 0: no epoch */
+	/* undo of a spurious reduction (RFC 2883 5, RFC 3708, Linux
+	 * undo_marker): cwnd/ssthresh before the episode (0: none open)
+	 * and its retransmissions not yet reported as D-SACKed */
+	uint32_t prior_cwnd, prior_ssthresh, undo_retrans;
+	uint32_t undo_marker;   /* snd_una when the episode began */
+	uint32_t undo_high;     /* snd_max then: the episode ends past it */
+	uint32_t undo_rxt_hi;   /* end of the highest retransmission */
 
 	/* timers: absolute deadlines in ns, 0 = off */
 	uint64_t t_rexmt, t_persist, t_delack, t_keep, t_2msl;
@@ -178,6 +200,7 @@ struct ns_tcb {
 	uint64_t persist_ns;    /* current probe interval */
 	uint64_t last_rcv_ns;   /* keepalive idle reference */
 	uint64_t first_rxt_ns;  /* TCP_USER_TIMEOUT reference */
+	uint64_t probe_start_ns; /* first zero-window probe of this stall */
 
 	/* options set by the user */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
@@ -186,6 +209,7 @@ struct ns_tcb {
 	/* statistics (TCP_INFO) */
 	uint64_t bytes_acked, bytes_received;
 	uint32_t total_retrans;
+	uint32_t dsack_dups;    /* D-SACK blocks received */
 };
 
 /* sock.sf flags */
@@ -400,6 +424,9 @@ void ns_sack_trim(struct ns_tcb *tp);
 void ns_sack_clear(struct ns_tcb *tp);
 uint32_t ns_sack_bytes(const struct ns_tcb *tp);
 uint32_t ns_sack_pipe(const struct ns_tcb *tp);
+/* RFC 2883 4: is blk[0] a D-SACK (below ack, or inside blk[1])? */
+int ns_sack_is_dsack(const struct ns_tcb *tp, const struct ns_ooo *blk,
+		     unsigned n, uint32_t ack);
 void ns_sack_output(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu);
@@ -420,6 +447,14 @@ void ns_tcp_respond(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 void ns_tcp_reset_noconn(struct ns_stack *st, const struct ns_ip_info *ii,
 			 const struct ns_tcp_hdr *th, uint32_t seglen);
 uint32_t ns_tcp_rcv_window(const struct ns_tcb *tp);
+/* auto-tuning: the user read n bytes (sock.c); cwnd changed (tcp_cc.c);
+ * a data segment echoed our timestamp tsecr (tcp_in.c) */
+void ns_tcp_rcvbuf_adjust(struct ns_stack *st, struct ns_sock *so,
+			  uint32_t n);
+void ns_tcp_sndbuf_expand(struct ns_stack *st, struct ns_tcb *tp);
+void ns_tcp_rcv_rtt_ts(struct ns_stack *st, struct ns_tcb *tp,
+		       uint32_t tsecr);
+void ns_tcp_rcv_rtt_win(struct ns_stack *st, struct ns_tcb *tp);
 void ns_tcp_window_update(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_timer_set(struct ns_stack *st, struct ns_sock *so,
 		      uint64_t *t, uint64_t deadline);
@@ -432,6 +467,9 @@ void ns_cc_init(struct ns_stack *st, struct ns_tcb *tp);
 void ns_cc_ack(struct ns_stack *st, struct ns_tcb *tp, uint32_t acked);
 void ns_cc_loss(struct ns_stack *st, struct ns_tcb *tp); /* fast rexmt */
 void ns_cc_rto(struct ns_stack *st, struct ns_tcb *tp);
+/* a D-SACK arrived: maybe undo the last reduction (tcp_cc.c) */
+void ns_cc_dsack(struct ns_stack *st, struct ns_tcb *tp, uint32_t start,
+		 uint32_t end);
 uint32_t ns_tcp_flight(const struct ns_tcb *tp);
 
 /* ---- sock.c ------------------------------------------------------------ */

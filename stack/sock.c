@@ -596,6 +596,38 @@ ssize_t ns_send(struct ns_stack *st, int sd, const void *buf, size_t len,
 	return ns_sendmsg(st, sd, &v, 1, flags, NULL);
 }
 
+/* nothing to read: what recv returns (EOF 0, a pending error, -EAGAIN) */
+static ssize_t tcp_recv_empty(struct ns_sock *so)
+{
+	struct ns_tcb *tp = &so->tcb;
+
+	if (so->so_error) {
+		int e = so->so_error;
+		so->so_error = 0;
+		return -e;
+	}
+	if (so->sf & SF_SHUT_RD)
+		return 0;
+	if (NS_TCPS_HAVERCVDFIN(tp->state))
+		return 0;
+	if (tp->state == NS_TCPS_CLOSED)
+		return (so->sf & (SF_CONNECTING | SF_WASCONN)) ? 0 : -ENOTCONN;
+	if (tp->state == NS_TCPS_LISTEN)
+		return -ENOTCONN;
+	return -EAGAIN;
+}
+
+/* the user consumed n bytes from the head of the receive ring */
+static void tcp_consume(struct ns_stack *st, struct ns_sock *so, uint32_t n)
+{
+	struct ns_tcb *tp = &so->tcb;
+
+	tp->rb_start = (tp->rb_start + n) & tp->rb_mask;
+	tp->rb_len -= n;
+	ns_tcp_rcvbuf_adjust(st, so, n);
+	ns_tcp_window_update(st, so);
+}
+
 static ssize_t tcp_recv(struct ns_stack *st, struct ns_sock *so,
 			const struct iovec *iov, int iovcnt, int flags)
 {
@@ -604,23 +636,8 @@ static ssize_t tcp_recv(struct ns_stack *st, struct ns_sock *so,
 	uint32_t pos = tp->rb_start, avail = tp->rb_len;
 	int i;
 
-	if (avail == 0 || (so->sf & SF_SHUT_RD)) {
-		if (so->so_error) {
-			int e = so->so_error;
-			so->so_error = 0;
-			return -e;
-		}
-		if (so->sf & SF_SHUT_RD)
-			return 0;
-		if (NS_TCPS_HAVERCVDFIN(tp->state))
-			return 0;
-		if (tp->state == NS_TCPS_CLOSED)
-			return (so->sf & (SF_CONNECTING | SF_WASCONN)) ? 0 :
-			       -ENOTCONN;
-		if (tp->state == NS_TCPS_LISTEN)
-			return -ENOTCONN;
-		return -EAGAIN;
-	}
+	if (avail == 0 || (so->sf & SF_SHUT_RD))
+		return tcp_recv_empty(so);
 	if (want == 0)
 		return 0;
 	if ((flags & MSG_WAITALL) && !(flags & MSG_PEEK) && avail < want &&
@@ -644,12 +661,60 @@ static ssize_t tcp_recv(struct ns_stack *st, struct ns_sock *so,
 			done += chunk;
 		}
 	}
-	if (!(flags & MSG_PEEK)) {
-		tp->rb_start = pos;
-		tp->rb_len -= (uint32_t)done;
-		ns_tcp_window_update(st, so);
-	}
+	if (!(flags & MSG_PEEK))
+		tcp_consume(st, so, (uint32_t)done);
 	return (ssize_t)done;
+}
+
+ssize_t ns_recv_zc(struct ns_stack *st, int sd, struct iovec iov[2],
+		   int *iovcnt)
+{
+	struct ns_sock *so = sock_get(st, sd);
+	struct ns_tcb *tp;
+	uint32_t first;
+
+	if (!so)
+		return -EBADF;
+	if (!iov || !iovcnt)
+		return -EFAULT;
+	*iovcnt = 0;
+	if (so->type != NS_SOCK_TCP)
+		return -EOPNOTSUPP;
+	if (so->sf & SF_LISTEN)
+		return -ENOTCONN;
+	tp = &so->tcb;
+	if (tp->rb_len == 0 || (so->sf & SF_SHUT_RD))
+		return tcp_recv_empty(so);
+	/* in-order bytes are contiguous in the ring but for its wrap */
+	first = tp->rb_mask + 1 - tp->rb_start;
+	if (first > tp->rb_len)
+		first = tp->rb_len;
+	iov[0].iov_base = tp->rb + tp->rb_start;
+	iov[0].iov_len = first;
+	*iovcnt = 1;
+	if (first < tp->rb_len) {
+		iov[1].iov_base = tp->rb;
+		iov[1].iov_len = tp->rb_len - first;
+		*iovcnt = 2;
+	}
+	return (ssize_t)tp->rb_len;
+}
+
+int ns_recv_zc_done(struct ns_stack *st, int sd, size_t n)
+{
+	struct ns_sock *so = sock_get(st, sd);
+
+	if (!so)
+		return -EBADF;
+	if (so->type != NS_SOCK_TCP)
+		return -EOPNOTSUPP;
+	if (n > so->tcb.rb_len)
+		return -EINVAL;
+	if (n) {
+		tcp_consume(st, so, (uint32_t)n);
+		ns_api_end(st);
+	}
+	return 0;
 }
 
 ssize_t ns_recvmsg(struct ns_stack *st, int sd, const struct iovec *iov,
@@ -928,10 +993,14 @@ int ns_setsockopt(struct ns_stack *st, int sd, int level, int name,
 				want = 2048;
 			if (want > ring)
 				want = ring;
-			if (name == SO_SNDBUF)
+			/* as Linux SOCK_{SND,RCV}BUF_LOCK: no auto-tuning */
+			if (name == SO_SNDBUF) {
 				tp->sb_lim = (uint32_t)want;
-			else
+				tp->tf |= TF_SNDBUF_LOCK;
+			} else {
 				tp->rb_lim = (uint32_t)want;
+				tp->tf |= TF_RCVBUF_LOCK;
+			}
 			return 0;
 		}
 		default:
@@ -965,6 +1034,16 @@ int ns_setsockopt(struct ns_stack *st, int sd, int level, int name,
 		if (v < 1 || v > 32767)
 			return -EINVAL;
 		tp->keepidle_s = (uint32_t)v;
+		/* as Linux (tcp_sock_set_keepidle): a running keep-alive
+		 * timer follows the new idle time at once */
+		if ((so->sf & SF_KEEPALIVE) && !tp->keep_sent &&
+		    NS_TCPS_HAVEESTABLISHED(tp->state) &&
+		    tp->state != NS_TCPS_TIME_WAIT) {
+			uint64_t at = tp->last_rcv_ns +
+				      (uint64_t)tp->keepidle_s * 1000 * NS_MS;
+			ns_tcp_timer_set(st, so, &tp->t_keep,
+					 at > st->now ? at : st->now);
+		}
 		break;
 	case TCP_KEEPINTVL:
 		if (v < 1 || v > 32767)
@@ -1099,6 +1178,7 @@ int ns_getsockopt(struct ns_stack *st, int sd, int level, int name,
 		ti.tcpi_reordering = NS_TCP_DUPACK_THRESH;
 		ti.tcpi_rcv_space = ns_tcp_rcv_window(tp);
 		ti.tcpi_total_retrans = tp->total_retrans;
+		ti.tcpi_dsack_dups = tp->dsack_dups;
 		ti.tcpi_bytes_acked = tp->bytes_acked;
 		ti.tcpi_bytes_received = tp->bytes_received;
 		ti.tcpi_notsent_bytes = tp->sb_len > ns_tcp_flight(tp) ?

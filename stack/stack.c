@@ -33,6 +33,9 @@ void ns_config_default(struct ns_config *c)
 	c->time_wait_ms = 60000;
 	c->seed = 0x6e657466757365ull;
 	c->syncookies = 1;
+	/* Linux's initial windows (tcp_rmem[1] gives a 64 KiB window) */
+	c->rcvbuf_init = 64 * 1024;
+	c->sndbuf_init = 64 * 1024;
 }
 
 #define NS_ALIGN(x) (((x) + 63) & ~(size_t)63)

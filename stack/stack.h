@@ -50,6 +50,14 @@ struct ns_config {
 	uint8_t no_garp;         /* 1: do not send gratuitous ARP at init */
 	uint8_t syncookies;      /* 1 (default): SYN cookies when the SYN
 				  * queue of a listener is full */
+	/* Buffer auto-tuning (Linux tcp_rmem/tcp_wmem[1]): a TCP socket
+	 * starts with these limits (bytes; 0 or more than the ring: the
+	 * ring size) and grows them toward sndbuf/rcvbuf, which are the
+	 * ceilings (tcp_rmem/wmem[2]): the receive limit by what the
+	 * application drained per RTT (DRS), the send limit with cwnd.
+	 * An explicit SO_RCVBUF/SO_SNDBUF fixes the size (no tuning). */
+	uint32_t rcvbuf_init;
+	uint32_t sndbuf_init;
 };
 
 /* Fill *c with defaults (addresses left 0): 1024 sockets with 64 KiB
@@ -105,7 +113,8 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(tcp_conn_timeout) X(tcp_conn_reset) X(tcp_ooo_segs) \
 	X(tcp_dup_segs) X(tcp_urg_ignored) X(tcp_tw_reclaimed) \
 	X(tcp_syncookies_sent) X(tcp_syncookies_ok) X(drop_tcp_syncookie) \
-	X(drop_tx_nobuf) X(drop_tx_full)
+	X(drop_tx_nobuf) X(drop_tx_full) \
+	X(tcp_rcvbuf_grown) X(tcp_sndbuf_grown) X(tcp_dsack_rcvd) X(tcp_undo)
 
 struct ns_counters {
 #define NS_X_FIELD(n) uint64_t n;
@@ -128,8 +137,11 @@ const struct ns_counters *ns_stack_counters(const struct ns_stack *st);
 
 /* Socket options supported (level, name as in Linux):
  * SOL_SOCKET: SO_ERROR, SO_TYPE, SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE,
- *   SO_LINGER, SO_SNDBUF, SO_RCVBUF (read only: fixed per instance),
- *   SO_ACCEPTCONN
+ *   SO_LINGER, SO_ACCEPTCONN, SO_SNDBUF / SO_RCVBUF (TCP: as Linux, set
+ *   stores twice the value, clamped to [2048, the instance's ring], and
+ *   locks the size against auto-tuning; get returns the current limit,
+ *   which auto-tuning grows from cfg.*buf_init up to the ring; UDP:
+ *   set is accepted and ignored, SO_RCVBUF get returns cfg.udp_rcvbuf)
  * IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_QUICKACK (stays on until
  *   cleared), TCP_MAXSEG (get; set accepted), TCP_KEEPIDLE,
  *   TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_CONGESTION
@@ -185,6 +197,18 @@ ssize_t ns_recvmsg(struct ns_stack *st, int sd, const struct iovec *iov,
 		   int iovcnt, int flags, struct sockaddr_in *from);
 ssize_t ns_send(struct ns_stack *st, int sd, const void *buf, size_t len,
 		int flags);
+/* Zero-copy receive (TCP, native API): iov[0..*iovcnt) is set to the
+ * unread in-order bytes where they lie in the socket's receive ring (one
+ * span, or two where the ring wraps); returns their total, or what recv
+ * would (0 at EOF, -EAGAIN, a pending -errno). Nothing is consumed: the
+ * spans stay valid and unchanged (new data lands after them) until
+ * ns_recv_zc_done() consumes n bytes from their head (opening the window
+ * and feeding auto-tuning; -EINVAL if n exceeds what is unread), or the
+ * sd is read with ns_recv*, closed or aborted. Also from inside an event
+ * callback (ns_stack_set_event_cb). */
+ssize_t ns_recv_zc(struct ns_stack *st, int sd, struct iovec iov[2],
+		   int *iovcnt);
+int ns_recv_zc_done(struct ns_stack *st, int sd, size_t n);
 ssize_t ns_recv(struct ns_stack *st, int sd, void *buf, size_t len,
 		int flags);
 int ns_shutdown(struct ns_stack *st, int sd, int how); /* SHUT_RD/WR/RDWR */

@@ -107,6 +107,8 @@ void ns_cc_ack(struct ns_stack *st, struct ns_tcb *tp, uint32_t acked)
 	}
 	if (tp->cwnd > cwnd_cap(tp))
 		tp->cwnd = cwnd_cap(tp);
+	if (2ull * tp->cwnd > tp->sb_lim)
+		ns_tcp_sndbuf_expand(st, tp);
 }
 
 static void reduce(struct ns_tcb *tp)
@@ -133,9 +135,53 @@ static void reduce(struct ns_tcb *tp)
 	tp->cc_acked = 0;
 }
 
+/* a reduction starts an episode that D-SACKs may prove spurious; one
+ * that comes before the previous episode's data is all acked (an RTO
+ * during recovery) continues it, as Linux keeps its undo_marker */
+static void undo_mark(struct ns_tcb *tp)
+{
+	if (tp->prior_cwnd && SEQ_LT(tp->snd_una, tp->undo_high))
+		return;
+	tp->prior_cwnd = tp->cwnd;
+	tp->prior_ssthresh = tp->ssthresh;
+	tp->undo_retrans = 0;
+	tp->undo_marker = tp->snd_una;
+	tp->undo_high = tp->snd_max;
+	tp->undo_rxt_hi = tp->snd_una;
+}
+
+/* RFC 2883 5 / RFC 3708: every retransmission of the episode came back
+ * as a D-SACK, so nothing was lost: restore the window (as Linux
+ * tcp_try_undo_dsack / tcp_undo_cwnd_reduction). Only D-SACKs of
+ * ranges this episode retransmitted count (Linux checks the skb's
+ * RETRANS mark; here: inside [undo_marker, undo_rxt_hi)), one segment
+ * per block. */
+void ns_cc_dsack(struct ns_stack *st, struct ns_tcb *tp, uint32_t start,
+		 uint32_t end)
+{
+	if (!tp->prior_cwnd || !tp->undo_retrans ||
+	    SEQ_LT(start, tp->undo_marker) || SEQ_GT(end, tp->undo_rxt_hi))
+		return;
+	if (--tp->undo_retrans)
+		return;
+	if (tp->cwnd < tp->prior_cwnd)
+		tp->cwnd = tp->prior_cwnd;
+	if (tp->ssthresh < tp->prior_ssthresh)
+		tp->ssthresh = tp->prior_ssthresh;
+	if (tp->cc_algo == NS_CC_CUBIC)
+		tp->cu_epoch_ns = 0;
+	tp->prior_cwnd = 0;
+	/* back to open: no deflation at the end of a recovery that was
+	 * not one (Linux sets TCP_CA_Open after the undo) */
+	tp->tf &= ~TF_RECOVERY;
+	tp->dupacks = 0;
+	NS_CNT(st, tcp_undo);
+}
+
 void ns_cc_loss(struct ns_stack *st, struct ns_tcb *tp)
 {
 	(void)st;
+	undo_mark(tp);
 	reduce(tp);
 	/* RFC 6582 3.2 step 2: cwnd = ssthresh + 3*SMSS */
 	tp->cwnd = tp->ssthresh + 3u * tp->mss;
@@ -144,7 +190,10 @@ void ns_cc_loss(struct ns_stack *st, struct ns_tcb *tp)
 void ns_cc_rto(struct ns_stack *st, struct ns_tcb *tp)
 {
 	(void)st;
-	if (tp->rxt_shift <= 1)
-		reduce(tp); /* only the first timeout of a series (RFC 5681 eq. 4) */
+	if (tp->rxt_shift <= 1) {
+		/* only the first timeout of a series (RFC 5681 eq. 4) */
+		undo_mark(tp);
+		reduce(tp);
+	}
 	tp->cwnd = tp->mss; /* loss window, RFC 5681 3.1 */
 }

@@ -341,7 +341,8 @@ static struct ns_sock *child_new(struct ns_stack *st, struct ns_sock *l,
 	c->parent = ns_sd(st, l);
 	c->sf |= l->sf & (SF_KEEPALIVE | SF_LINGER);
 	c->linger_s = l->linger_s;
-	tp->tf |= l->tcb.tf & (TF_NODELAY | TF_CORK | TF_QUICKACK);
+	tp->tf |= l->tcb.tf & (TF_NODELAY | TF_CORK | TF_QUICKACK |
+			       TF_RCVBUF_LOCK | TF_SNDBUF_LOCK);
 	tp->sb_lim = l->tcb.sb_lim;
 	tp->rb_lim = l->tcb.rb_lim;
 	tp->cc_algo = l->tcb.cc_algo;
@@ -352,6 +353,17 @@ static struct ns_sock *child_new(struct ns_stack *st, struct ns_sock *l,
 	l->qlen++;
 	ns_conn_insert(st, c);
 	return c;
+}
+
+/* connections on l's accept queue (bounded by the socket table) */
+static uint32_t aq_len(const struct ns_stack *st, const struct ns_sock *l)
+{
+	uint32_t n = 0, i = l->aq_head;
+	while (i != NS_NONE && n < st->cfg.max_socks) {
+		n++;
+		i = st->socks[i].aq_next;
+	}
+	return n;
 }
 
 /* an ACK for a listener: a returning SYN cookie? The new connection, or
@@ -370,7 +382,10 @@ static struct ns_sock *cookie_accept(struct ns_stack *st, struct ns_sock *l,
 	mss = cookie_check(st, ii, th);
 	if (!mss)
 		return NULL;
-	if (l->qlen >= l->backlog || !(c = child_new(st, l, ii, th))) {
+	/* only the accept queue limits a cookie: the SYN queue being full
+	 * of embryonic connections (a SYN flood) is why cookies were sent
+	 * (as Linux: sk_acceptq_is_full) */
+	if (aq_len(st, l) >= l->backlog || !(c = child_new(st, l, ii, th))) {
 		NS_CNT(st, drop_tcp_syncookie);
 		return NULL;
 	}
@@ -424,7 +439,11 @@ static struct ns_sock *listen_input(struct ns_stack *st, struct ns_sock *l,
 		NS_CNT(st, drop_tcp_syn);
 		return NULL;
 	}
-	if (l->qlen >= l->backlog || !(c = child_new(st, l, ii, th))) {
+	/* the SYN queue is bounded by the backlog and by half the socket
+	 * table: embryonic connections from a SYN flood must not take every
+	 * socket, or the ACKs of valid SYN cookies find none and get RST */
+	if (l->qlen >= l->backlog || l->qlen >= st->cfg.max_socks / 2 ||
+	    !(c = child_new(st, l, ii, th))) {
 		/* SYN queue full: answer statelessly (RFC 4987 3.6) */
 		NS_CNT(st, drop_tcp_backlog);
 		if (st->cfg.syncookies)
@@ -455,7 +474,8 @@ static struct ns_sock *listen_input(struct ns_stack *st, struct ns_sock *l,
 static void syn_sent_input(struct ns_stack *st, struct ns_sock *so,
 			   const struct ns_ip_info *ii,
 			   const struct ns_tcp_hdr *th,
-			   const struct tcp_opts *to, uint32_t seglen)
+			   const struct tcp_opts *to, uint32_t seglen,
+			   const uint8_t *data, uint32_t tlen)
 {
 	struct ns_tcb *tp = &so->tcb;
 	uint8_t fl = th->flags;
@@ -505,6 +525,22 @@ static void syn_sent_input(struct ns_stack *st, struct ns_sock *so,
 		tp->first_rxt_ns = 0;
 		ns_tcp_timer_set(st, so, &tp->t_rexmt, 0);
 		ns_tcp_set_state(st, so, NS_TCPS_ESTABLISHED);
+		/* RFC 9293 3.10.7.3 fourth check: text (and a FIN) on the
+		 * SYN,ACK is processed as in ESTABLISHED; what does not fit
+		 * the window is left for the peer to retransmit */
+		if (tlen) {
+			uint32_t w = ns_tcp_rcv_window(tp);
+			uint32_t n = tlen < w ? tlen : w;
+			rb_put(tp, tp->rcv_nxt, data, n);
+			tp->rcv_nxt += n;
+			tp->rb_len += n;
+			tp->bytes_received += n;
+			if (n < tlen)
+				fl &= (uint8_t)~NS_TH_FIN;
+			ns_sock_event(st, so);
+		}
+		if (fl & NS_TH_FIN)
+			process_fin(st, so, 0);
 	} else {
 		/* simultaneous open: SYN,ACK with our ISS again */
 		tp->snd_nxt = tp->iss;
@@ -529,6 +565,8 @@ static void enter_recovery(struct ns_stack *st, struct ns_sock *so)
 		tp->high_rxt = tp->snd_una +
 			       ns_tcp_rexmit_at(st, so, tp->snd_una, tp->mss);
 		ns_sack_output(st, so);
+		/* RFC 6675 5 (C) rule 2: new data too while pipe < cwnd */
+		ns_sock_want_output(st, so);
 	} else {
 		ns_tcp_rexmit_una(st, so);
 	}
@@ -555,8 +593,15 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 		challenge_ack(st, so);
 		return -1;
 	}
-	if (sack && to->nsack)
+	if (sack && to->nsack) {
+		if (ns_sack_is_dsack(tp, to->sack, to->nsack, ack)) {
+			tp->dsack_dups++;
+			NS_CNT(st, tcp_dsack_rcvd);
+			ns_cc_dsack(st, tp, to->sack[0].start,
+				    to->sack[0].end);
+		}
 		ns_sack_update(tp, to->sack, to->nsack);
+	}
 	if (SEQ_LEQ(ack, tp->snd_una)) {
 		/* RFC 5681 2 duplicate ACK */
 		if (ack == tp->snd_una && tlen == 0 &&
@@ -638,6 +683,7 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 			ns_tcp_rexmt_arm(st, so); /* RFC 6298 5.3 */
 		ns_sock_want_output(st, so);
 	}
+	tp->probes = 0; /* the peer is alive (Linux icsk_probes_out) */
 	/* window update (RFC 9293 3.10.7.4: SND.WL1 / SND.WL2 rule) */
 	if (SEQ_LT(tp->snd_wl1, seq) ||
 	    (tp->snd_wl1 == seq && SEQ_LEQ(tp->snd_wl2, ack))) {
@@ -652,6 +698,8 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 			ns_tcp_timer_set(st, so, &tp->t_persist, 0);
 			tp->persist_ns = NS_TCP_PERSIST_MIN_NS;
 		}
+		if (win)
+			tp->probe_start_ns = 0;
 	}
 	return 0;
 }
@@ -685,6 +733,12 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 	/* sequence acceptability, RFC 9293 3.10.7.4 first check */
 	seglen = tlen + !!(fl & NS_TH_SYN) + !!(fl & NS_TH_FIN);
 	win = ns_tcp_rcv_window(tp);
+	/* honour the right edge already advertised even if SO_RCVBUF
+	 * lowered the limit since (RFC 9293 3.8.6.2.2: the window is not
+	 * shrunk, so what the peer may send must be taken); the ring has
+	 * room, as rb_len + (rcv_adv - rcv_nxt) never exceeds it */
+	if (SEQ_GT(tp->rcv_adv, tp->rcv_nxt + win))
+		win = tp->rcv_adv - tp->rcv_nxt;
 	if (seglen == 0)
 		acceptable = win == 0 ? seq == tp->rcv_nxt :
 			     SEQ_IN(seq, tp->rcv_nxt, tp->rcv_nxt + win);
@@ -847,6 +901,13 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 			tp->rcv_nxt += tlen;
 			tp->rb_len += tlen;
 			tp->bytes_received += tlen;
+			if (!(tp->tf & TF_RCVBUF_LOCK)) {
+				/* the receiver's RTT, for auto-tuning */
+				if ((tp->tf & TF_TS_OK) && to->has_ts)
+					ns_tcp_rcv_rtt_ts(st, tp, to->tsecr);
+				else
+					ns_tcp_rcv_rtt_win(st, tp);
+			}
 			if (had_ooo) {
 				ooo_pull(tp);
 				tp->tf |= TF_ACKNOW; /* RFC 5681 4.2: hole filled */
@@ -969,7 +1030,8 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 		NS_CNT(st, drop_tcp_state);
 		break;
 	case NS_TCPS_SYN_SENT:
-		syn_sent_input(st, so, ii, th, &to, seglen);
+		syn_sent_input(st, so, ii, th, &to, seglen, b->data + hlen,
+			       tlen);
 		break;
 	default:
 		sync_input(st, so, th, &to, b->data + hlen, tlen);

@@ -5,12 +5,27 @@
  * estimate, and retransmission of the holes below the highest SACKed
  * byte while pipe < cwnd. Called by tcp_in.c (ACK processing), tcp_out.c
  * (pipe) and tcp_timer.c (an RTO clears the board, RFC 6675 5.1).
+ * D-SACK blocks (RFC 2883) never enter the board; tcp_in.c reports them
+ * to tcp_cc.c, which undoes a reduction all of whose retransmissions
+ * turn out to have been duplicates.
  */
 #include "stack/ns_priv.h"
 
 void ns_sack_clear(struct ns_tcb *tp)
 {
 	tp->nsacked = 0;
+}
+
+int ns_sack_is_dsack(const struct ns_tcb *tp, const struct ns_ooo *blk,
+		     unsigned n, uint32_t ack)
+{
+	if (!n || !SEQ_LT(blk[0].start, blk[0].end) ||
+	    SEQ_GT(blk[0].end, tp->snd_max) || !SEQ_GT(blk[0].start, tp->iss))
+		return 0;
+	if (SEQ_LEQ(blk[0].end, ack))
+		return 1;               /* RFC 2883 4.1.1-3 */
+	return n > 1 && SEQ_GEQ(blk[0].start, blk[1].start) &&
+	       SEQ_LEQ(blk[0].end, blk[1].end); /* 4.2 */
 }
 
 void ns_sack_update(struct ns_tcb *tp, const struct ns_ooo *blk, unsigned n)

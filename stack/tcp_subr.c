@@ -33,8 +33,15 @@ void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so)
 	tp->state = NS_TCPS_CLOSED;
 	tp->sb_mask = st->cfg.sndbuf - 1;
 	tp->rb_mask = st->cfg.rcvbuf - 1;
-	tp->sb_lim = st->cfg.sndbuf;
-	tp->rb_lim = st->cfg.rcvbuf;
+	/* auto-tuning starts at *buf_init and grows to the ring */
+	tp->sb_lim = st->cfg.sndbuf_init && st->cfg.sndbuf_init < st->cfg.sndbuf ?
+		     st->cfg.sndbuf_init : st->cfg.sndbuf;
+	tp->rb_lim = st->cfg.rcvbuf_init && st->cfg.rcvbuf_init < st->cfg.rcvbuf ?
+		     st->cfg.rcvbuf_init : st->cfg.rcvbuf;
+	if (tp->sb_lim < 2048)
+		tp->sb_lim = st->cfg.sndbuf < 2048 ? st->cfg.sndbuf : 2048;
+	if (tp->rb_lim < 2048)
+		tp->rb_lim = st->cfg.rcvbuf < 2048 ? st->cfg.rcvbuf : 2048;
 	tp->mss = NS_TCP_MSS_DEFAULT;
 	tp->peer_mss = NS_TCP_MSS_DEFAULT;
 	tp->rcv_mss = st->mss_max;
@@ -188,6 +195,104 @@ uint32_t ns_tcp_ts_now(const struct ns_stack *st, const struct ns_tcb *tp)
 uint32_t ns_tcp_rcv_window(const struct ns_tcb *tp)
 {
 	return tp->rb_lim > tp->rb_len ? tp->rb_lim - tp->rb_len : 0;
+}
+
+/* a receiver RTT sample in us; win_dep: the time one window took to
+ * arrive, an upper bound, so it may only lower the estimate */
+static void rcv_rtt_sample(struct ns_tcb *tp, uint32_t us, int win_dep)
+{
+	if (!tp->rcv_rtt_us || us < tp->rcv_rtt_us)
+		tp->rcv_rtt_us = us;           /* a lower sample wins */
+	else if (!win_dep)
+		tp->rcv_rtt_us = tp->rcv_rtt_us - tp->rcv_rtt_us / 8 + us / 8;
+}
+
+/* The receiver's RTT from the echo of our timestamp on a data segment
+ * (Linux tcp_rcv_rtt_measure_ts): a sender's data comes back one RTT
+ * after the ACK it answers. ms resolution, so 0 reads as 1 ms. */
+void ns_tcp_rcv_rtt_ts(struct ns_stack *st, struct ns_tcb *tp,
+		       uint32_t tsecr)
+{
+	uint32_t d = ns_tcp_ts_now(st, tp) - tsecr;
+
+	if (!tsecr || d > 60000)
+		return; /* no echo, or from the future / too old */
+	rcv_rtt_sample(tp, d ? d * 1000 : 1000, 0);
+}
+
+/* Without timestamps (Linux tcp_rcv_rtt_measure): the time until the
+ * data filling the window we offered has arrived. Called by tcp_in.c
+ * when rcv_nxt advanced. */
+void ns_tcp_rcv_rtt_win(struct ns_stack *st, struct ns_tcb *tp)
+{
+	uint64_t d;
+
+	if (tp->rrt_time && SEQ_LT(tp->rcv_nxt, tp->rrt_seq))
+		return;
+	if (tp->rrt_time) {
+		d = (st->now - tp->rrt_time) / 1000;
+		if (d)
+			rcv_rtt_sample(tp, d > 60000000 ? 60000000 : (uint32_t)d,
+				       1);
+	}
+	tp->rrt_seq = tp->rcv_nxt + ns_tcp_rcv_window(tp);
+	tp->rrt_time = st->now;
+}
+
+/* Receive-buffer auto-tuning (Linux tcp_rcv_space_adjust, "dynamic
+ * right-sizing"): once per receiver RTT, if the user drained more than
+ * ever before, let the window grow to twice that plus 16 segments, so a
+ * fast reader is never window-limited and a slow one never pins more
+ * than it reads. Bounded by the preallocated ring; off after SO_RCVBUF.
+ * Called by sock.c after the user consumed n bytes. */
+void ns_tcp_rcvbuf_adjust(struct ns_stack *st, struct ns_sock *so, uint32_t n)
+{
+	struct ns_tcb *tp = &so->tcb;
+	uint32_t ring = tp->rb_mask + 1, copied, want;
+	uint64_t rtt_ns;
+
+	tp->rq_copied += n;
+	if ((tp->tf & TF_RCVBUF_LOCK) || tp->rb_lim >= ring)
+		return;
+	if (!tp->rq_space) {
+		/* the first read starts the first measurement */
+		tp->rq_space = NS_TCP_INIT_CWND_SEGS * (uint32_t)tp->rcv_mss;
+		tp->rq_time = st->now;
+		tp->rq_mark = tp->rq_copied - n;
+	}
+	rtt_ns = (uint64_t)(tp->rcv_rtt_us ? tp->rcv_rtt_us :
+			    tp->srtt_us ? tp->srtt_us : NS_TCP_RCV_RTT_DEF_US) * 1000;
+	if (st->now - tp->rq_time < rtt_ns)
+		return;
+	copied = tp->rq_copied - tp->rq_mark;
+	tp->rq_mark = tp->rq_copied;
+	tp->rq_time = st->now;
+	if (copied <= tp->rq_space)
+		return;
+	tp->rq_space = copied;
+	want = copied > ring ? ring : 2 * copied + 16 * (uint32_t)tp->rcv_mss;
+	if (want > ring)
+		want = ring;
+	if (want > tp->rb_lim) {
+		tp->rb_lim = want;
+		NS_CNT(st, tcp_rcvbuf_grown);
+	}
+}
+
+/* Send-buffer growth with cwnd (Linux tcp_sndbuf_expand): room for two
+ * congestion windows, so the user can keep the pipe full while the
+ * previous window is being acknowledged. Bounded by the ring; off after
+ * SO_SNDBUF. Called by tcp_cc.c when cwnd grew. */
+void ns_tcp_sndbuf_expand(struct ns_stack *st, struct ns_tcb *tp)
+{
+	uint32_t ring = tp->sb_mask + 1;
+	uint64_t want = 2ull * tp->cwnd;
+
+	if ((tp->tf & TF_SNDBUF_LOCK) || tp->sb_lim >= ring ||
+	    want <= tp->sb_lim)
+		return;
+	tp->sb_lim = want > ring ? ring : (uint32_t)want;
+	NS_CNT(st, tcp_sndbuf_grown);
 }
 
 uint32_t ns_tcp_flight(const struct ns_tcb *tp)

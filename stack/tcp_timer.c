@@ -49,6 +49,19 @@ static void persist_fire(struct ns_stack *st, struct ns_sock *so)
 	struct ns_tcb *tp = &so->tcb;
 
 	if (tp->snd_wnd == 0) {
+		/* RFC 9293 3.8.6.1 keeps probing while the peer answers; a
+		 * peer that stopped answering is dropped after R2 probes,
+		 * and TCP_USER_TIMEOUT bounds the whole stall even if
+		 * answered (both as Linux tcp_probe_timer) */
+		if (!tp->probe_start_ns)
+			tp->probe_start_ns = st->now;
+		if (tp->probes >= NS_TCP_RETRIES2 ||
+		    (tp->user_timeout_ms && st->now - tp->probe_start_ns >=
+		     (uint64_t)tp->user_timeout_ms * NS_MS)) {
+			ns_tcp_drop(st, so, ETIMEDOUT);
+			return;
+		}
+		tp->probes++;
 		/* zero-window probe: an old sequence number elicits an ACK
 		 * carrying the current window */
 		NS_CNT(st, tcp_zwp_sent);

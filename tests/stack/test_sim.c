@@ -109,6 +109,7 @@ static void app_io(struct ns_stack *st, struct app *a)
 }
 
 static uint32_t g_caps;   /* io capabilities for the next run() */
+static uint32_t g_max_rb[2]; /* largest receive limit seen per side */
 
 static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 		uint32_t reorder_ppm, uint64_t bytes)
@@ -154,6 +155,12 @@ static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 		else if (a.sd >= 0 && !a.closed)
 			app_io(s->node[0].st, &a);
 		app_io(s->node[1].st, &b);
+		if (a.sd >= 0 && !a.closed &&
+		    s->node[0].st->socks[a.sd].tcb.rb_lim > g_max_rb[0])
+			g_max_rb[0] = s->node[0].st->socks[a.sd].tcb.rb_lim;
+		if (b.sd >= 0 && !b.closed &&
+		    s->node[1].st->socks[b.sd].tcb.rb_lim > g_max_rb[1])
+			g_max_rb[1] = s->node[1].st->socks[b.sd].tcb.rb_lim;
 		if (a.closed && b.closed && s->node[0].st->act_head == NS_NONE &&
 		    s->node[1].st->act_head == NS_NONE && s->wire[0].n == 0 &&
 		    s->wire[1].n == 0)
@@ -209,7 +216,17 @@ static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 
 #define MB (1024ull * 1024)
 
-static void t_clean_10mb(void **st) { (void)st; run(1, 0, 0, 0, 10 * MB); }
+static void t_clean_10mb(void **st)
+{
+	(void)st;
+	g_max_rb[0] = g_max_rb[1] = 0;
+	run(1, 0, 0, 0, 10 * MB);
+	/* 256 KiB rings, sockets start at 64 KiB (ns_config_default): the
+	 * readers drain at once, so auto-tuning opens both windows */
+	assert_true(g_max_rb[0] > 64 * 1024);
+	assert_true(g_max_rb[1] > 64 * 1024);
+	assert_true(g_max_rb[0] <= 256 * 1024 && g_max_rb[1] <= 256 * 1024);
+}
 static void t_loss1_seed2(void **st) { (void)st; run(2, 10000, 0, 0, 10 * MB); }
 static void t_loss5_reorder(void **st) { (void)st; run(3, 50000, 0, 50000, 10 * MB); }
 static void t_loss10_dup(void **st) { (void)st; run(4, 100000, 20000, 20000, 10 * MB); }
