@@ -124,6 +124,11 @@ $(B)/tests/hook/libfixture.so: tests/hook/fixture.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -o $@ $<
 
+# vfs/ integration helpers are plain POSIX programs run under LD_PRELOAD
+$(B)/tests/vfs/itest_%: tests/vfs/itest_%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
 # unit tests: tests/<mod>/test_x.c -> build/tests/<mod>/test_x
 .SECONDEXPANSION:
 $(B)/tests/%: tests/%.c $$(TEST_DEPS_$$(firstword $$(subst /, ,$$*))) $$(wildcard tests/$$(firstword $$(subst /, ,$$*))/*.h)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -206,6 +207,21 @@ static long vfs_slow(const struct hook_call *c)
 		if (!foreign_process())
 			vfs_exit_close_all();
 		return HOOK_PASSTHROUGH;
+	case SYS_splice:
+		return vfs_sys_splice(c);
+	case SYS_execve:
+	case SYS_execveat:
+		/* The stack dies with this image: close every netfuse socket
+		 * as exit does (FIN, linger), if the exec looks likely to
+		 * succeed (execve: the file is executable; a failing exec
+		 * keeps the sockets). Fork and vfork children leave the
+		 * parent's stack alone. See README, "fork, vfork, exec". */
+		if (!foreign_process() && !vfs_g.forked_child &&
+		    (c->nr == SYS_execveat ||
+		     hook_raw_syscall(SYS_faccessat, AT_FDCWD, c->arg[0], X_OK,
+				      0, 0, 0) == 0))
+			vfs_exit_close_all();
+		return HOOK_PASSTHROUGH;
 	case SYS_epoll_ctl:
 		o = vfs_fd_get((int)c->arg[0]);
 		if (!o)
@@ -270,6 +286,11 @@ long vfs_dispatch(void *ctx, const struct hook_call *c)
 		    !vfs_fd_peek((int)c->arg[1]))
 			return HOOK_PASSTHROUGH;
 		break;
+	case SYS_splice:
+		if (!vfs_fd_peek((int)c->arg[0]) &&
+		    !vfs_fd_peek((int)c->arg[2]))
+			return HOOK_PASSTHROUGH;
+		break;
 	case SYS_socket:
 		if (c->arg[0] != AF_INET)
 			return HOOK_PASSTHROUGH;
@@ -282,9 +303,14 @@ long vfs_dispatch(void *ctx, const struct hook_call *c)
 	case SYS_epoll_create: case SYS_epoll_create1: case SYS_close_range:
 	case SYS_fork: case SYS_clone: case SYS_clone3:
 		break;
-	case SYS_exit_group:
+	case SYS_exit_group: case SYS_execve: case SYS_execveat:
+		/* once the stack runs, even with no socket left open: the
+		 * program's closed connections may still have data and FINs
+		 * to deliver (vfs_exit_close_all lingers for them) */
 		if (!atomic_load_explicit(&vfs_g.nsocks_live,
-					  memory_order_relaxed))
+					  memory_order_relaxed) &&
+		    atomic_load_explicit(&vfs_g.inst_state,
+					 memory_order_acquire) != 1)
 			return HOOK_PASSTHROUGH;
 		break;
 	case SYS_io_uring_setup:

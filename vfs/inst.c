@@ -28,6 +28,7 @@
  * hook's guard on the first socket routed to netfuse (vfs_inst_get), or
  * from the caller (vfs_attach: tests, in-memory links).
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -533,6 +534,59 @@ static int load_nfio(void)
 	return 0;
 }
 
+/* The fds opened while the stack starts (DPDK's tap queues, memfds,
+ * config file, telemetry socket, eventfds, our progress thread's fds) are
+ * ours, not the program's: make them close-on-exec, so a program it execs
+ * (or a fork + exec child: CGI, posix_spawn helpers) does not keep the tap,
+ * and with it the interface, alive after we are gone. Found with
+ * tests/vfs/itest_servers.sh (exec case). A bitmap of the fds open before
+ * the start, from /proc/self/fd; fds another program thread opens during
+ * the start would be marked too (rare: start-up is the first socket). */
+#define FDSNAP_MAX 65536
+static uint64_t *fds_snapshot(void)
+{
+	uint64_t *bits = calloc(FDSNAP_MAX / 64, sizeof(uint64_t));
+	DIR *d;
+	struct dirent *e;
+	if (!bits)
+		return NULL;
+	d = opendir("/proc/self/fd");
+	if (!d) {
+		free(bits);
+		return NULL;
+	}
+	while ((e = readdir(d))) {
+		long fd = strtol(e->d_name, NULL, 10);
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= 0 &&
+		    fd < FDSNAP_MAX && fd != dirfd(d)) /* not our own, reused */
+			bits[fd / 64] |= 1ull << (fd % 64);
+	}
+	closedir(d);
+	return bits;
+}
+
+static void fds_mark_new_cloexec(const uint64_t *before)
+{
+	DIR *d;
+	struct dirent *e;
+	if (!before)
+		return;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		long fd = strtol(e->d_name, NULL, 10), fl;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd < 0 ||
+		    fd >= FDSNAP_MAX || fd == dirfd(d) ||
+		    (before[fd / 64] & (1ull << (fd % 64))))
+			continue; /* the program's, or beyond the snapshot */
+		fl = raw3(SYS_fcntl, fd, F_GETFD, 0);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			(void)raw3(SYS_fcntl, fd, F_SETFD, fl | FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
 int vfs_inst_get(struct vfs_inst **out)
 {
 	int s = atomic_load_explicit(&vfs_g.inst_state, memory_order_acquire);
@@ -549,7 +603,10 @@ int vfs_inst_get(struct vfs_inst **out)
 	pthread_mutex_lock(&load_lock);
 	s = atomic_load(&vfs_g.inst_state);
 	if (s == 0) {
+		uint64_t *before = fds_snapshot(); /* NULL: mark none */
 		s = load_nfio() == 0 ? 1 : -1;
+		fds_mark_new_cloexec(before);
+		free(before);
 		atomic_store_explicit(&vfs_g.inst_state, s,
 				      memory_order_release);
 	}

@@ -23,8 +23,10 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/close_range.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -358,6 +360,8 @@ static long nf_send(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		vfs_inst_lock(in);
 		r = s->sd < 0 ? -EBADF :
 		    ns_sendmsg(in->st, s->sd, iov, iovcnt, flags, to);
+		if (r > 0)
+			s->tx_bytes += (uint64_t)r; /* SIOCOUTQ */
 		vfs_inst_timer_check(in);
 		vfs_inst_unlock(in);
 		if (r > 0) {
@@ -705,6 +709,40 @@ static long nf_ioctl(struct vfs_inst *in, struct vfs_sock *s,
 		atomic_store(&s->nonblock, v ? 1 : 0);
 		return 0;
 	}
+	if (req == SIOCOUTQ || req == SIOCOUTQNSD) {
+		/* Linux: unacknowledged + unsent bytes (SIOCOUTQ), unsent
+		 * only (SIOCOUTQNSD); EINVAL on a listener; UDP leaves at
+		 * once here (0). */
+		struct ns_tcp_info ti;
+		socklen_t tl = sizeof(ti), al = sizeof(v);
+		int acc = 0;
+		uint64_t tx;
+		vfs_inst_lock(in);
+		if (s->sd < 0) {
+			vfs_inst_unlock(in);
+			return -EBADF;
+		}
+		(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_ACCEPTCONN,
+				    &acc, &al);
+		memset(&ti, 0, sizeof(ti));
+		r = s->type == SOCK_STREAM ?
+		    ns_getsockopt(in->st, s->sd, IPPROTO_TCP, TCP_INFO, &ti, &tl) :
+		    0;
+		tx = s->tx_bytes;
+		vfs_inst_unlock(in);
+		if (acc)
+			return -EINVAL;
+		if (r < 0)
+			return r;
+		if (s->type != SOCK_STREAM)
+			v = 0;
+		else if (req == SIOCOUTQNSD)
+			v = (int)ti.tcpi_notsent_bytes;
+		else
+			v = tx > ti.tcpi_bytes_acked ?
+			    (int)(tx - ti.tcpi_bytes_acked) : 0;
+		return vfs_copy_out((void *)c->arg[2], &v, sizeof(v));
+	}
 	if (req == FIONREAD) { /* == SIOCINQ */
 		int bufsz = 0;
 		socklen_t bl = sizeof(bufsz);
@@ -974,6 +1012,188 @@ static long nf_sendfile(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	if (c->arg[2])
 		(void)vfs_copy_out((void *)c->arg[2], &off, sizeof(off));
 	return done ? done : r;
+}
+
+/* splice(fd_in = a kernel pipe, fd_out = netfuse stream socket). Linux
+ * needs a pipe on one side (a file goes file -> pipe in the kernel, then
+ * pipe -> socket here). Bytes read from the pipe cannot be put back, so
+ * only what the send buffer has room for now is read (SO_SNDBUF limit
+ * minus the bytes queued: tx_bytes - TCP_INFO's bytes_acked), and all of
+ * it is then sent, waiting for room if the estimate was short (never
+ * losing data, at the price of a short wait on a non-blocking socket). */
+static long nf_splice(struct vfs_inst *in, struct vfs_sock *s, int fd,
+		      const struct hook_call *c)
+{
+	int in_fd = (int)c->arg[0];
+	size_t len = (size_t)c->arg[4];
+	unsigned flags = (unsigned)c->arg[5];
+	int nonblock = atomic_load(&s->nonblock) || (flags & SPLICE_F_NONBLOCK);
+	struct stat st;
+	struct ns_tcp_info ti;
+	socklen_t tl = sizeof(ti), bl;
+	int limit = 0;
+	size_t room, chunk, sent = 0;
+	uint64_t queued;
+	uint32_t ev;
+	char *buf;
+	long n, r;
+	if (c->arg[3])
+		return -ESPIPE; /* no offset on a socket */
+	r = raw(SYS_fstat, in_fd, (long)&st, 0, 0, 0, 0);
+	if (r < 0)
+		return r;
+	if (!S_ISFIFO(st.st_mode))
+		return -EINVAL; /* as Linux: one end must be a pipe */
+	if (c->arg[1])
+		return -ESPIPE;
+	if (s->type != SOCK_STREAM)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	for (;;) { /* room in the socket first */
+		vfs_inst_lock(in);
+		ev = s->sd < 0 ? NS_EV_HUP : ns_sock_events(in->st, s->sd);
+		vfs_inst_unlock(in);
+		if (ev & (NS_EV_OUT | NS_EV_ERR | NS_EV_HUP))
+			break;
+		if (nonblock)
+			return -EAGAIN;
+		r = vfs_wait_sock(in, s, NS_EV_OUT, 0, -1, NULL);
+		if (r < 0)
+			return r;
+	}
+	memset(&ti, 0, sizeof(ti));
+	vfs_inst_lock(in);
+	if (s->sd >= 0) {
+		bl = sizeof(limit);
+		(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_SNDBUF, &limit,
+				    &bl);
+		(void)ns_getsockopt(in->st, s->sd, IPPROTO_TCP, TCP_INFO, &ti,
+				    &tl);
+	}
+	queued = s->tx_bytes > ti.tcpi_bytes_acked ?
+		 s->tx_bytes - ti.tcpi_bytes_acked : 0;
+	vfs_inst_unlock(in);
+	room = limit > 0 && (uint64_t)limit > queued ?
+	       (size_t)((uint64_t)limit - queued) : 1;
+	chunk = len < room ? len : room;
+	if (chunk > 65536)
+		chunk = 65536;
+	if (flags & SPLICE_F_NONBLOCK) {
+		struct pollfd p = { .fd = in_fd, .events = POLLIN };
+		struct timespec z = { 0, 0 };
+		r = raw(SYS_ppoll, (long)&p, 1, (long)&z, 0, 8, 0);
+		if (r == 0)
+			return -EAGAIN;
+	}
+	buf = malloc(chunk);
+	if (!buf)
+		return -ENOMEM;
+	n = raw(SYS_read, in_fd, (long)buf, (long)chunk, 0, 0, 0);
+	while (n > 0 && sent < (size_t)n) {
+		struct iovec iov = { buf + sent, (size_t)n - sent };
+		r = nf_send(in, s, fd, &iov, 1, MSG_DONTWAIT |
+			    ((flags & SPLICE_F_MORE) ? MSG_MORE : 0), NULL);
+		if (r > 0) {
+			sent += (size_t)r;
+			continue;
+		}
+		if (r != -EAGAIN)
+			break; /* the connection is gone: so are the bytes */
+		r = vfs_wait_sock(in, s, NS_EV_OUT, 0, -1, NULL);
+		if (r < 0 && r != -EINTR)
+			break;
+	}
+	free(buf);
+	if (n <= 0)
+		return n; /* 0: the pipe's writers are gone */
+	return sent ? (long)sent : r;
+}
+
+/* splice(fd_in = netfuse stream socket, fd_out = kernel pipe): peek at
+ * most what the pipe has room for (blocking as the socket's O_NONBLOCK
+ * says, like Linux's tcp_splice_read), write it into the pipe, then
+ * consume from the socket exactly what the pipe took: nothing is lost if
+ * the pipe takes less. */
+static long nf_splice_out(struct vfs_inst *in, struct vfs_sock *s, int fd,
+			  const struct hook_call *c)
+{
+	int out_fd = (int)c->arg[2], inpipe = 0;
+	size_t len = (size_t)c->arg[4], chunk;
+	unsigned flags = (unsigned)c->arg[5];
+	struct stat st;
+	struct iovec iov;
+	long r, w, room;
+	char *buf;
+	if (c->arg[1])
+		return -ESPIPE; /* no offset on a socket */
+	r = raw(SYS_fstat, out_fd, (long)&st, 0, 0, 0, 0);
+	if (r < 0)
+		return r;
+	if (!S_ISFIFO(st.st_mode))
+		return -EINVAL; /* as Linux: one end must be a pipe */
+	if (c->arg[3])
+		return -ESPIPE;
+	if (s->type != SOCK_STREAM)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	room = raw(SYS_fcntl, out_fd, F_GETPIPE_SZ, 0, 0, 0, 0);
+	if (room <= 0)
+		room = 65536;
+	if (raw(SYS_ioctl, out_fd, FIONREAD, (long)&inpipe, 0, 0, 0) == 0 &&
+	    inpipe > 0)
+		room -= inpipe;
+	if (room <= 0) { /* full pipe */
+		if (flags & SPLICE_F_NONBLOCK)
+			return -EAGAIN;
+		room = PIPE_BUF; /* a blocking write this small waits, whole */
+	}
+	chunk = len < (size_t)room ? len : (size_t)room;
+	if (chunk > 65536)
+		chunk = 65536;
+	buf = malloc(chunk);
+	if (!buf)
+		return -ENOMEM;
+	iov.iov_base = buf;
+	iov.iov_len = chunk;
+	r = nf_recv(in, s, fd, &iov, 1, MSG_PEEK, NULL, NULL, NULL);
+	if (r <= 0) { /* 0: EOF */
+		free(buf);
+		return r;
+	}
+	w = raw(SYS_write, out_fd, (long)buf, r, 0, 0, 0);
+	if (w > 0) { /* take from the socket what the pipe took */
+		iov.iov_len = (size_t)w;
+		(void)nf_recv(in, s, fd, &iov, 1, MSG_DONTWAIT, NULL, NULL,
+			      NULL);
+	}
+	free(buf);
+	return w;
+}
+
+/* splice() naming a netfuse socket on either side (from the hot path). */
+long vfs_sys_splice(const struct hook_call *c)
+{
+	struct vfs_obj *oi = vfs_fd_get((int)c->arg[0]);
+	struct vfs_obj *oo = vfs_fd_get((int)c->arg[2]);
+	struct vfs_sock *s = oo && oo->kind == VFS_K_SOCK ?
+			     (struct vfs_sock *)oo : NULL;
+	long r = HOOK_PASSTHROUGH;
+	if (oi && oi->kind == VFS_K_SOCK &&
+	    ((struct vfs_sock *)oi)->route == VFS_R_NETFUSE)
+		r = vfs_g.forked_child || !vfs_g.inst ? -EIO :
+		    nf_splice_out(vfs_g.inst, (struct vfs_sock *)oi,
+				  (int)c->arg[0], c);
+	else if (s && s->route == VFS_R_NETFUSE)
+		r = vfs_g.forked_child ? -EIO :
+		    !vfs_g.inst ? -EIO :
+		    nf_splice(vfs_g.inst, s, (int)c->arg[2], c);
+	if (oi)
+		vfs_obj_put(oi);
+	if (oo)
+		vfs_obj_put(oo);
+	return r;
 }
 
 /* ---- msghdr helpers ------------------------------------------------------- */

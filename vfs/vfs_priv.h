@@ -79,6 +79,9 @@ struct vfs_sock {
 	int connecting;           /* netfuse connect in progress */
 	int child_dead;           /* fork child: netfuse part unusable */
 	uint64_t rcvtimeo_ns, sndtimeo_ns; /* 0 = none */
+	/* Stream bytes the stack took from the program (inst->lock):
+	 * SIOCOUTQ = tx_bytes - TCP_INFO's bytes_acked. */
+	uint64_t tx_bytes;
 	/* Readiness changes seen (bumped by vfs_inst_notify for this sd);
 	 * edge-triggered epoll items compare against it. */
 	atomic_uint ev_seq;
@@ -306,6 +309,7 @@ int vfs_copy_out_safe(void *user_dst, const void *src, size_t n);
 /* ---- the calls (sock.c, epoll.c) --------------------------------------- */
 long vfs_sys_socket(const struct hook_call *c);
 long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s);
+long vfs_sys_splice(const struct hook_call *c);
 long vfs_sys_close(int fd);
 long vfs_sys_dup(const struct hook_call *c);
 long vfs_sys_fcntl_dupfd(const struct hook_call *c);

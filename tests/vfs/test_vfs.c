@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -482,6 +483,114 @@ static void test_sendfile(void **state)
 	assert_int_equal(sys(SYS_close, vfd), 0);
 	assert_int_equal(sys(SYS_close, lfd), 0);
 	peer_close(psd);
+}
+
+struct psend_arg {
+	int sd;
+	const void *buf;
+	size_t len;
+	long r;
+};
+
+/* the peer sends everything, then closes (FIN) */
+static void *psend_thread(void *p)
+{
+	struct psend_arg *a = p;
+	a->r = peer_send_all(a->sd, a->buf, a->len, 10000);
+	peer_close(a->sd);
+	return NULL;
+}
+
+/* ioctl SIOCOUTQ/SIOCOUTQNSD, and splice from a pipe into a netfuse
+ * socket and back (itest_servers.sh covers them over net_tap too). */
+static void test_siocoutq_splice(void **state)
+{
+	static uint8_t data[150000], got[150000], junk[65536];
+	struct psend_arg ps;
+	pthread_t t;
+	int lfd, vfd, psd, p[2], q = -1, nsd = -1, i;
+	long total = 0, r;
+	loff_t off = 0;
+	size_t done = 0;
+	(void)state;
+	psd = nf_pair(&lfd, &vfd, 0);
+	assert_int_equal(sys(SYS_ioctl, vfd, SIOCOUTQ, &q), 0);
+	assert_int_equal(q, 0);
+	assert_int_equal(sys(SYS_ioctl, lfd, SIOCOUTQ, &q), -EINVAL);
+	/* fill the peer's window and our send buffer: the peer reads nothing */
+	assert_int_equal(sys(SYS_fcntl, vfd, F_SETFL, O_NONBLOCK), 0);
+	while ((r = sys(SYS_write, vfd, junk, sizeof(junk))) > 0)
+		total += r;
+	assert_int_equal(r, -EAGAIN);
+	assert_int_equal(sys(SYS_ioctl, vfd, SIOCOUTQ, &q), 0);
+	assert_int_equal(sys(SYS_ioctl, vfd, SIOCOUTQNSD, &nsd), 0);
+	assert_true(q > 0 && q <= total);
+	assert_true(nsd >= 0 && nsd <= q);
+	assert_int_equal(peer_recv_all(psd, got, (size_t)total < sizeof(got) ?
+				       (size_t)total : sizeof(got), 5000),
+			 (long)((size_t)total < sizeof(got) ? (size_t)total :
+				sizeof(got)));
+	if ((size_t)total > sizeof(got))
+		assert_int_equal(peer_recv_all(psd, got, (size_t)total -
+					       sizeof(got), 5000),
+				 total - (long)sizeof(got));
+	for (i = 0; i < 500; i++) { /* acknowledged: back to 0 */
+		assert_int_equal(sys(SYS_ioctl, vfd, SIOCOUTQ, &q), 0);
+		if (q == 0)
+			break;
+		usleep(2000);
+	}
+	assert_int_equal(q, 0);
+	/* splice: errors as Linux, then pipe -> socket byte-exact */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(sys(SYS_splice, p[0], 0, vfd, &off, 10, 0), -ESPIPE);
+	assert_int_equal(sys(SYS_splice, lfd, 0, vfd, 0, 10, 0), -EINVAL);
+	fx_pattern(data, sizeof(data), 11);
+	while (done < sizeof(data)) {
+		size_t n = sizeof(data) - done < 40000 ? sizeof(data) - done :
+			   40000, in = 0;
+		assert_int_equal(write(p[1], data + done, n), (long)n);
+		while (in < n) {
+			r = sys(SYS_splice, p[0], 0, vfd, 0, n - in,
+				SPLICE_F_MOVE);
+			if (r == -EAGAIN) { /* non-blocking socket, buffer full */
+				usleep(1000);
+				continue;
+			}
+			assert_true(r > 0);
+			assert_int_equal(peer_recv_all(psd, got + done + in,
+						       (size_t)r, 5000), r);
+			in += (size_t)r;
+		}
+		done += n;
+	}
+	assert_memory_equal(got, data, sizeof(data));
+	/* and the other way: socket -> pipe (non-blocking socket), to EOF */
+	assert_int_equal(sys(SYS_splice, vfd, 0, p[1], 0, 100, 0) == -EAGAIN, 1);
+	ps = (struct psend_arg){ psd, data, sizeof(data), 0 };
+	assert_int_equal(pthread_create(&t, NULL, psend_thread, &ps), 0);
+	memset(got, 0, sizeof(got));
+	for (done = 0, i = 0; i < 20000; i++) {
+		r = sys(SYS_splice, vfd, 0, p[1], 0, 30000, SPLICE_F_NONBLOCK);
+		if (r == -EAGAIN) {
+			usleep(500);
+			continue;
+		}
+		assert_true(r >= 0);
+		if (r == 0)
+			break; /* EOF */
+		assert_true(done + (size_t)r <= sizeof(got));
+		assert_int_equal(read(p[0], got + done, (size_t)r), r);
+		done += (size_t)r;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(ps.r, (long)sizeof(data));
+	assert_int_equal(done, sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(sys(SYS_close, vfd), 0);
+	assert_int_equal(sys(SYS_close, lfd), 0);
 }
 
 /* ---- non-blocking, epoll --------------------------------------------------------- */
@@ -1376,6 +1485,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_connect_out),
 		cmocka_unit_test(test_connect_nonblocking_and_refused),
 		cmocka_unit_test(test_sendfile),
+		cmocka_unit_test(test_siocoutq_splice),
 		cmocka_unit_test(test_nonblock_epoll_lt_et),
 		cmocka_unit_test(test_epoll_listener_wakes),
 		cmocka_unit_test(test_epoll_add_wakes_waiter),
