@@ -430,6 +430,7 @@ void vfs_get_stats(struct vfs_stats *s)
 		vfs_inst_lock(vfs_g.inst);
 		s->polls = vfs_g.inst->polls;
 		s->wakeups = vfs_g.inst->wakeups_sent;
+		s->ep_checks = vfs_g.inst->ep_checks;
 		vfs_inst_unlock(vfs_g.inst);
 	}
 	s->sigpipes = atomic_load(&vfs_g.sigpipes);

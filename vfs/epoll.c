@@ -68,19 +68,79 @@ long vfs_sys_epoll_create(const struct hook_call *c)
 	return fd;
 }
 
+/* ep->lock held. s->ep_idx is a hint: right unless s is in several
+ * items (then the set scans anyway). */
 static int find_item(struct vfs_epoll *ep, int fd, struct vfs_sock *s)
 {
-	int i;
+	int i = s->ep_idx;
+	if (i >= 0 && i < ep->nitems && ep->items[i].fd == fd &&
+	    ep->items[i].s == s)
+		return i;
 	for (i = 0; i < ep->nitems; i++)
 		if (ep->items[i].fd == fd && ep->items[i].s == s)
 			return i;
 	return -1;
 }
 
+/* Another item of s in ep? (ep->lock; only when s was here before) */
+static int has_item(struct vfs_epoll *ep, struct vfs_sock *s)
+{
+	int i;
+	for (i = 0; i < ep->nitems; i++)
+		if (ep->items[i].s == s)
+			return 1;
+	return 0;
+}
+
 static void drop_item(struct vfs_epoll *ep, int i)
 {
 	vfs_obj_put(&ep->items[i].s->h);
 	ep->items[i] = ep->items[--ep->nitems];
+	if (i < ep->nitems)
+		ep->items[i].s->ep_idx = i;
+}
+
+/* ---- ready candidates (inst->lock) ---------------------------------------
+ * Like Linux's ready list: a socket goes on its set's list when its
+ * readiness changes (ns_stack_changed), when it is added or modified, and
+ * when its last fd is closed; epoll_wait looks at the list only, keeping
+ * level-triggered items that were ready (they are looked at again next
+ * time) and dropping the others. A socket in several sets, or twice in
+ * one, turns its sets to scanning every item (full_scan), as before. */
+void vfs_ep_mark_locked(struct vfs_sock *s)
+{
+	struct vfs_epoll *ep = s->ep_owner;
+	if (!ep || ep == VFS_EP_MANY || ep->full_scan || ep->dead ||
+	    s->ep_queued)
+		return;
+	if (!vfs_obj_tryget(&s->h))
+		return;
+	s->ep_queued = 1;
+	s->ep_next = NULL;
+	if (ep->rd_tail)
+		ep->rd_tail->ep_next = s;
+	else
+		ep->rd_head = s;
+	ep->rd_tail = s;
+}
+
+/* inst->lock: take the whole list off ep (the caller owns its refs) */
+static struct vfs_sock *rd_take(struct vfs_epoll *ep)
+{
+	struct vfs_sock *h = ep->rd_head;
+	ep->rd_head = ep->rd_tail = NULL;
+	return h;
+}
+
+static void rd_put_all(struct vfs_sock *h)
+{
+	while (h) {
+		struct vfs_sock *n = h->ep_next;
+		h->ep_queued = 0;
+		h->ep_next = NULL;
+		vfs_obj_put(&h->h);
+		h = n;
+	}
 }
 
 long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
@@ -89,6 +149,7 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 	struct epoll_event ev;
 	struct vfs_obj *o;
 	struct vfs_sock *s;
+	int dup_in_set = 0;
 	long r = 0;
 
 	o = vfs_fd_get(fd);
@@ -138,7 +199,10 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 			r = -EBADF;
 			break;
 		}
+		if (s->ep_owner == ep && has_item(ep, s))
+			dup_in_set = 1; /* a dup'd fd of a socket already here */
 		i = ep->nitems++;
+		s->ep_idx = i;
 		ep->items[i].fd = fd;
 		ep->items[i].s = s;
 		ep->items[i].events = ev.events;
@@ -185,10 +249,17 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 	if (r == 0 && op != EPOLL_CTL_DEL && vfs_g.inst) {
 		struct vfs_inst *in = vfs_g.inst;
 		vfs_inst_lock(in);
-		if (!s->ep_owner)
+		if (!s->ep_owner) {
 			s->ep_owner = ep;
-		else if (s->ep_owner != ep)
+		} else if (s->ep_owner != ep) {
+			if (s->ep_owner != VFS_EP_MANY)
+				s->ep_owner->full_scan = 1;
 			s->ep_owner = VFS_EP_MANY;
+			ep->full_scan = 1;
+		}
+		if (dup_in_set)
+			ep->full_scan = 1;
+		vfs_ep_mark_locked(s); /* look at it in the next wait */
 		/* a thread already asleep on this set must look again */
 		vfs_inst_wake_ep_locked(in, ep);
 		vfs_inst_unlock(in);
@@ -199,56 +270,165 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 
 #define DUAL_MERGE 8
 
+/* Is item it ready to report? Fills *ev; ET/ONESHOT bookkeeping. */
+static int item_ready(struct vfs_inst *in, struct vfs_epitem *it,
+		      uint32_t *ev)
+{
+	uint32_t ready;
+	unsigned seq;
+	in->ep_checks++;
+	if (it->disabled || atomic_load(&it->s->h.fd_refs) == 0)
+		return 0; /* closed ones are dropped by the caller */
+	seq = atomic_load(&it->s->ev_seq);
+	ready = ns_to_poll(vfs_sock_events(in, it->s)) &
+		(it->events | EPOLLERR | EPOLLHUP) & EV_MASK;
+	if (!ready)
+		return 0;
+	if (it->events & EPOLLET) {
+		if (seq == it->seen_seq)
+			return 0;
+		it->seen_seq = seq;
+	}
+	if (it->events & EPOLLONESHOT)
+		it->disabled = 1;
+	*ev = ready;
+	return 1;
+}
+
+static void report(const struct vfs_epitem *it, uint32_t ev,
+		   struct epoll_event *out, int *n, int *dual, int *ndual)
+{
+	out[*n].events = ev;
+	out[*n].data.u64 = it->data;
+	if (it->in_kernel && *ndual < DUAL_MERGE)
+		dual[(*ndual)++] = *n;
+	(*n)++;
+}
+
+/* Every item, round-robin start (sets with full_scan). */
+static int collect_scan(struct vfs_epoll *ep, struct vfs_inst *in,
+			struct epoll_event *out, int max, int *dual,
+			int *ndual)
+{
+	int n = 0, k, cnt = ep->nitems;
+	for (k = 0; k < cnt && n < max; k++) {
+		int i = (int)((ep->rr + (unsigned)k) % (unsigned)cnt);
+		uint32_t ev;
+		if (item_ready(in, &ep->items[i], &ev))
+			report(&ep->items[i], ev, out, &n, dual, ndual);
+	}
+	if (cnt)
+		ep->rr = (ep->rr + 1) % (unsigned)cnt;
+	return n;
+}
+
+#define DEAD_MAX 64
+
+/* The ready candidates only. Level-triggered items reported go back at
+ * the tail (looked at again next time, after the ones not reached);
+ * sockets whose last fd is closed go to dead[] with the list's ref. */
+static int collect_list(struct vfs_epoll *ep, struct vfs_inst *in,
+			struct epoll_event *out, int max, int *dual,
+			int *ndual, struct vfs_sock **dead, int *ndead)
+{
+	struct vfs_sock *h = rd_take(ep), *keep = NULL, *keep_tail = NULL;
+	int n = 0;
+	while (h && n < max && *ndead < DEAD_MAX) {
+		struct vfs_sock *s = h;
+		struct vfs_epitem *it;
+		uint32_t ev;
+		int i = s->ep_idx;
+		h = s->ep_next;
+		s->ep_next = NULL;
+		s->ep_queued = 0;
+		if (i < 0 || i >= ep->nitems || ep->items[i].s != s) {
+			vfs_obj_put(&s->h); /* no longer in this set */
+			continue;
+		}
+		it = &ep->items[i];
+		if (atomic_load(&s->h.fd_refs) == 0) {
+			dead[(*ndead)++] = s; /* keeps the list's ref */
+			continue;
+		}
+		if (!item_ready(in, it, &ev)) {
+			vfs_obj_put(&s->h);
+			continue;
+		}
+		report(it, ev, out, &n, dual, ndual);
+		if (it->events & (EPOLLET | EPOLLONESHOT)) {
+			vfs_obj_put(&s->h); /* the next change brings it back */
+			continue;
+		}
+		s->ep_queued = 1; /* level-triggered: stays a candidate */
+		if (keep_tail)
+			keep_tail->ep_next = s;
+		else
+			keep = s;
+		keep_tail = s;
+	}
+	/* not reached (max events) first, then the kept ones */
+	if (h) {
+		struct vfs_sock *t = h;
+		while (t->ep_next)
+			t = t->ep_next;
+		ep->rd_head = h;
+		ep->rd_tail = t;
+	}
+	if (keep) {
+		if (ep->rd_tail)
+			ep->rd_tail->ep_next = keep;
+		else
+			ep->rd_head = keep;
+		ep->rd_tail = keep_tail;
+	}
+	return n;
+}
+
 /* Ready netfuse items into out[0..max); the out[] indices of dual
  * sockets' items go to dual[0..*ndual) (for merging with the kernel's
  * report of the same fd). ep->lock, then inst->lock. */
 static int collect(struct vfs_epoll *ep, struct vfs_inst *in,
 		   struct epoll_event *out, int max, int *dual, int *ndual)
 {
-	int n = 0, k, cnt;
+	struct vfs_sock *dead[DEAD_MAX];
+	int n, k, ndead = 0, scan;
 	*ndual = 0;
 	pthread_mutex_lock(&ep->lock);
 	vfs_inst_lock(in);
-	cnt = ep->nitems;
-	for (k = 0; k < cnt && n < max; k++) {
-		int i = (int)((ep->rr + (unsigned)k) % (unsigned)cnt);
-		struct vfs_epitem *it = &ep->items[i];
-		uint32_t ready;
-		unsigned seq;
-		if (it->disabled || atomic_load(&it->s->h.fd_refs) == 0)
-			continue; /* closed ones are dropped below */
-		seq = atomic_load(&it->s->ev_seq);
-		ready = ns_to_poll(vfs_sock_events(in, it->s)) &
-			(it->events | EPOLLERR | EPOLLHUP) & EV_MASK;
-		if (!ready)
-			continue;
-		if (it->events & EPOLLET) {
-			if (seq == it->seen_seq)
-				continue;
-			it->seen_seq = seq;
-		}
-		if (it->events & EPOLLONESHOT)
-			it->disabled = 1;
-		out[n].events = ready;
-		out[n].data.u64 = it->data;
-		if (it->in_kernel && *ndual < DUAL_MERGE)
-			dual[(*ndual)++] = n;
-		n++;
+	scan = ep->full_scan;
+	if (scan) {
+		rd_put_all(rd_take(ep));
+		n = collect_scan(ep, in, out, max, dual, ndual);
+	} else {
+		n = collect_list(ep, in, out, max, dual, ndual, dead, &ndead);
 	}
-	if (cnt)
-		ep->rr = (ep->rr + 1) % (unsigned)cnt;
 	vfs_inst_unlock(in);
 	/* Linux forgets an item when its file's last fd is closed */
-	for (k = ep->nitems - 1; k >= 0; k--)
-		if (atomic_load(&ep->items[k].s->h.fd_refs) == 0)
-			drop_item(ep, k);
+	if (scan) {
+		for (k = ep->nitems - 1; k >= 0; k--)
+			if (atomic_load(&ep->items[k].s->h.fd_refs) == 0)
+				drop_item(ep, k);
+	}
+	for (k = 0; k < ndead; k++) {
+		int i = dead[k]->ep_idx;
+		if (i >= 0 && i < ep->nitems && ep->items[i].s == dead[k])
+			drop_item(ep, i);
+		vfs_obj_put(&dead[k]->h); /* the list's reference */
+	}
 	pthread_mutex_unlock(&ep->lock);
 	return n;
 }
 
 void vfs_epoll_closed(struct vfs_epoll *ep)
 {
+	struct vfs_inst *in = vfs_g.inst;
 	pthread_mutex_lock(&ep->lock);
+	if (in && !vfs_g.forked_child) {
+		vfs_inst_lock(in);
+		ep->dead = 1;
+		rd_put_all(rd_take(ep));
+		vfs_inst_unlock(in);
+	}
 	while (ep->nitems)
 		drop_item(ep, ep->nitems - 1);
 	pthread_mutex_unlock(&ep->lock);

@@ -210,6 +210,9 @@ struct vfs_epoll *vfs_epoll_new(void)
 		pthread_mutex_init(&e->lock, NULL);
 	e->nitems = 0;
 	e->rr = 0;
+	e->rd_head = e->rd_tail = NULL;
+	e->full_scan = 0;
+	e->dead = 0;
 	return e;
 }
 

@@ -131,6 +131,7 @@ static void notify_locked(struct vfs_inst *in)
 			if (!s)
 				continue;
 			atomic_fetch_add(&s->ev_seq, 1);
+			vfs_ep_mark_locked(s);
 			for (w = in->waiters; w; w = w->next)
 				if (concerns(w, s))
 					wake(in, w);

@@ -51,6 +51,7 @@ struct vfs_stats {
 	uint64_t polls;           /* stack polls by vfs/ */
 	uint64_t wakeups;         /* waiter wake-ups sent */
 	uint64_t sigpipes;
+	uint64_t ep_checks;       /* epoll items looked at by epoll_wait */
 	int objs_sock, objs_epoll;/* objects alive (leak checks) */
 };
 void vfs_get_stats(struct vfs_stats *s);

@@ -88,6 +88,12 @@ struct vfs_sock {
 	/* The epoll set it was added to (inst->lock): wake-ups of epoll
 	 * waiters are targeted by it; VFS_EP_MANY once in several sets. */
 	struct vfs_epoll *ep_owner;
+	/* On ep_owner's ready-candidate list (inst->lock; the list holds a
+	 * refs reference), and this socket's index in ep_owner's items
+	 * (ep_owner->lock; a hint, checked before use). */
+	struct vfs_sock *ep_next;
+	int ep_queued;
+	int ep_idx;
 	int npoll;                /* poll/select waiters on it (inst->lock) */
 	/* Options set before the socket was decided, replayed on the stack
 	 * socket (under the owner's lock: written only before decision). */
@@ -114,7 +120,17 @@ struct vfs_epoll {
 	struct vfs_epitem *items; /* netfuse interest list */
 	int nitems, cap;
 	unsigned rr;              /* round-robin start for fairness */
+	/* Ready candidates (inst->lock): sockets whose readiness changed,
+	 * were added/modified, closed, or were reported level-triggered
+	 * last time; epoll_wait looks at these only, like Linux's ready
+	 * list. full_scan: some socket of this set is also in another set
+	 * or twice in this one; then every item is looked at. */
+	struct vfs_sock *rd_head, *rd_tail;
+	int full_scan;
+	int dead;                 /* closed: no more candidates */
 };
+/* inst->lock held: put s on its epoll set's ready-candidate list */
+void vfs_ep_mark_locked(struct vfs_sock *s);
 
 /* ---- fd table (fdtab.c) --------------------------------------------- */
 struct vfs_fdtab {
@@ -191,6 +207,7 @@ struct vfs_inst {
 				   * (no rx interrupts): no use to sleepers */
 	uint32_t ip_be, mask_be;  /* the netfuse interface */
 	uint64_t polls, wakeups_sent;
+	uint64_t ep_checks;       /* epoll items looked at (collect) */
 };
 
 /* 0 ready, -errno if no instance can be had (then: kernel fallback). */
