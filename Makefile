@@ -173,7 +173,8 @@ test: setup
 
 test-long: test
 	NETFUSE_TEST_LONG=1 NETFUSE_TEST_TIMEOUT=3600 bash tests/run.sh long \
-	      tests/rel/itest_transfer.sh
+	      tests/rel/itest_transfer.sh tests/rel/itest_load.sh \
+	      tests/rel/itest_fuzz.sh tests/rel/itest_zz_results.sh
 
 demo: setup
 	$(MAKE) -j2 all
@@ -185,15 +186,12 @@ bench-%: all
 bench: all
 	bash bench/run.sh all
 
-# libFuzzer (clang): make fuzz FUZZ_TIME=seconds
+# libFuzzer (clang): make fuzz FUZZ_TIME=seconds (per target; every
+# target of tests/stack/fuzz_*.c: corpus replay, then fuzzing; `make test`
+# runs the same script for 60 s per target)
 FUZZ_TIME ?= 600
-$(B)/fuzz/fuzz_frames: tests/stack/fuzz_frames.c $(STACK_SRCS)
-	@mkdir -p $(@D)
-	clang-14 -std=c11 -D_GNU_SOURCE -O1 -g -I. -DNS_LIBFUZZER \
-	      -fsanitize=fuzzer,address,undefined -o $@ $^
-fuzz: $(B)/fuzz/fuzz_frames
-	@mkdir -p $(B)/fuzz/corpus && cp -n tests/stack/corpus/* $(B)/fuzz/corpus/
-	$(B)/fuzz/fuzz_frames -max_total_time=$(FUZZ_TIME) -max_len=4096 $(B)/fuzz/corpus
+fuzz:
+	B=$(B) NETFUSE_FUZZ_TIME=$(FUZZ_TIME) bash tests/rel/itest_fuzz.sh
 
 clean:
 	rm -rf $(B)

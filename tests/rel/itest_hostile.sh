@@ -68,7 +68,8 @@ in_ns ethtool -K nf0 tx off tso off gso off >/dev/null 2>&1 ||
 	{ echo "not ok - ethtool -K nf0 tx off tso off gso off"; fail=1; }
 
 # in the background: a TERM to this script runs the trap at once
-timeout 240 ip netns exec "$NS" $PY "$REL/hostile.py" 7300 2>"$TMP/h.err" &
+timeout 240 ip netns exec "$NS" $PY "$REL/hostile.py" 7300 2>"$TMP/h.err" \
+	> >(tee "$TMP/h.out") &
 H=$!; PIDS+=("$H")
 wait "$H"; rc=$?
 if [ $rc != 0 ]; then
@@ -82,5 +83,11 @@ else
 	wait "$P"; echo "not ok - echo server under libhook.so died (status $?)"
 	grep -v "hook: active" "$TMP/s.err" | tail -5; fail=1
 fi
+# one row per case for the rel results table (itest_zz_results.sh)
+sleep 0.2
+mkdir -p "$B/rel-results"
+sed -n 's/^\(not ok\|ok\) [0-9 -]*\(.*\)/\2|\1/p' "$TMP/h.out" 2>/dev/null |
+	awk -F'|' '{ n = $1; sub(/: .*/, "", n); printf "%s|netfuse server|-|-|%s\n", substr(n, 1, 60), $2 == "ok" ? "ok" : "FAIL" }' \
+	>"$B/rel-results/itest_hostile.rows"
 echo "# itest_hostile.sh: $(( $(date +%s) - T0 )) s"
 exit $fail

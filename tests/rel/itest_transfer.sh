@@ -63,6 +63,10 @@ TMP=$(mktemp -d /tmp/nf-rel-test.XXXXXX)
 PIDS=()
 fail=0
 T0=$(date +%s)
+# one row per case and mode for the rel results table (itest_zz_results.sh)
+ROWS=$PWD/$B/rel-results/itest_transfer.rows
+mkdir -p "${ROWS%/*}" && : >"$ROWS"
+row() { echo "$1|$2|$3|$4|$5" >>"$ROWS"; }
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
@@ -220,13 +224,16 @@ run_case() {
 			printf "%.1f MB/s each way (%.2f s)", n / t / 1e6, t }')
 		local what="$name, netfuse $mode, ${MB} MiB each way"
 		if [ -z "$why" ]; then ok "$what: sha256 ok, FIN/FIN, no RST$note, $tp [wire: $wc]"
+			row "$name" "netfuse $mode" "2 x $SIZE" "$tp" ok
 		else
 			grep -v "hook: active\|TELEMETRY" "$TMP/a.err" "$TMP/k.err" | tail -5
 			bad "$what:$why $tp [wire: $wc]"
+			row "$name" "netfuse $mode" "2 x $SIZE" "$tp" FAIL
 		fi
 	else
 		grep -v "hook: active\|TELEMETRY" "$TMP/a.err" "$TMP/k.err" 2>/dev/null | tail -5
 		bad "$name, netfuse $mode: $why"
+		row "$name" "netfuse $mode" "-" "-" FAIL
 	fi
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
