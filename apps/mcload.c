@@ -71,6 +71,7 @@ struct mcl_shared {
 	_Atomic uint64_t *state;      /* per key, see the top of the file */
 	_Atomic int phase;
 	_Atomic unsigned preload_left;  /* threads still preloading */
+	_Atomic unsigned connecting;  /* threads not yet connected */
 	_Atomic unsigned printed;     /* errors printed so far */
 };
 
@@ -447,8 +448,11 @@ static void *mcl_main(void *arg)
 		}
 		mcl_fill(t, c, now);
 	}
+	atomic_fetch_sub(&t->sh->connecting, 1);  /* the warm-up may start */
 	bool sched_on = false;
-	while (atomic_load_explicit(&t->sh->phase, memory_order_relaxed) != APP_STOP) {
+	int ph;
+	while ((ph = atomic_load_explicit(&t->sh->phase, memory_order_relaxed)) != APP_STOP) {
+		t->sched.counting = ph == APP_MEASURE;
 		/* open loop: the schedule starts when this thread's preload ends */
 		if (o->rate > 0 && !sched_on && t->pl_conns == 0) {
 			app_sched_init(&t->sched, o->rate / o->threads, 0x5eed + t->id,
@@ -531,6 +535,7 @@ static int run(const struct mcl_opts *o)
 	}
 	atomic_store(&sh.phase, APP_WARMUP);
 	atomic_store(&sh.preload_left, o->preload ? o->threads : 0);
+	atomic_store(&sh.connecting, o->threads);
 	signal(SIGPIPE, SIG_IGN);
 	for (unsigned i = 0; i < o->threads; i++) {
 		if (mcl_setup_thread(&ts[i], i, &sh) != 0) {
@@ -544,6 +549,8 @@ static int run(const struct mcl_opts *o)
 			fprintf(stderr, "mcload: pthread_create failed\n");
 			return 1;
 		}
+	/* with a preload, its end implies connected; without, wait here */
+	double setup_s = app_wait_ready("mcload", &sh.connecting, 60);
 	bool stalled = false;
 	if (o->preload) {
 		uint64_t last = t0, seen = 0, seen_at = t0;
@@ -583,7 +590,8 @@ static int run(const struct mcl_opts *o)
 		return 1;
 	hist_init(all);
 	uint64_t measured = 0, gets = 0, sets = 0, hits = 0, misses = 0, lost = 0,
-		 wrong = 0, srv = 0, proto = 0, cerr = 0, failed = 0, unsent = 0;
+		 wrong = 0, srv = 0, proto = 0, cerr = 0, failed = 0, unsent = 0,
+		 due = 0;
 	for (unsigned i = 0; i < o->threads; i++) {
 		struct mcl_thread *t = &ts[i];
 		pthread_join(t->tid, NULL);
@@ -600,6 +608,7 @@ static int run(const struct mcl_opts *o)
 		cerr += t->conn_errors;
 		failed += t->failed;
 		unsent += t->sched.unsent;
+		due += t->sched.due;
 	}
 	struct app_result r = {
 		.app = "mcload", .threads = o->threads, .conns = o->threads * o->conns,
@@ -614,9 +623,10 @@ static int run(const struct mcl_opts *o)
 		 "gets=%" PRIu64 " sets=%" PRIu64 " hits=%" PRIu64 " misses=%" PRIu64
 		 " lost=%" PRIu64 " wrong=%" PRIu64 " server_errors=%" PRIu64
 		 " proto_errors=%" PRIu64 " conn_errors=%" PRIu64 " failed=%" PRIu64
-		 " keys=%" PRIu64 " theta=%.2f get_pct=%u preload=%d",
+		 " keys=%" PRIu64 " theta=%.2f get_pct=%u preload=%d due=%" PRIu64
+		 " setup_s=%.3f",
 		 gets, sets, hits, misses, lost, wrong, srv, proto, cerr, failed,
-		 o->keys, o->theta, o->get_pct, o->preload);
+		 o->keys, o->theta, o->get_pct, o->preload, due, setup_s);
 	app_print_summary(o->csv ? stderr : stdout, &r, extra);
 	if (o->csv)
 		app_print_csv(stdout, &r);

@@ -48,8 +48,10 @@ struct mcl_opts {
 	"memcached text-protocol load: each connection keeps -o requests in\n"    \
 	"  flight, -g percent gets and the rest sets, keys drawn Zipfian (theta -z) or\n"\
 	"  uniformly from -k keys. First every key is set (the preload; skip\n"   \
-	"  with --no-preload). Every response is checked: a get must return the\n"\
-	"  value last stored for its key (values are derived from key and\n"       \
+	"  with --no-preload); once it is done and every connection is up, -w\n" \
+	"  seconds of warm-up, then -d seconds measured (setup_s in the summary:\n"\
+	"  the connecting time). Every response is checked: a get must return\n"  \
+	"  the value last stored for its key (values are derived from key and\n"  \
 	"  version); a wrong value, a lost key, or an error reply is an error.\n" \
 	"  Sets of one key are never in flight together: a set drawn for a key\n" \
 	"  with a set in flight redraws the key, and after 8 tries is a get.\n"  \

@@ -311,6 +311,7 @@ struct cli_thread {
 	unsigned id;
 	const struct pp_opts *o;
 	_Atomic int *phase;
+	_Atomic unsigned *connecting; /* threads not yet connected (run_client) */
 	_Atomic uint64_t completed;  /* all phases, for --progress */
 	uint64_t measured;           /* completed in the measured window */
 	uint64_t conn_errors;        /* connects that failed, connections lost */
@@ -519,8 +520,11 @@ static void *cli_main(void *arg)
 		if (o->rate == 0)
 			cli_fill(t, c, now);
 	}
+	atomic_fetch_sub(t->connecting, 1);     /* the warm-up may start */
 	app_sched_init(&t->sched, o->rate / o->threads, 0x5eed + t->id, app_now_ns());
-	while (atomic_load_explicit(t->phase, memory_order_relaxed) != APP_STOP) {
+	int ph;
+	while ((ph = atomic_load_explicit(t->phase, memory_order_relaxed)) != APP_STOP) {
+		t->sched.counting = ph == APP_MEASURE;
 		int tmo = app_sched_timeout_ms(&t->sched, app_now_ns(), 10);
 		int n = epoll_wait(t->ep, evs, PP_EVENTS, tmo);
 		for (int i = 0; i < n; i++) {
@@ -556,6 +560,7 @@ static uint64_t cli_count(void *arg)
 static int run_client(const struct pp_opts *o)
 {
 	_Atomic int phase = APP_WARMUP;
+	_Atomic unsigned connecting = o->threads;
 	struct cli_thread *ts = calloc(o->threads, sizeof(*ts));
 	if (ts == NULL)
 		return 1;
@@ -565,6 +570,7 @@ static int run_client(const struct pp_opts *o)
 		t->id = i;
 		t->o = o;
 		t->phase = &phase;
+		t->connecting = &connecting;
 		hist_init(&t->lat);
 		t->ep = epoll_create1(EPOLL_CLOEXEC);
 		t->conns = calloc(o->conns, sizeof(*t->conns));
@@ -586,13 +592,14 @@ static int run_client(const struct pp_opts *o)
 			fprintf(stderr, "pingpong client: pthread_create failed\n");
 			return 1;
 		}
+	double setup_s = app_wait_ready("pingpong client", &connecting, 60);
 	double secs = app_drive(&phase, o->warmup_s, o->duration_s, o->progress,
 				cli_count, ts);
 	struct hist *all = malloc(sizeof(*all));
 	if (all == NULL)
 		return 1;
 	hist_init(all);
-	uint64_t measured = 0, cerr = 0, failed = 0, bad = 0, unsent = 0;
+	uint64_t measured = 0, cerr = 0, failed = 0, bad = 0, unsent = 0, due = 0;
 	for (unsigned i = 0; i < o->threads; i++) {
 		pthread_join(ts[i].tid, NULL);
 		hist_merge(all, &ts[i].lat);
@@ -601,6 +608,7 @@ static int run_client(const struct pp_opts *o)
 		failed += ts[i].failed;
 		bad += ts[i].bad;
 		unsent += ts[i].sched.unsent;
+		due += ts[i].sched.due;
 	}
 	struct app_result r = {
 		.app = "pingpong", .threads = o->threads,
@@ -609,10 +617,10 @@ static int run_client(const struct pp_opts *o)
 		.errors = cerr + failed + bad, .lat = all,
 		.target_rps = o->rate, .unsent = unsent,
 	};
-	char extra[128];
+	char extra[192];
 	snprintf(extra, sizeof(extra),
-		 "conn_errors=%" PRIu64 " failed=%" PRIu64 " bad_responses=%" PRIu64,
-		 cerr, failed, bad);
+		 "conn_errors=%" PRIu64 " failed=%" PRIu64 " bad_responses=%" PRIu64
+		 " due=%" PRIu64 " setup_s=%.3f", cerr, failed, bad, due, setup_s);
 	app_print_summary(o->csv ? stderr : stdout, &r, extra);
 	if (o->csv)
 		app_print_csv(stdout, &r);

@@ -50,9 +50,10 @@ struct pp_opts {
 	"  prints 'listening on ADDR:PORT' when ready; runs -d seconds\n"         \
 	"  (default 0 = until SIGINT/SIGTERM).\n"                                 \
 	"client: per thread an epoll loop over -c connections, each keeping -o\n" \
-	"  requests of -s bytes outstanding; after -w seconds of warm-up, times\n"\
-	"  every request for -d seconds and prints one summary line (with --csv\n"\
-	"  on stderr, and one CSV line on stdout; columns: --csv-header).\n"      \
+	"  requests of -s bytes outstanding; once every connection is up, -w\n"  \
+	"  seconds of warm-up, then times every request for -d seconds and\n"    \
+	"  prints one summary line (with --csv on stderr, and one CSV line on\n" \
+	"  stdout; columns: --csv-header); its setup_s is the connecting time.\n"\
 	"  -r: open loop: requests sent as a Poisson process at this total rate\n"\
 	"  on connections with fewer than -o in flight, latency counted from\n"   \
 	"  when each was due (default: closed loop, -o always in flight).\n"     \

@@ -11,6 +11,8 @@
 #   latency_load.png p99 (and p50) against offered req/s, open-loop rate
 #                    steps (latency.csv), log y; steps that delivered under
 #                    95% of their rate are crossed
+#   latency_load_memcached.png  the same for memcached
+#                    (latency_memcached.csv)
 # Usage: bench/plot.sh [results-dir]; exit status 1 if gnuplot is missing
 # or no plot could be drawn.
 set -u
@@ -105,25 +107,40 @@ else
 	echo "plot: latency_cdf.png skipped (no cdf_*.csv)"
 fi
 
-# -- latency vs load
-if [ "$(wc -l <"$R/latency.csv" 2>/dev/null || echo 0)" -gt 1 ]; then
+# -- latency vs load: load_plot CSV PNG TITLE
+load_plot() {
+	local csv=$1 png=$2 title=$3 s
+	if [ "$(wc -l <"$csv" 2>/dev/null || echo 0)" -le 1 ]; then
+		echo "plot: $(basename "$png") skipped (no $(basename "$csv"))"
+		return 0
+	fi
 	for s in kernel netfuse; do
 		# target delivered p50 p99 saturated(1: delivered < 95% of target)
 		awk -F, -v s=$s 'NR > 1 && $1 == s { print $2, $3, $4, $6, ($3 < 0.95 * $2) }' \
-			"$R/latency.csv" | sort -n >"$tmp/lat_$s.dat"
+			"$csv" | sort -n >"$tmp/lat_$s.dat"
+		# gnuplot stops on an empty file: a side with no step gets no curve
+		[ -s "$tmp/lat_$s.dat" ] || echo "0 0 NaN NaN 0" >"$tmp/lat_$s.dat"
 	done
-	gnuplot <<GP && drawn=$((drawn + 1)) && echo "plot: $R/latency_load.png"
+	# y from the decade below the smallest latency to the one above the largest
+	yr=$(awk '$3 + 0 > 0 { for (i = 3; i <= 4; i++) { if (lo == "" || $i < lo) lo = $i; if ($i > hi) hi = $i } }
+		END { if (lo == "") { print "[1:10000]"; exit }
+			printf "[%g:%g]", 0.95 * 10 ^ int(log(lo) / log(10) - (lo < 1)), 1.05 * 10 ^ (int(log(hi) / log(10) - 1e-9) + 1) }' \
+		"$tmp/lat_kernel.dat" "$tmp/lat_netfuse.dat")
+	gnuplot <<GP && drawn=$((drawn + 1)) && echo "plot: $png"
 set terminal $TERM_SPEC
-set output "$R/latency_load.png"
-set title "Latency vs load: pingpong 1 B, 32 connections, open loop (Poisson rate steps)"
+set output "$png"
+set title "$title"
 set logscale y
+set yrange $yr
 set xlabel "offered load (target requests/s); crossed: delivered under 95% of it"
-set ylabel "latency (us), from when each request was due"
+set ylabel "latency, from when each request was due"
 set format x "%.0s%c"
+set ytics ("1 us" 1, "10 us" 10, "100 us" 100, "1 ms" 1000, "10 ms" 10000, \
+	   "100 ms" 100000, "1 s" 1000000, "10 s" 10000000)
+set xrange [0:*]
 set grid
-set key top left
+set key outside right top vertical
 set arrow from graph 0, first 1000 to graph 1, first 1000 nohead dt 3 lc rgb "gray40"
-set label "1 ms" at graph 0.01, first 1150 tc rgb "gray40"
 plot "$tmp/lat_kernel.dat" using 1:4 with linespoints lw 2 pt 7 lc rgb "#4e79a7" title "Linux kernel p99", \
      "" using 1:3 with linespoints lw 1 dt 2 pt 6 lc rgb "#4e79a7" title "Linux kernel p50", \
      "$tmp/lat_netfuse.dat" using 1:4 with linespoints lw 2 pt 7 lc rgb "#e15759" title "netfuse p99", \
@@ -131,7 +148,9 @@ plot "$tmp/lat_kernel.dat" using 1:4 with linespoints lw 2 pt 7 lc rgb "#4e79a7"
      "$tmp/lat_kernel.dat" using 1:(\$5 > 0 ? \$4 : 1/0) with points pt 2 ps 2.5 lc rgb "black" notitle, \
      "$tmp/lat_netfuse.dat" using 1:(\$5 > 0 ? \$4 : 1/0) with points pt 2 ps 2.5 lc rgb "black" notitle
 GP
-else
-	echo "plot: latency_load.png skipped (no latency.csv)"
-fi
+}
+load_plot "$R/latency.csv" "$R/latency_load.png" \
+	"Latency vs load: pingpong 1 B, 32 connections, open loop (Poisson rate steps)"
+load_plot "$R/latency_memcached.csv" "$R/latency_load_memcached.png" \
+	"Latency vs load: memcached -t 1 + mcload (90% get, 8 B, Zipf 0.99), 32 connections, open loop"
 [ "$drawn" -gt 0 ]

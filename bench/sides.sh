@@ -74,6 +74,11 @@ log_cmd() {
 # start_server SIDE LOG CMD...: start a server on SIDE (kernel|netfuse)
 start_server() {
 	local side=$1 log=$2; shift 2
+	# the redirection below happens in the background job, maybe after
+	# wait_listen first reads LOG: a previous run's "listening" line there
+	# let clients connect before this server was up (refused; under
+	# netfuse also "DPDK start-up failed": no memif socket yet)
+	rm -f "$log"
 	SIDES_RUN=$((SIDES_RUN + 1))
 	SIDES_SOCK=$SIDES_TMP/memif$SIDES_RUN.sock
 	if [ "$side" = netfuse ]; then
