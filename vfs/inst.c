@@ -192,6 +192,26 @@ int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0)
 	return 1;
 }
 
+/* A net_memif client's link comes up when DPDK's control thread has
+ * reached the server's socket, in the background after start-up; frames
+ * sent before are lost, and a first connect then paid the 1 s ARP/SYN
+ * retransmission (half of the netfuse pingpong runs). Servers do not
+ * wait: they send nothing before a client reaches them. */
+void vfs_inst_link_wait(struct vfs_inst *in)
+{
+	uint64_t end;
+	if (!in->link_up || atomic_load_explicit(&in->link_seen,
+						 memory_order_relaxed))
+		return;
+	end = vfs_now_ns() + 1000000000ull;
+	while (!in->link_up(in->io) && vfs_now_ns() < end) {
+		struct timespec ts = { 0, 1000000 };
+		vfs_inst_poll_try(in);
+		(void)raw3(SYS_nanosleep, (long)&ts, 0, 0);
+	}
+	atomic_store(&in->link_seen, 1);
+}
+
 void vfs_inst_poll_try(struct vfs_inst *in)
 {
 	if (pthread_mutex_trylock(&in->lock) != 0)
@@ -514,6 +534,9 @@ static int load_nfio(void)
 		return -EINVAL;
 	}
 	r = inst_setup(&the_inst, st, ops, cfg.addr_be, cfg.prefix_len);
+	the_inst.link_up = (int (*)(const void *))(uintptr_t)dlsym(h,
+		"nf_io_link_up");
+	the_inst.io = io;
 	if (r == 0)
 		r = vfs_inst_start(&the_inst);
 	if (r < 0)

@@ -272,6 +272,7 @@ static long nf_connect(struct vfs_inst *in, struct vfs_sock *s,
 	long r;
 	int err;
 	socklen_t el = sizeof(err);
+	vfs_inst_link_wait(in);
 	vfs_inst_lock(in);
 	r = s->sd < 0 ? -EBADF : ns_connect(in->st, s->sd, a);
 	vfs_inst_timer_check(in);

@@ -203,6 +203,11 @@ struct vfs_inst {
 	 * release needed; vfs_spin_ok) */
 	_Atomic uintptr_t spin_owner;
 	_Atomic uint64_t spin_until;
+	/* io/'s link state (NULL in tests): the first connect waits for the
+	 * link, up to 1 s (vfs_inst_link_wait) */
+	int (*link_up)(const void *io);
+	const void *io;
+	atomic_int link_seen;
 	int wake_is_timer;        /* ops->wake_fd is io/'s 500 us timerfd
 				   * (no rx interrupts): no use to sleepers */
 	uint32_t ip_be, mask_be;  /* the netfuse interface */
@@ -219,6 +224,9 @@ void vfs_inst_unlock(struct vfs_inst *in);
  * thread at a time spins on an instance; the others sleep at once and
  * the spinner's polls wake them (their eventfds). */
 int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0);
+/* Before the process's first netfuse connect: wait (polling, at most
+ * 1 s) until io/ reports the link up. */
+void vfs_inst_link_wait(struct vfs_inst *in);
 /* Try to poll if the lock is free (spinning waiters). */
 void vfs_inst_poll_try(struct vfs_inst *in);
 /* Start the progress thread on an instance built by the caller. */
