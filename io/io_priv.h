@@ -142,6 +142,8 @@ void nf_io_tapsig_stop(void);
 
 /* io/kif.c: the kernel side of a net_tap */
 int nf_io_kif_setup(const char *ifname, uint32_t addr_be, uint8_t plen);
+/* memif.c: remove a stale net_memif server socket file (dev = EAL args) */
+void nf_io_memif_stale(const char *dev);
 
 /* io/telemetry.c */
 int nf_io_tel_register(struct nf_io *io);

@@ -224,6 +224,7 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 	saved = dup(STDOUT_FILENO);
 	if (saved >= 0)
 		dup2(STDERR_FILENO, STDOUT_FILENO);
+	nf_io_memif_stale(io->cfg.dev);
 	t0 = now_ns();
 	eal_started = 1;  /* even a failed rte_eal_init cannot be retried */
 	r = rte_eal_init(a->argc, a->argv);

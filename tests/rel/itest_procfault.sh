@@ -16,9 +16,9 @@
 #              and exit 0.
 #   memif      the same kill and restart of a server on net_memif
 #              (role=server, default abstract socket): the next start must
-#              get its port (the socket-abstract=no variant, whose socket
-#              file a killed program leaves behind, runs with
-#              NETFUSE_PROCFAULT_MEMIF_FILE=1: it fails today)
+#              get its port; and the socket-abstract=no variant, whose
+#              socket file a killed program leaves behind (io/memif.c
+#              removes a stale one before the next start)
 #   sigterm    an epoll server holding 200 kernel connections gets SIGTERM;
 #              its handler closes every socket and exits 0: every kernel
 #              peer must see the FIN (CLOSE-WAIT) and the exit status is 0
@@ -154,12 +154,10 @@ memif_case() {   # NAME DEV [SOCKETFILE]
 	fi
 }
 memif_case memif "net_memif,role=server"
-if [ "${NETFUSE_PROCFAULT_MEMIF_FILE:-0}" = 1 ]; then
-	memif_case memif-file "net_memif,role=server,socket=/run/nf-rel2-$$.sock,socket-abstract=no" \
-		/run/nf-rel2-$$.sock
-else
-	echo "# memif-file (socket-abstract=no) not run: a SIGKILLed program leaves its socket file and the next start fails (io/, reported); NETFUSE_PROCFAULT_MEMIF_FILE=1 runs it"
-fi
+# socket-abstract=no: the killed server leaves its socket file; io/
+# removes a stale one (nothing accepts on it) before the next start
+memif_case memif-file "net_memif,role=server,socket=/run/nf-rel2-$$.sock,socket-abstract=no" \
+	/run/nf-rel2-$$.sock
 
 # ---- sigterm during load ------------------------------------------------
 sigterm_case() {   # NAME ENV
