@@ -521,6 +521,21 @@ static int load_nfio(void)
 		else
 			sc.max_socks = 1024;
 	}
+	{
+		/* per-socket ring size; sockets start at 64 KiB and grow
+		 * (auto-tuning) up to it. Untouched ring pages cost no RSS. */
+		const char *sb = getenv("NETFUSE_SOCKBUF_KB");
+		if (sb && *sb) {
+			char *end;
+			unsigned long kb = strtoul(sb, &end, 10);
+			if (*end || kb < 4 || kb > 65536 || (kb & (kb - 1)))
+				vfs_log(0, "NETFUSE_SOCKBUF_KB='%s' is not a power "
+					"of two from 4 to 65536; using %u", sb,
+					sc.rcvbuf / 1024);
+			else
+				sc.sndbuf = sc.rcvbuf = (uint32_t)kb * 1024;
+		}
+	}
 	sc.seed = (uint64_t)vfs_now_ns() ^ (uint64_t)getpid();
 	sz = ns_stack_size(&sc);
 	mem = sz ? aligned_alloc(64, (sz + 63) & ~(size_t)63) : NULL;
