@@ -411,6 +411,49 @@ static struct ns_sock *cookie_accept(struct ns_stack *st, struct ns_sock *l,
 	return c;
 }
 
+/* An ACK that does not match this embryonic child's SYN,ACK may answer a
+ * SYN cookie sent for an earlier copy of the same SYN: the SYN queue was
+ * full when the first copy came and had room for the retransmission (a
+ * flood, a slow server). Linux's tcp_check_req falls back to the cookie
+ * check the same way; without it the peer got RST. The child becomes the
+ * cookie's connection, with no options (the peer saw none). 1 if so. */
+static int cookie_revive(struct ns_stack *st, struct ns_sock *so,
+			 const struct ns_tcp_hdr *th)
+{
+	struct ns_tcb *tp = &so->tcb;
+	struct ns_ip_info ii;
+	uint16_t mss;
+
+	if (!st->cfg.syncookies || so->parent == NS_NONE ||
+	    (th->flags & (NS_TH_SYN | NS_TH_RST)))
+		return 0;
+	memset(&ii, 0, sizeof(ii));
+	ii.src_be = so->rip_be;
+	ii.dst_be = so->lip_be;
+	mss = cookie_check(st, &ii, th);
+	if (!mss)
+		return 0;
+	NS_CNT(st, tcp_syncookies_ok);
+	tp->tf &= ~(TF_TS_OK | TF_WS_OK | TF_SACK_OK | TF_RTT_TIMING);
+	tp->iss = ns_ntohl(th->ack_be) - 1;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss + 1;
+	tp->sb_seq = tp->iss + 1;
+	tp->recover = tp->iss;
+	tp->rcv_wscale = 0;
+	tp->snd_wscale = 0;
+	tp->peer_mss = mss;
+	tp->mss = mss < st->mss_max ? mss : st->mss_max;
+	tp->snd_wnd = tp->max_sndwnd = ns_ntohs(th->win_be);
+	tp->snd_wl1 = tp->irs;
+	tp->snd_wl2 = tp->iss + 1;
+	ns_cc_init(st, tp);
+	tp->rxt_shift = 0;
+	ns_tcp_timer_set(st, so, &tp->t_rexmt, 0);
+	tp->last_rcv_ns = st->now;
+	ns_tcp_set_state(st, so, NS_TCPS_ESTABLISHED);
+	return 1;
+}
+
 /* ---- LISTEN (RFC 9293 3.10.7.2) ----------------------------------------- */
 /* returns a connection the segment should go on to (a SYN cookie's ACK),
  * or NULL when the segment is done with */
@@ -840,6 +883,8 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 			tp->snd_wl1 = seq;
 			tp->snd_wl2 = ack;
 			ns_tcp_set_state(st, so, NS_TCPS_ESTABLISHED);
+		} else if (cookie_revive(st, so, th)) {
+			/* ESTABLISHED, snd_una == ack: on with the segment */
 		} else {
 			struct ns_ip_info ii;
 			memset(&ii, 0, sizeof(ii));

@@ -53,7 +53,7 @@ try:
             paused = True; time.sleep(float(opt["pause"]))
 except Exception as e:
     err = repr(e)
-th.join(timeout=130)
+th.join()  # the run is bounded from outside (timeout in the script)
 dt = time.time() - t0
 if "hold" in opt:     # a user-stack process must outlive its unacked data
     for _ in range(1200):

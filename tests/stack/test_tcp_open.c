@@ -436,6 +436,61 @@ static void t_syncookie_small_mss_encoded(void **state)
 		;
 }
 
+/* The first copy of a SYN got a cookie (SYN queue full); its retransmission
+ * found room and made an embryonic child with another ISS; the peer
+ * answers the cookie. Linux's tcp_check_req falls back to the cookie
+ * check: the connection is made, no RST (this RST reached 1 in ~100
+ * legitimate clients during the rel test's SYN flood). */
+static void t_syncookie_ack_beats_embryonic_child(void **state)
+{
+	struct fx *f = *state;
+	struct seg s;
+	uint32_t cookie;
+	uint16_t p0;
+	int a, c;
+
+	fx_tcp_base(f);
+	tu_listen(f, 1);
+	p0 = f->pport;
+	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);     /* fills the SYN queue */
+	assert_true(fx_out(f, &s));
+	f->pport = 40012;
+	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);     /* queue full: a cookie */
+	assert_true(fx_out(f, &s));
+	assert_int_equal(s.flags, F_SYN | F_ACK);
+	assert_int_equal(CNT(f, tcp_syncookies_sent), 1);
+	cookie = s.seq;
+	/* the first connection completes and is accepted: room again */
+	f->pport = p0;
+	fx_tcp(f, F_ACK, 1, 1, 65535, NULL, 0);
+	a = ns_accept(f->st, f->lsd, NULL);
+	assert_true(a >= 0);
+	while (fx_out(f, &s))
+		;
+	/* the SYN's retransmission makes a real child, another ISS */
+	f->pport = 40012;
+	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
+	assert_true(fx_out(f, &s));
+	assert_int_equal(s.flags, F_SYN | F_ACK);
+	assert_true(s.seq != cookie);
+	assert_int_equal(CNT(f, tcp_syncookies_sent), 1);
+	/* the peer answers the cookie SYN,ACK, with data */
+	fx_tcp_raw(f, F_ACK | F_PSH, PEER_ISS + 1, cookie + 1, 65535,
+		   (const uint8_t *)"hello", 5, NULL, 0);
+	while (fx_out(f, &s))
+		assert_false(s.flags & F_RST);
+	assert_int_equal(CNT(f, tcp_syncookies_ok), 1);
+	c = ns_accept(f->st, f->lsd, NULL);
+	assert_true(c >= 0);
+	assert_int_equal(f->st->socks[c].tcb.state, NS_TCPS_ESTABLISHED);
+	assert_int_equal(f->st->socks[c].tcb.iss, cookie);
+	{
+		char buf[8];
+		assert_int_equal(ns_recv(f->st, c, buf, sizeof(buf), 0), 5);
+		assert_memory_equal(buf, "hello", 5);
+	}
+}
+
 static void t_syncookie_expired_rejected(void **state)
 {
 	struct fx *f = *state;
@@ -646,6 +701,7 @@ int main(void)
 		TU(t_accept_order_and_names),
 		TU(t_listener_close_resets_queued),
 		TU(t_syncookie_small_mss_encoded),
+		TU(t_syncookie_ack_beats_embryonic_child),
 		TU(t_syncookie_expired_rejected),
 		TU(t_syncookie_wrong_peer_seq_rejected),
 		TU(t_isn_wrap_both_directions),
