@@ -319,6 +319,11 @@ static void cookie_synack(struct ns_stack *st, struct ns_sock *l,
 	tp->rcv_mss = st->mss_max;
 	tp->state = NS_TCPS_SYN_RECEIVED;
 	tp->rcv_nxt = ns_ntohl(th->seq_be) + 1;
+	/* the window a cookie connection will have (a zero or garbage one
+	 * kept the peer from sending data, and a lost ACK then left only
+	 * its window probe, whose seq fails the cookie check: RST) */
+	tp->rb_lim = l->tcb.rb_lim;
+	tp->rcv_adv = tp->rcv_nxt;
 	tp->iss = cookie_make(st, ii, th, mss < st->mss_max ? mss : st->mss_max);
 	NS_CNT(st, tcp_syncookies_sent);
 	ns_tcp_respond(st, &tmp, tp->iss, tp->rcv_nxt, NS_TH_SYN | NS_TH_ACK);

@@ -27,8 +27,8 @@ static unsigned build_opts(struct ns_stack *st, struct ns_sock *so,
 		if (!synack || (tp->tf & TF_SACK_OK)) {
 			o[n++] = NS_TCPOPT_SACK_OK;
 			o[n++] = 2;
-		} else {
-			o[n++] = NS_TCPOPT_NOP;
+		} else if (tp->tf & TF_TS_OK) {
+			o[n++] = NS_TCPOPT_NOP; /* aligns the timestamps */
 			o[n++] = NS_TCPOPT_NOP;
 		}
 		if (!synack || (tp->tf & TF_TS_OK)) {
@@ -44,6 +44,11 @@ static unsigned build_opts(struct ns_stack *st, struct ns_sock *so,
 			o[n++] = 3;
 			o[n++] = tp->rcv_wscale;
 		}
+		/* the header length counts 32-bit words: options end on one,
+		 * or their last bytes would be read as data (a SYN,ACK with
+		 * SACK_OK and nothing else carried 2 "data" bytes) */
+		while (n & 3)
+			o[n++] = NS_TCPOPT_NOP;
 		return n;
 	}
 	if (tp->tf & TF_TS_OK) {

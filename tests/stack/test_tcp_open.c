@@ -459,6 +459,11 @@ static void t_syncookie_ack_beats_embryonic_child(void **state)
 	assert_true(fx_out(f, &s));
 	assert_int_equal(s.flags, F_SYN | F_ACK);
 	assert_int_equal(CNT(f, tcp_syncookies_sent), 1);
+	/* a well-formed SYN,ACK: no stray option bytes read as data, and a
+	 * window the peer can send into */
+	assert_int_equal(s.len, 0);
+	assert_true(s.win >= 1024);
+	assert_true(s.has_mss);
 	cookie = s.seq;
 	/* the first connection completes and is accepted: room again */
 	f->pport = p0;
