@@ -31,48 +31,9 @@
 
 #include "stack/ns_priv.h"
 #include "tests/stack/fake_io.h"
+#include "tests/stack/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The buffer pool and the instance's memory are allocated once and reused
- * by every input (each input still starts from ns_stack_init and must give
- * every buffer back): per-input mmaps of a few MB under ASan made inputs
- * hit -timeout=1 on a loaded machine. */
-static struct fio_pool *pool_once(uint32_t n)
-{
-	static struct fio_pool *p;
-	if (!p)
-		p = fio_pool_new(n);
-	return p;
-}
-
-/* every buffer back exactly once: a double free shows as a duplicate in
- * the free list (and would hand one buffer out twice in the next input) */
-static void pool_check(const struct fio_pool *p)
-{
-	static uint8_t seen[4096];
-	uint32_t i;
-	if (p->nfree != p->n || p->n > sizeof(seen))
-		abort(); /* a buffer leaked */
-	memset(seen, 0, p->n);
-	for (i = 0; i < p->n; i++) {
-		uint32_t k = (uint32_t)(p->free[i] - p->bufs);
-		if (k >= p->n || seen[k]++)
-			abort(); /* a buffer freed twice */
-	}
-}
-
-static void *mem_once(size_t sz)
-{
-	static void *m;
-	static size_t msz;
-	if (!m || msz < sz) {
-		free(m);
-		msz = (sz + 63) & ~(size_t)63;
-		m = aligned_alloc(64, msz);
-	}
-	return m;
-}
 
 #define PEER_IP 0xc6120001u
 #define PEER2_IP 0xc6120003u
