@@ -858,13 +858,6 @@ void vfs_sock_closed(struct vfs_sock *s)
 	struct vfs_inst *in = vfs_g.inst;
 	if (s->route != VFS_R_UNDECIDED)
 		atomic_fetch_sub(&vfs_g.nsocks_live, 1);
-	if (in && !vfs_g.forked_child && s->ep_owner && s->sd < 0) {
-		vfs_inst_lock(in);
-		vfs_ep_mark_locked(s); /* its epoll item goes */
-		vfs_inst_unlock(in);
-	}
-	if (s->sd < 0)
-		return;
 	if (vfs_g.forked_child || !in) {
 		/* never touch the parent's stack: no FIN, no RST */
 		s->sd = -1;
@@ -872,9 +865,11 @@ void vfs_sock_closed(struct vfs_sock *s)
 	}
 	vfs_inst_lock(in);
 	vfs_ep_mark_locked(s); /* its epoll item goes */
-	detach_sd_locked(in, s);
-	vfs_inst_wake_all_locked(in); /* waiters on it return EBADF */
-	vfs_inst_timer_check(in);
+	if (s->sd >= 0) {
+		detach_sd_locked(in, s);
+		vfs_inst_wake_all_locked(in); /* waiters on it return EBADF */
+		vfs_inst_timer_check(in);
+	}
 	vfs_inst_unlock(in);
 }
 
