@@ -761,7 +761,7 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 	uint8_t fl = th->flags;
 	uint32_t seq = ns_ntohl(th->seq_be), ack = ns_ntohl(th->ack_be);
 	uint32_t oseq = seq, seglen, win;
-	int finacked = 0, acceptable;
+	int finacked = 0, acceptable, dupack = 0;
 
 	/* PAWS, RFC 7323 5.3 R1 */
 	if ((tp->tf & TF_TS_OK) && to->has_ts && !(fl & NS_TH_RST) &&
@@ -862,6 +862,7 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 		tlen -= d;
 		seq += d;
 		tp->tf |= TF_ACKNOW;
+		dupack = tlen == 0; /* wholly old: a dup ACK, D-SACK */
 		NS_CNT(st, tcp_dup_segs);
 	}
 	if (SEQ_GT(seq + tlen, tp->rcv_nxt + win)) {
@@ -973,6 +974,7 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 			ooo_add(tp, seq, seq + tlen);
 			NS_CNT(st, tcp_ooo_segs);
 			tp->tf |= TF_ACKNOW; /* immediate dup ACK, RFC 5681 4.2 */
+			dupack = 1;
 			if (fl & NS_TH_FIN) {
 				tp->tf |= TF_RCVD_FIN_OOO;
 				tp->rcv_fin_seq = seq + tlen;
@@ -998,6 +1000,13 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 	    !NS_TCPS_HAVERCVDFIN(tp->state))
 		process_fin(st, so, finacked);
 out:
+	/* one duplicate ACK per segment, not one per receive burst: a
+	 * sender without SACK counts them (RFC 5681 3.2), and Linux raises
+	 * its dupthresh ("reordering") up to the flight once it has seen
+	 * more dup ACKs than segments out, so a coalesced burst of 45
+	 * out-of-order segments answered by 7 ACKs meant an RTO per loss */
+	if (dupack && (tp->tf & TF_ACKNOW))
+		ns_tcp_output(st, so);
 	if (tp->tf & (TF_ACKNOW | TF_DELACK))
 		ns_sock_want_output(st, so);
 }

@@ -54,6 +54,11 @@ struct fx {
 	uint16_t peer_mss;
 	uint32_t peer_tsval;
 	uint32_t last_tsval;          /* our last TSval seen */
+	/* fx_batch_begin() .. fx_batch_end(): frames injected in between
+	 * reach the stack in one ns_stack_poll(), as one rx burst would */
+	int batching;
+	uint16_t nheld;
+	struct nf_buf *held[32];
 };
 
 static inline int fx_setup_cfg(struct fx *f, const struct ns_config *c)
@@ -195,7 +200,25 @@ static inline void fx_inject(struct fx *f, const void *bytes, uint32_t len)
 {
 	struct nf_buf *b = fio_frame(f->pool, bytes, len);
 	assert_non_null(b);
+	if (f->batching) {
+		assert_true(f->nheld < 32);
+		f->held[f->nheld++] = b;
+		return;
+	}
 	fx_poll(f, b);
+}
+
+static inline void fx_batch_begin(struct fx *f)
+{
+	f->batching = 1;
+	f->nheld = 0;
+}
+
+static inline void fx_batch_end(struct fx *f)
+{
+	f->batching = 0;
+	ns_stack_poll(f->st, f->held, f->nheld, f->now);
+	f->nheld = 0;
 }
 
 /* teach the stack the peer's MAC (an ARP request for us) and drop the

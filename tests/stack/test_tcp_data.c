@@ -182,6 +182,37 @@ static void t_ooo_dup_ack_each(void **state)
 	}
 }
 
+/* out-of-order segments arriving in one receive burst are each answered
+ * by their own duplicate ACK (a non-SACK sender counts them), while
+ * in-order data in a burst is still acknowledged once */
+static void t_ooo_dup_ack_each_in_one_burst(void **state)
+{
+	struct fx *f = *state;
+	struct seg s;
+	int i, n = 0;
+
+	fx_established_passive(f);
+	fx_batch_begin(f);
+	for (i = 0; i < 5; i++)
+		fx_tcp(f, F_ACK, 101 + 10 * (uint32_t)i, 1, 65535, "x", 1);
+	fx_batch_end(f);
+	while (fx_out(f, &s)) {
+		assert_int_equal(s.arel, 1);
+		assert_int_equal(s.len, 0);
+		n++;
+	}
+	assert_int_equal(n, 5);
+	fx_batch_begin(f);
+	for (i = 0; i < 4; i++)
+		fx_tcp(f, F_ACK, 1 + 10 * (uint32_t)i, 1, 65535, "0123456789", 10);
+	fx_batch_end(f);
+	n = 0;
+	while (fx_out(f, &s))
+		n++;
+	assert_int_equal(n, 1);                       /* one cumulative ACK */
+	assert_int_equal(s.arel, 41);
+}
+
 static void t_urg_data_inline(void **state)
 {
 	struct fx *f = *state;
@@ -449,6 +480,7 @@ int main(void)
 		TU(t_ooo_overlaps_merge),
 		TU(t_ooo_beyond_window_dropped),
 		TU(t_ooo_dup_ack_each),
+		TU(t_ooo_dup_ack_each_in_one_burst),
 		TU(t_urg_data_inline),
 		TU(t_send_window_wl_rule),
 		TU(t_peer_shrinks_window),
