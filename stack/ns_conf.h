@@ -31,6 +31,7 @@
 #define NS_TCP_SACK_RANGES      8            /* sender scoreboard ranges */
 #define NS_TCP_CHALLENGE_PER_S  1000         /* RFC 5961 10: ACK rate limit */
 #define NS_TCP_DUPACK_THRESH    3            /* RFC 5681 3.2 */
+#define NS_TCP_TXLOG            48           /* RACK transmit records */
 #define NS_SYNCOOKIE_SLOT_NS   (64000 * NS_MS) /* cookie time step, 5 bits */
 #define NS_EPHEMERAL_LO         32768        /* Linux ip_local_port_range */
 #define NS_EPHEMERAL_HI         60999

@@ -111,6 +111,8 @@ extern const char *const ns_tcp_state_names[NS_TCPS_COUNT];
 enum { NS_CC_CUBIC = 0, NS_CC_RENO = 1 };
 
 struct ns_ooo { uint32_t start, end; }; /* [start, end) sequence range */
+/* what was sent when (tcp_rack.c): [start, end) last sent at ts (ns) */
+struct ns_txrec { uint32_t start, end; uint64_t ts; uint32_t fl; };
 
 /* Transmission control block (RFC 9293 3.3.1). Written only by tcp_*.c
  * and sock.c, under the instance's single thread. */
@@ -167,6 +169,16 @@ struct ns_tcb {
 	uint8_t nsacked;        /* ranges in sacked[] (tcp_sack.c) */
 	struct ns_ooo sacked[NS_TCP_SACK_RANGES]; /* peer's SACKs above una */
 	uint32_t high_rxt;      /* RFC 6675 HighRxt */
+	/* RACK (RFC 8985, tcp_rack.c), SACK connections only: the transmit
+	 * log; the newest delivered segment (send time, end, RTT); the
+	 * highest delivered end; reordering seen, reo_wnd multiplier - 1,
+	 * its round (snd_max then) and recoveries since it last grew */
+	struct ns_txrec txl[NS_TCP_TXLOG];
+	uint8_t ntxl, reo_seen, reo_mult, reo_recoveries;
+	uint8_t rack_fack_ok, reo_round_ok;
+	uint64_t rack_ts;
+	uint32_t rack_end, rack_rtt_us, rack_fack, reo_round;
+	uint32_t min_rtt_us;    /* lowest RTT of an original, RACK's min_RTT */
 	struct ns_ooo dsack;    /* duplicate range to report (RFC 2883) */
 
 	/* timestamps (RFC 7323 3, 5) */
@@ -193,9 +205,13 @@ struct ns_tcb {
 	uint32_t undo_marker;   /* snd_una when the episode began */
 	uint32_t undo_high;     /* snd_max then: the episode ends past it */
 	uint32_t undo_rxt_hi;   /* end of the highest retransmission */
+	uint32_t undo_tsval;    /* TSval of its first retransmission (Eifel,
+				 * RFC 3522; 0: none or no timestamps) */
+	uint32_t undo_rxt_lo;   /* and that retransmission's sequence */
 
 	/* timers: absolute deadlines in ns, 0 = off */
 	uint64_t t_rexmt, t_persist, t_delack, t_keep, t_2msl;
+	uint64_t t_reo;         /* RACK reordering timer */
 	uint64_t t_next;        /* min of the above */
 	uint64_t persist_ns;    /* current probe interval */
 	uint64_t last_rcv_ns;   /* keepalive idle reference */
@@ -414,6 +430,8 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 		  const struct ns_ip_info *ii);
 void ns_tcp_output(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_rexmit_una(struct ns_stack *st, struct ns_sock *so);
+/* t_reo fired: RACK loss detection, recovery (tcp_in.c) */
+void ns_tcp_rack_timeout(struct ns_stack *st, struct ns_sock *so);
 /* retransmit up to maxlen bytes (one segment) at seq; bytes of sequence
  * space sent (0 if none) */
 uint32_t ns_tcp_rexmit_at(struct ns_stack *st, struct ns_sock *so,
@@ -428,6 +446,24 @@ uint32_t ns_sack_pipe(const struct ns_tcb *tp);
 int ns_sack_is_dsack(const struct ns_tcb *tp, const struct ns_ooo *blk,
 		     unsigned n, uint32_t ack);
 void ns_sack_output(struct ns_stack *st, struct ns_sock *so);
+/* tcp_rack.c: RACK loss detection on the transmit log */
+void ns_rack_sent(struct ns_tcb *tp, uint32_t seq, uint32_t len,
+		  uint64_t now);
+void ns_rack_delivered(struct ns_tcb *tp, uint32_t start, uint32_t end,
+		       uint64_t now);
+void ns_rack_acked(struct ns_tcb *tp, uint32_t una);
+/* a retransmission proved spurious (D-SACK, Eifel): reordering */
+void ns_rack_dsack(struct ns_tcb *tp);
+/* a reduction was undone: nothing is lost after all */
+void ns_rack_unmark(struct ns_tcb *tp);
+void ns_rack_recovery(struct ns_tcb *tp);
+void ns_rack_reset(struct ns_tcb *tp);
+/* mark what is lost now, arm t_reo for the rest; bytes newly lost */
+uint32_t ns_rack_detect(struct ns_stack *st, struct ns_sock *so);
+uint32_t ns_rack_pipe(const struct ns_tcb *tp);
+int ns_rack_first_lost(const struct ns_tcb *tp, uint32_t *start,
+		       uint32_t *end);
+void ns_rack_mark_lost(struct ns_tcb *tp, uint32_t start, uint32_t end);
 void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu);
 void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state);
@@ -468,8 +504,17 @@ void ns_cc_ack(struct ns_stack *st, struct ns_tcb *tp, uint32_t acked);
 void ns_cc_loss(struct ns_stack *st, struct ns_tcb *tp); /* fast rexmt */
 void ns_cc_rto(struct ns_stack *st, struct ns_tcb *tp);
 /* a D-SACK arrived: maybe undo the last reduction (tcp_cc.c) */
-void ns_cc_dsack(struct ns_stack *st, struct ns_tcb *tp, uint32_t start,
-		 uint32_t end);
+int ns_cc_dsack(struct ns_stack *st, struct ns_tcb *tp, uint32_t start,
+		uint32_t end);
+/* an ACK of new data echoing tsecr: if it acks the episode's first
+ * retransmission and echoes a TSval older than it, the original arrived
+ * and the reduction is undone (Eifel detection, RFC 3522; Linux
+ * tcp_packet_delayed). 1 if undone. */
+int ns_cc_eifel(struct ns_stack *st, struct ns_tcb *tp, uint32_t ack,
+		uint32_t tsecr);
+/* a retransmission of [seq, seq + len) leaves now with TSval tsval */
+void ns_cc_undo_note(struct ns_tcb *tp, uint32_t seq, uint32_t len,
+		     uint32_t smss, uint32_t tsval);
 uint32_t ns_tcp_flight(const struct ns_tcb *tp);
 
 /* ---- sock.c ------------------------------------------------------------ */

@@ -148,6 +148,7 @@ static void undo_mark(struct ns_tcb *tp)
 	tp->undo_marker = tp->snd_una;
 	tp->undo_high = tp->snd_max;
 	tp->undo_rxt_hi = tp->snd_una;
+	tp->undo_tsval = 0;
 }
 
 /* RFC 2883 5 / RFC 3708: every retransmission of the episode came back
@@ -156,14 +157,8 @@ static void undo_mark(struct ns_tcb *tp)
  * ranges this episode retransmitted count (Linux checks the skb's
  * RETRANS mark; here: inside [undo_marker, undo_rxt_hi)), one segment
  * per block. */
-void ns_cc_dsack(struct ns_stack *st, struct ns_tcb *tp, uint32_t start,
-		 uint32_t end)
+static void undo(struct ns_stack *st, struct ns_tcb *tp)
 {
-	if (!tp->prior_cwnd || !tp->undo_retrans ||
-	    SEQ_LT(start, tp->undo_marker) || SEQ_GT(end, tp->undo_rxt_hi))
-		return;
-	if (--tp->undo_retrans)
-		return;
 	if (tp->cwnd < tp->prior_cwnd)
 		tp->cwnd = tp->prior_cwnd;
 	if (tp->ssthresh < tp->prior_ssthresh)
@@ -175,7 +170,45 @@ void ns_cc_dsack(struct ns_stack *st, struct ns_tcb *tp, uint32_t start,
 	 * not one (Linux sets TCP_CA_Open after the undo) */
 	tp->tf &= ~TF_RECOVERY;
 	tp->dupacks = 0;
+	tp->undo_tsval = 0;
 	NS_CNT(st, tcp_undo);
+}
+
+int ns_cc_dsack(struct ns_stack *st, struct ns_tcb *tp, uint32_t start,
+		uint32_t end)
+{
+	if (!tp->prior_cwnd || !tp->undo_retrans ||
+	    SEQ_LT(start, tp->undo_marker) || SEQ_GT(end, tp->undo_rxt_hi))
+		return 0;
+	if (--tp->undo_retrans)
+		return 0;
+	undo(st, tp);
+	return 1;
+}
+
+int ns_cc_eifel(struct ns_stack *st, struct ns_tcb *tp, uint32_t ack,
+		uint32_t tsecr)
+{
+	if (!tp->prior_cwnd || !tp->undo_tsval || !tsecr ||
+	    !SEQ_GT(ack, tp->undo_rxt_lo) || !SEQ_LT(tsecr, tp->undo_tsval))
+		return 0;
+	undo(st, tp);
+	NS_CNT(st, tcp_undo_eifel);
+	return 1;
+}
+
+void ns_cc_undo_note(struct ns_tcb *tp, uint32_t seq, uint32_t len,
+		     uint32_t smss, uint32_t tsval)
+{
+	if (!tp->prior_cwnd)
+		return;
+	if (!tp->undo_retrans && !tp->undo_tsval && (tp->tf & TF_TS_OK)) {
+		tp->undo_tsval = tsval ? tsval : 1;
+		tp->undo_rxt_lo = seq;
+	}
+	tp->undo_retrans += len > smss && smss ? (len + smss - 1) / smss : 1;
+	if (SEQ_GT(seq + len, tp->undo_rxt_hi))
+		tp->undo_rxt_hi = seq + len;
 }
 
 void ns_cc_loss(struct ns_stack *st, struct ns_tcb *tp)

@@ -609,15 +609,68 @@ static void enter_recovery(struct ns_stack *st, struct ns_sock *so)
 	tp->recover = tp->snd_max;
 	tp->tf |= TF_RECOVERY;
 	if (tp->tf & TF_SACK_OK) {
+		uint32_t s, e, n;
 		tp->cwnd = tp->ssthresh; /* RFC 6675: no inflation */
-		tp->high_rxt = tp->snd_una +
-			       ns_tcp_rexmit_at(st, so, tp->snd_una, tp->mss);
+		ns_rack_recovery(tp);
+		if (!ns_rack_first_lost(tp, &s, &e)) {
+			/* dup ACKs without SACK blocks: the first segment */
+			ns_rack_mark_lost(tp, tp->snd_una, tp->snd_una + tp->mss);
+			s = tp->snd_una;
+			e = s + tp->mss;
+		}
+		/* RFC 6675 5 step 4.3: the first retransmission whatever
+		 * the pipe, the rest while pipe < cwnd */
+		n = ns_tcp_rexmit_at(st, so, s, SEQ_MIN(e - s, tp->mss));
+		if (n && SEQ_GT(s + n, tp->high_rxt))
+			tp->high_rxt = s + n;
 		ns_sack_output(st, so);
 		/* RFC 6675 5 (C) rule 2: new data too while pipe < cwnd */
 		ns_sock_want_output(st, so);
 	} else {
 		ns_tcp_rexmit_una(st, so);
 	}
+}
+
+/* RACK found data lost: the first loss after the last recovery window
+ * begins a recovery (cwnd reduction); otherwise retransmit in the pipe */
+static void rack_lost(struct ns_stack *st, struct ns_sock *so)
+{
+	struct ns_tcb *tp = &so->tcb;
+
+	if (!(tp->tf & TF_RECOVERY) && SEQ_GT(tp->snd_una, tp->recover))
+		enter_recovery(st, so);
+	else
+		ns_sack_output(st, so);
+	ns_sock_want_output(st, so);
+}
+
+void ns_tcp_rack_timeout(struct ns_stack *st, struct ns_sock *so)
+{
+	if (NS_TCPS_HAVEESTABLISHED(so->tcb.state) &&
+	    ns_rack_detect(st, so))
+		rack_lost(st, so);
+}
+
+/* the SACK blocks to RACK in sequence order: blocks of one ACK arrived
+ * together, so the order of the list must not read as reordering */
+static void rack_sacked(struct ns_stack *st, struct ns_tcb *tp,
+			const struct ns_ooo *blk, unsigned n)
+{
+	struct ns_ooo b[4];
+	unsigned i, j;
+
+	if (n > 4)
+		n = 4;
+	for (i = 0; i < n; i++) {
+		struct ns_ooo x = blk[i];
+		for (j = i; j > 0 && SEQ_LT(x.start, b[j - 1].start); j--)
+			b[j] = b[j - 1];
+		b[j] = x;
+	}
+	for (i = 0; i < n; i++)
+		if (SEQ_GT(b[i].start, tp->snd_una) &&
+		    SEQ_LEQ(b[i].end, tp->snd_max))
+			ns_rack_delivered(tp, b[i].start, b[i].end, st->now);
 }
 
 static int ack_input(struct ns_stack *st, struct ns_sock *so,
@@ -642,13 +695,18 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 		return -1;
 	}
 	if (sack && to->nsack) {
+		unsigned k = 0;
 		if (ns_sack_is_dsack(tp, to->sack, to->nsack, ack)) {
 			tp->dsack_dups++;
 			NS_CNT(st, tcp_dsack_rcvd);
-			ns_cc_dsack(st, tp, to->sack[0].start,
-				    to->sack[0].end);
+			if (ns_cc_dsack(st, tp, to->sack[0].start,
+					to->sack[0].end))
+				ns_rack_unmark(tp);
+			ns_rack_dsack(tp);
+			k = 1;
 		}
 		ns_sack_update(tp, to->sack, to->nsack);
+		rack_sacked(st, tp, to->sack + k, to->nsack - k);
 	}
 	if (SEQ_LEQ(ack, tp->snd_una)) {
 		/* RFC 5681 2 duplicate ACK */
@@ -662,15 +720,23 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 				else
 					tp->cwnd += tp->mss; /* 6582 3.2 st. 3 */
 				ns_sock_want_output(st, so);
-			} else if ((tp->dupacks >= NS_TCP_DUPACK_THRESH ||
-				    (sack && ns_sack_bytes(tp) >
-				     (NS_TCP_DUPACK_THRESH - 1u) * tp->mss)) &&
+			} else if (tp->dupacks >= NS_TCP_DUPACK_THRESH &&
+				   (!sack || !tp->nsacked) &&
 				   SEQ_GT(ack, tp->recover)) {
+				/* with SACK blocks, RACK decides (below) */
 				enter_recovery(st, so);
 			}
 		}
 	} else {
 		uint32_t acked = ack - tp->snd_una, dacked = 0;
+
+		if (sack)
+			ns_rack_delivered(tp, tp->snd_una, ack, st->now);
+		if ((tp->tf & TF_TS_OK) && to->has_ts &&
+		    ns_cc_eifel(st, tp, ack, to->tsecr)) {
+			ns_rack_unmark(tp);
+			ns_rack_dsack(tp); /* reordering, not loss */
+		}
 
 		if (SEQ_GT(ack, tp->sb_seq)) {
 			dacked = ack - tp->sb_seq;
@@ -696,13 +762,21 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 				/* full ACK, RFC 6582 3.2 step 3 */
 				uint32_t fl = tp->snd_max - ack;
 				tp->tf &= ~TF_RECOVERY;
-				tp->cwnd = tp->ssthresh < fl + tp->mss ?
-					   tp->ssthresh : fl + tp->mss;
+				/* NewReno deflates to the flight (RFC 6582
+				 * 3.2 step 3 option 1); with SACK the pipe
+				 * kept the flight at cwnd: ssthresh (Linux
+				 * tcp_end_cwnd_reduction) */
+				if (sack)
+					tp->cwnd = tp->ssthresh;
+				else
+					tp->cwnd = tp->ssthresh < fl + tp->mss ?
+						   tp->ssthresh : fl + tp->mss;
 				tp->dupacks = 0;
 			} else if (sack) {
 				/* RFC 6675: keep filling holes, no deflation */
 				tp->snd_una = ack;
 				ns_sack_trim(tp);
+				ns_rack_acked(tp, ack);
 				ns_sack_output(st, so);
 			} else {
 				/* partial ACK: retransmit the next hole and
@@ -723,6 +797,8 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 		tp->snd_una = ack;
 		if (tp->nsacked)
 			ns_sack_trim(tp);
+		if (sack)
+			ns_rack_acked(tp, ack);
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;
 		if (tp->snd_una == tp->snd_max)
@@ -731,6 +807,10 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 			ns_tcp_rexmt_arm(st, so); /* RFC 6298 5.3 */
 		ns_sock_want_output(st, so);
 	}
+	/* RACK (RFC 8985 6.2 step 5) on every ACK while there are holes */
+	if (sack && tp->ntxl && (tp->nsacked || tp->t_reo) &&
+	    ns_rack_detect(st, so))
+		rack_lost(st, so);
 	tp->probes = 0; /* the peer is alive (Linux icsk_probes_out) */
 	/* window update (RFC 9293 3.10.7.4: SND.WL1 / SND.WL2 rule) */
 	if (SEQ_LT(tp->snd_wl1, seq) ||

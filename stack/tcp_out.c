@@ -221,6 +221,9 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 	}
 	if (flags & NS_TH_RST)
 		NS_CNT(st, tcp_rst_sent);
+	else if ((tp->tf & TF_SACK_OK) && !(flags & NS_TH_SYN) &&
+		 (len || (flags & NS_TH_FIN)))
+		ns_rack_sent(tp, seq, len + !!(flags & NS_TH_FIN), st->now);
 	return ns_ip_output(st, b, so->lip_be, so->rip_be, NS_IPPROTO_TCP,
 			    (uint16_t)(hlen + len));
 }
@@ -264,17 +267,6 @@ void ns_tcp_reset_noconn(struct ns_stack *st, const struct ns_ip_info *ii,
 		     NS_TCP_HLEN_MIN);
 }
 
-/* a retransmission of [seq, seq + len) while an undo episode is open:
- * count its segments and how far it reached (tcp_cc.c ns_cc_dsack) */
-static void undo_note(struct ns_tcb *tp, uint32_t seq, uint32_t len,
-		      uint32_t smss)
-{
-	if (!tp->prior_cwnd)
-		return;
-	tp->undo_retrans += len > smss && smss ? (len + smss - 1) / smss : 1;
-	if (SEQ_GT(seq + len, tp->undo_rxt_hi))
-		tp->undo_rxt_hi = seq + len;
-}
 
 uint32_t ns_tcp_rexmit_at(struct ns_stack *st, struct ns_sock *so,
 			  uint32_t seq, uint32_t maxlen)
@@ -300,7 +292,7 @@ uint32_t ns_tcp_rexmit_at(struct ns_stack *st, struct ns_sock *so,
 		return 0;
 	tp->tf &= ~TF_RTT_TIMING; /* Karn */
 	tp->total_retrans++;
-	undo_note(tp, seq, len, tp->mss);
+	ns_cc_undo_note(tp, seq, len, tp->mss, ns_tcp_ts_now(st, tp));
 	NS_CNT(st, tcp_retransmits);
 	if (tcp_xmit(st, so, seq, tp->rcv_nxt, flags | (len ? NS_TH_PSH : 0),
 		     len))
@@ -424,7 +416,8 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 			uint32_t before = tp->snd_nxt;
 			if (SEQ_LT(before, tp->snd_max)) {
 				tp->total_retrans++;
-				undo_note(tp, before, len, smss);
+				ns_cc_undo_note(tp, before, len, smss,
+						ns_tcp_ts_now(st, tp));
 				NS_CNT(st, tcp_retransmits);
 			}
 			tp->snd_nxt += len + (uint32_t)syn + (uint32_t)fin;

@@ -2,8 +2,8 @@
  * tcp_sack.c: the sender side of SACK (RFC 2018) and SACK-based loss
  * recovery (RFC 6675, simplified): a scoreboard of up to
  * NS_TCP_SACK_RANGES ranges the peer holds above snd_una, the pipe
- * estimate, and retransmission of the holes below the highest SACKed
- * byte while pipe < cwnd. Called by tcp_in.c (ACK processing), tcp_out.c
+ * estimate, and retransmission of what RACK (tcp_rack.c) found lost
+ * while pipe < cwnd. Called by tcp_in.c (ACK processing), tcp_out.c
  * (pipe) and tcp_timer.c (an RTO clears the board, RFC 6675 5.1).
  * D-SACK blocks (RFC 2883) never enter the board; tcp_in.c reports them
  * to tcp_cc.c, which undoes a reduction all of whose retransmissions
@@ -89,76 +89,29 @@ uint32_t ns_sack_bytes(const struct ns_tcb *tp)
 	return b;
 }
 
-/* RFC 6675 IsLost(seq): more than (DupThresh - 1) * SMSS bytes SACKed
- * above it */
-static int is_lost(const struct ns_tcb *tp, uint32_t seq)
-{
-	uint32_t above = 0;
-	int i;
-
-	for (i = (int)tp->nsacked - 1; i >= 0; i--) {
-		const struct ns_ooo *r = &tp->sacked[i];
-		if (SEQ_LEQ(r->end, seq))
-			break;
-		above += r->end - SEQ_MAX(r->start, seq);
-	}
-	return above > (NS_TCP_DUPACK_THRESH - 1u) * tp->mss;
-}
-
-/* lost bytes not yet retransmitted: lost holes in [max(HighRxt, una),
- * highest SACKed) */
-static uint32_t lost_unrxt(const struct ns_tcb *tp)
-{
-	uint32_t seq = SEQ_MAX(tp->high_rxt, tp->snd_una), lost = 0;
-	unsigned i;
-
-	for (i = 0; i < tp->nsacked; i++) {
-		const struct ns_ooo *r = &tp->sacked[i];
-		if (SEQ_LT(seq, r->start)) {
-			if (!is_lost(tp, seq))
-				break;
-			lost += r->start - seq;
-		}
-		if (SEQ_LT(seq, r->end))
-			seq = r->end;
-	}
-	return lost;
-}
-
+/* RFC 6675 pipe: what is in flight, neither SACKed nor lost; which
+ * bytes are lost is RACK's verdict (tcp_rack.c) */
 uint32_t ns_sack_pipe(const struct ns_tcb *tp)
 {
-	uint32_t flight = tp->snd_max - tp->snd_una;
-	uint32_t out = ns_sack_bytes(tp) + lost_unrxt(tp);
-	return flight > out ? flight - out : 0;
+	return ns_rack_pipe(tp);
 }
 
+/* RFC 6675 5 (C): retransmit lost data while pipe < cwnd */
 void ns_sack_output(struct ns_stack *st, struct ns_sock *so)
 {
 	struct ns_tcb *tp = &so->tcb;
 	int iter;
 
-	for (iter = 0; iter < 64 && tp->nsacked; iter++) {
-		uint32_t seq = SEQ_MAX(tp->high_rxt, tp->snd_una), end, n;
-		uint32_t hs = tp->sacked[tp->nsacked - 1].end;
-		unsigned i;
+	for (iter = 0; iter < 64; iter++) {
+		uint32_t s, e, n;
 
-		if (ns_sack_pipe(tp) >= tp->cwnd)
+		if (ns_sack_pipe(tp) >= tp->cwnd ||
+		    !ns_rack_first_lost(tp, &s, &e))
 			break;
-		for (i = 0; i < tp->nsacked; i++)
-			if (SEQ_LEQ(tp->sacked[i].start, seq) &&
-			    SEQ_LT(seq, tp->sacked[i].end))
-				seq = tp->sacked[i].end;
-		if (!SEQ_LT(seq, hs) || !is_lost(tp, seq))
-			break; /* no lost hole below the highest SACK */
-		end = hs;
-		for (i = 0; i < tp->nsacked; i++)
-			if (SEQ_GT(tp->sacked[i].start, seq)) {
-				end = tp->sacked[i].start;
-				break;
-			}
-		n = ns_tcp_rexmit_at(st, so, seq, end - seq);
+		n = ns_tcp_rexmit_at(st, so, s, e - s);
 		if (!n)
 			break;
-		tp->high_rxt = seq + n;
+		if (SEQ_GT(s + n, tp->high_rxt))
+			tp->high_rxt = s + n;
 	}
 }

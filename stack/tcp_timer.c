@@ -38,6 +38,8 @@ static void rexmt_fire(struct ns_stack *st, struct ns_sock *so)
 	tp->tf &= ~(TF_RECOVERY | TF_RTT_TIMING); /* Karn */
 	tp->dupacks = 0;
 	ns_sack_clear(tp); /* RFC 6675 5.1: the peer may renege */
+	ns_rack_reset(tp);
+	tp->t_reo = 0;
 	tp->snd_nxt = tp->snd_una; /* go back N */
 	ns_tcp_rexmt_arm(st, so);
 	tp->tf |= TF_FORCE;
@@ -133,6 +135,10 @@ void ns_tcp_timers(struct ns_stack *st, struct ns_sock *so)
 		keep_fire(st, so);
 		if (so->type != NS_SOCK_TCP || tp->state == NS_TCPS_CLOSED)
 			return;
+	}
+	if (tp->t_reo && tp->t_reo <= now) {
+		tp->t_reo = 0;
+		ns_tcp_rack_timeout(st, so);
 	}
 	if (tp->t_delack && tp->t_delack <= now) {
 		tp->t_delack = 0;

@@ -33,7 +33,8 @@
 # SIZE: 4 MiB each way in `make test` (~2 min for the script); 64 MiB with
 # NETFUSE_TEST_LONG=1 (needs NETFUSE_TEST_TIMEOUT=3600 in tests/run.sh);
 # NETFUSE_REL_MB=N overrides; NETFUSE_REL_CASES=REGEX runs only the
-# matching cases (by name). One TAP line per case and mode, with the
+# matching cases (by name); NETFUSE_REL_INFO=SECS logs the user stack's
+# TCP_INFO (cwnd, RTT, retransmissions) to $B/rel-results/tcpinfo.log. One TAP line per case and mode, with the
 # measured throughput (per direction, both directions at once) and the
 # wire's counters.
 set -u
@@ -122,6 +123,9 @@ set_peer_sysctls() {    # 0|1: SACK, timestamps, window scaling
 #   MODE server: netfuse (hooked) is the server; client: netfuse connects out
 run_case() {
 	local name=$1 mode=$2 netem=$3 popt=$4 aopt=$5 port=$((7200 + ${#PIDS[@]}))
+	# NETFUSE_REL_INFO=SECS: the user stack's TCP_INFO every SECS into
+	# $B/rel-results/tcpinfo.log (what limits its sender)
+	[ -n "${NETFUSE_REL_INFO:-}" ] && aopt="$aopt info=$NETFUSE_REL_INFO"
 	local P Q S W why=""
 	rm -f "$TMP"/{a,k}.{out,err} "$TMP/go" "$TMP/hold" "$TMP/rst" "$TMP/sniff"
 	in_k ip neigh flush dev vethK            # the new stack has a new MAC
@@ -176,6 +180,8 @@ run_case() {
 		sleep 0.3                   # a late RST would cross now
 		kill -TERM "$S" 2>/dev/null; wait "$S" 2>/dev/null
 		kill -TERM "$W" 2>/dev/null; wait "$W" 2>/dev/null
+		[ -n "${NETFUSE_REL_INFO:-}" ] && { echo "== $name, netfuse $mode"
+			grep TCPINFO "$TMP/a.err"; } >>"${ROWS%/*}/tcpinfo.log"
 		local rsts; rsts=$(cat "$TMP/rst" 2>/dev/null || echo "?")
 		[ "${rsts%% *}" = 0 ] || echo "# RSTs on vethK: $rsts"
 		# bare RSTs (RST, no ACK) answer an ACK for a connection already

@@ -3,7 +3,8 @@
 # pause=SECS (stop reading after 1 MiB), go=FILE (client: connect once it
 # exists), warm=PORT (client: listen there first so the user stack starts),
 # hold=FILE (wait for FILE, at most 60 s, before close: vfs/ gives unsent
-# data only 20 ms at exit, see vfs/README.md "Process exit")
+# data only 20 ms at exit, see vfs/README.md "Process exit"), info=SECS
+# (every SECS, TCP_INFO of the connection to stderr: what limits a sender)
 import hashlib, os, socket, sys, threading, time
 role, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 opt = dict(a.split("=", 1) for a in sys.argv[5:])
@@ -41,6 +42,25 @@ def send():
     c.shutdown(socket.SHUT_WR)
     res["s"] = (sent, h.hexdigest())
 th = threading.Thread(target=send); th.start()
+def info():
+    import struct
+    names = ("rto ato snd_mss rcv_mss unacked sacked lost retrans fackets "
+             "ldsent lasent ldrecv larecv pmtu rcv_ssthresh rtt rttvar "
+             "ssthresh cwnd advmss reordering rcv_rtt rcv_space "
+             "total_retrans").split()
+    while th.is_alive():
+        try:
+            b = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        except OSError:
+            return
+        v = dict(zip(names, struct.unpack_from("24I", b, 8)))
+        print("TCPINFO %.1f " % (time.time() - t0) + " ".join(
+            "%s=%d" % (k, v[k]) for k in ("cwnd", "ssthresh", "rtt", "rto",
+            "unacked", "sacked", "lost", "retrans", "reordering",
+            "total_retrans")), file=sys.stderr, flush=True)
+        time.sleep(float(opt["info"]))
+if "info" in opt:
+    threading.Thread(target=info, daemon=True).start()
 h = hashlib.sha256(); got = 0; paused = "pause" not in opt
 err = ""
 try:

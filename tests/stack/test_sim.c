@@ -111,6 +111,24 @@ static void app_io(struct ns_stack *st, struct app *a)
 static uint32_t g_caps;   /* io capabilities for the next run() */
 static uint32_t g_max_rb[2]; /* largest receive limit seen per side */
 
+/* the sender's state when a run stalls, to see why */
+static void dump_tcb(const char *who, const struct ns_tcb *tp)
+{
+	unsigned i;
+	print_message("%s: state %u una %u nxt %u max %u cwnd %u ssthresh %u "
+		      "wnd %u rec %u tf %#x rxt_shift %u nsacked %u ntxl %u\n",
+		      who, tp->state, tp->snd_una - tp->iss,
+		      tp->snd_nxt - tp->iss, tp->snd_max - tp->iss, tp->cwnd,
+		      tp->ssthresh, tp->snd_wnd, tp->recover - tp->iss, tp->tf,
+		      tp->rxt_shift, tp->nsacked, tp->ntxl);
+	for (i = 0; i < tp->nsacked; i++)
+		print_message("  sacked %u-%u\n", tp->sacked[i].start - tp->iss,
+			      tp->sacked[i].end - tp->iss);
+	for (i = 0; i < tp->ntxl; i++)
+		print_message("  rec %u-%u fl %u\n", tp->txl[i].start - tp->iss,
+			      tp->txl[i].end - tp->iss, tp->txl[i].fl);
+}
+
 static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 		uint32_t reorder_ppm, uint64_t bytes)
 {
@@ -170,12 +188,15 @@ static void run(uint64_t seed, uint32_t loss_ppm, uint32_t dup_ppm,
 			s->now = next;
 		else if (next == UINT64_MAX)
 			s->now += 1000000;
-		if (s->now > 4000ull * 1000000000ull)
+		if (s->now > 4000ull * 1000000000ull) {
+			if (b.sd >= 0)
+				dump_tcb("b", &s->node[1].st->socks[b.sd].tcb);
 			fail_msg("simulated time ran out: a %llu/%llu b %llu/%llu",
 				 (unsigned long long)a.rcvd,
 				 (unsigned long long)b.rcvd,
 				 (unsigned long long)a.sent,
 				 (unsigned long long)b.sent);
+		}
 	}
 	assert_int_equal(a.rcvd, bytes);
 	assert_int_equal(b.rcvd, bytes);
