@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "io/io.h"
@@ -523,8 +524,18 @@ static int load_nfio(void)
 	}
 	{
 		/* per-socket ring size; sockets start at 64 KiB and grow
-		 * (auto-tuning) up to it. Untouched ring pages cost no RSS. */
+		 * (auto-tuning) up to it. Untouched ring pages cost no RSS
+		 * (the memory is mapped MAP_NORESERVE below), so the default
+		 * is as large as 2 GiB of address space for all rings
+		 * allows, at most 1 MiB (a 100 Mbit/s path with 80 ms RTT
+		 * needs 1 MB in flight), at least 64 KiB: 1 MiB with the
+		 * default 1024 sockets, 64 KiB from 8192 sockets on. */
 		const char *sb = getenv("NETFUSE_SOCKBUF_KB");
+		uint64_t per = (1ull << 30) / sc.max_socks;
+		uint32_t ring = 1u << 20;
+		while (ring > (64u << 10) && ring > per)
+			ring >>= 1;
+		sc.sndbuf = sc.rcvbuf = ring;
 		if (sb && *sb) {
 			char *end;
 			unsigned long kb = strtoul(sb, &end, 10);
@@ -538,14 +549,23 @@ static int load_nfio(void)
 	}
 	sc.seed = (uint64_t)vfs_now_ns() ^ (uint64_t)getpid();
 	sz = ns_stack_size(&sc);
-	mem = sz ? aligned_alloc(64, (sz + 63) & ~(size_t)63) : NULL;
-	if (!mem)
+	/* NORESERVE: the rings are address space until a connection
+	 * writes them (overcommit's heuristic would refuse 2 GiB on a
+	 * small machine otherwise); page-aligned, so 64-byte aligned */
+	mem = sz ? mmap(NULL, sz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) :
+		   MAP_FAILED;
+	if (mem == MAP_FAILED) {
+		vfs_log(0, "cannot map %zu MiB for the stack (NETFUSE_MAX_SOCKS x "
+			"2 x NETFUSE_SOCKBUF_KB): every socket stays on the "
+			"kernel stack", sz >> 20);
 		return -ENOMEM;
+	}
 	st = ns_stack_init(mem, sz, &sc, ops, vfs_now_ns());
 	if (!st) {
 		vfs_log(0, "stack configuration rejected (NETFUSE_ADDR / "
 			"NETFUSE_MAX_SOCKS): every socket stays on the kernel stack");
-		free(mem);
+		munmap(mem, sz);
 		return -EINVAL;
 	}
 	r = inst_setup(&the_inst, st, ops, cfg.addr_be, cfg.prefix_len);
