@@ -6,10 +6,15 @@
 # P%: that share leaves at once (no delay), overtaking the delayed ones, as
 # netem's "reorder P%"; dup P% sent twice; corrupt P%: one random bit
 # flipped past the Ethernet header; rate MBIT serialisation (queue, FIFO).
+# from=b: impair only frames arriving on IF_B (what `tc qdisc add dev X
+# root netem ...` does on the interface facing IF_B, i.e. on one side's
+# egress); frames from IF_A pass untouched, in order. Default: both ways.
 # Prints READY, and counters on SIGTERM (to stdout).
 import heapq, os, random, select, signal, socket, sys, time
 a, b = sys.argv[1], sys.argv[2]
-o = {k: float(v) for k, v in (x.split("=", 1) for x in sys.argv[3:])}
+args = dict(x.split("=", 1) for x in sys.argv[3:])
+only_b = args.pop("from", "") == "b"
+o = {k: float(v) for k, v in args.items()}
 loss, dup, cor, reo = (o.get(k, 0) / 100 for k in ("loss", "dup", "corrupt", "reorder"))
 delay, jit = o.get("delay", 0) / 1e3, o.get("jitter", 0) / 1e3
 rate = o.get("rate", 0) * 1e6 / 8          # bytes/s, 0 = unlimited
@@ -60,6 +65,12 @@ while True:
             k = "max_a2b" if s is sa else "max_b2a"
             if len(f) > cnt[k]:
                 cnt[k] = len(f)
+            if only_b and s is sa:   # the unimpaired direction
+                try:
+                    out.send(f); cnt["fwd"] += 1
+                except OSError:
+                    cnt["senderr"] += 1
+                continue
             if loss and rnd.random() < loss:
                 cnt["lost"] += 1; continue
             copies = 2 if dup and rnd.random() < dup else 1
