@@ -450,10 +450,17 @@ void ns_tcp_window_update(struct ns_stack *st, struct ns_sock *so)
 {
 	struct ns_tcb *tp = &so->tcb;
 	uint32_t w = ns_tcp_rcv_window(tp), grow;
+	uint32_t wmax = (uint32_t)65535 << tp->rcv_wscale;
 
 	if (!NS_TCPS_HAVEESTABLISHED(tp->state) ||
 	    NS_TCPS_HAVERCVDFIN(tp->state))
 		return;
+	/* what the window field can say: a larger ring must not turn
+	 * into "updates" that repeat the same field (without window
+	 * scaling, 65535), which a sender counts as duplicate ACKs */
+	if (w > wmax)
+		w = wmax;
+	w &= ~((1u << tp->rcv_wscale) - 1);
 	/* RFC 1122 4.2.3.3: only worth an ACK if the edge moves by at
 	 * least min(half the buffer, 2 MSS) */
 	grow = tp->rcv_nxt + w - tp->rcv_adv;

@@ -736,6 +736,34 @@ static void t_at_sndbuf_locks(void **state)
 	fio_clear(&f->io);
 }
 
+/* a peer without window scaling sees at most 65535: once the window
+ * field says that, reading more from a larger ring sends no "window
+ * update" repeating it (the peer would count it as a duplicate ACK) */
+static void t_at_no_wscale_no_repeated_update(void **state)
+{
+	struct fx *f = *state;
+	struct seg s;
+	uint32_t seq = 1;
+	int i;
+
+	fx_established_passive(f);                    /* no WS option */
+	assert_int_equal(fx_tcb(f)->rcv_wscale, 0);
+	assert_int_equal(tu_setint(f, f->sd, SOL_SOCKET, SO_RCVBUF,
+				   AT_RING / 2), 0);
+	assert_true(fx_tcb(f)->rb_lim > 65535 + 2 * 1460);
+	for (i = 0; i < 4; i++) {
+		peer_send(f, &seq, 16 * 1024);
+		fio_clear(&f->io);
+		drain(f);
+		fio_clear(&f->io);
+	}
+	peer_send(f, &seq, 8 * 1460);
+	while (fx_out(f, &s))
+		assert_int_equal(s.win, 65535);       /* the field is full */
+	assert_true(drain(f) > 0);
+	assert_false(fx_out(f, &s));                  /* nothing to say */
+}
+
 static void t_at_default_config_is_fixed(void **state)
 {
 	struct fx *f = *state;           /* 64 KiB rings, init 64 KiB */
@@ -785,6 +813,7 @@ int main(void)
 		TA(t_at_snd_grows_with_cwnd),
 		TA(t_at_snd_bounded_by_ring),
 		TA(t_at_sndbuf_locks),
+		TA(t_at_no_wscale_no_repeated_update),
 		TU(t_at_default_config_is_fixed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
