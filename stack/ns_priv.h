@@ -169,11 +169,10 @@ struct ns_tcb {
 	uint8_t nsacked;        /* ranges in sacked[] (tcp_sack.c) */
 	struct ns_ooo sacked[NS_TCP_SACK_RANGES]; /* peer's SACKs above una */
 	uint32_t high_rxt;      /* RFC 6675 HighRxt */
-	/* RACK (RFC 8985, tcp_rack.c), SACK connections only: the transmit
-	 * log; the newest delivered segment (send time, end, RTT); the
+	/* RACK (RFC 8985, tcp_rack.c), SACK connections only: records in
+	 * the transmit log txl[] (at the end); the newest delivered segment (send time, end, RTT); the
 	 * highest delivered end; reordering seen, reo_wnd multiplier - 1,
 	 * its round (snd_max then) and recoveries since it last grew */
-	struct ns_txrec txl[NS_TCP_TXLOG];
 	uint8_t ntxl, reo_seen, reo_mult, reo_recoveries;
 	uint8_t rack_fack_ok, reo_round_ok;
 	uint64_t rack_ts;
@@ -226,6 +225,10 @@ struct ns_tcb {
 	uint64_t bytes_acked, bytes_received;
 	uint32_t total_retrans;
 	uint32_t dsack_dups;    /* D-SACK blocks received */
+
+	/* RACK's transmit log (tcp_rack.c), last: ~1 KiB that the hot
+	 * fields above should not be spread around */
+	struct ns_txrec txl[NS_TCP_TXLOG];
 };
 
 /* sock.sf flags */
@@ -451,7 +454,8 @@ void ns_rack_sent(struct ns_tcb *tp, uint32_t seq, uint32_t len,
 		  uint64_t now);
 void ns_rack_delivered(struct ns_tcb *tp, uint32_t start, uint32_t end,
 		       uint64_t now);
-void ns_rack_acked(struct ns_tcb *tp, uint32_t una);
+/* the cumulative ACK reached una: deliver and drop what is below */
+void ns_rack_acked(struct ns_tcb *tp, uint32_t una, uint64_t now);
 /* a retransmission proved spurious (D-SACK, Eifel): reordering */
 void ns_rack_dsack(struct ns_tcb *tp);
 /* a reduction was undone: nothing is lost after all */

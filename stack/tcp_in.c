@@ -694,6 +694,10 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 		challenge_ack(st, so);
 		return -1;
 	}
+	/* RACK: the cumulative part first, then the SACK blocks in order
+	 * (what one ACK reports must not read as reordering) */
+	if (sack && SEQ_GT(ack, tp->snd_una))
+		ns_rack_acked(tp, ack, st->now);
 	if (sack && to->nsack) {
 		unsigned k = 0;
 		if (ns_sack_is_dsack(tp, to->sack, to->nsack, ack)) {
@@ -730,8 +734,6 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 	} else {
 		uint32_t acked = ack - tp->snd_una, dacked = 0;
 
-		if (sack)
-			ns_rack_delivered(tp, tp->snd_una, ack, st->now);
 		if ((tp->tf & TF_TS_OK) && to->has_ts &&
 		    ns_cc_eifel(st, tp, ack, to->tsecr)) {
 			ns_rack_unmark(tp);
@@ -776,7 +778,6 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 				/* RFC 6675: keep filling holes, no deflation */
 				tp->snd_una = ack;
 				ns_sack_trim(tp);
-				ns_rack_acked(tp, ack);
 				ns_sack_output(st, so);
 			} else {
 				/* partial ACK: retransmit the next hole and
@@ -797,8 +798,6 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 		tp->snd_una = ack;
 		if (tp->nsacked)
 			ns_sack_trim(tp);
-		if (sack)
-			ns_rack_acked(tp, ack);
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;
 		if (tp->snd_una == tp->snd_max)

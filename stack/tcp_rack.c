@@ -184,12 +184,31 @@ void ns_rack_delivered(struct ns_tcb *tp, uint32_t start, uint32_t end,
 	}
 }
 
-void ns_rack_acked(struct ns_tcb *tp, uint32_t una)
+void ns_rack_acked(struct ns_tcb *tp, uint32_t una, uint64_t now)
 {
-	while (tp->ntxl && SEQ_LEQ(tp->txl[0].end, una))
-		rec_del(tp, 0);
-	if (tp->ntxl && SEQ_LT(tp->txl[0].start, una))
-		tp->txl[0].start = una;
+	unsigned k = 0, j;
+
+	/* what the cumulative ACK delivers, oldest first: no splitting
+	 * (the common case of every ACK, kept cheap) */
+	while (k < tp->ntxl && SEQ_LT(tp->txl[k].start, una)) {
+		struct ns_txrec *r = &tp->txl[k];
+		if (!(r->fl & R_SACKED)) {
+			struct ns_txrec d = *r;
+			if (SEQ_GT(d.end, una))
+				d.end = una;
+			rack_update(tp, &d, now);
+		}
+		if (SEQ_GT(r->end, una)) {
+			r->start = una;
+			break;
+		}
+		k++;
+	}
+	if (!k)
+		return;
+	for (j = k; j < tp->ntxl; j++)
+		tp->txl[j - k] = tp->txl[j];
+	tp->ntxl = (uint8_t)(tp->ntxl - k);
 }
 
 void ns_rack_dsack(struct ns_tcb *tp)
