@@ -111,6 +111,11 @@ in_k ip link set lo up
 # nf0 by wire.py (nf0 loses its kernel address once up)
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 in_k sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+# each case on its own: the kernel peer must not start a connection with
+# what an earlier case taught its route cache (tcp_metrics: ssthresh, and
+# the reordering degree the reordering case measured, which made a later
+# case's NewReno sender wait for 45 dup ACKs per loss: 3 s -> 48-90 s)
+in_k sysctl -qw net.ipv4.tcp_no_metrics_save=1
 in_ns ip link add vethR type veth peer name vethK netns "$NSK" &&
 	in_ns ip link set vethR up promisc on &&
 	in_k ip addr add 198.18.0.1/24 dev vethK &&
@@ -134,6 +139,7 @@ run_case() {
 	local P Q S W why=""
 	rm -f "$TMP"/{a,k}.{out,err} "$TMP/go" "$TMP/hold" "$TMP/rst" "$TMP/sniff"
 	in_k ip neigh flush dev vethK            # the new stack has a new MAC
+	in_k ip tcp_metrics flush all 2>/dev/null
 	if [ "$mode" = server ]; then
 		timeout $LIM ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
 			$PY "$REL/xfer.py" server 0.0.0.0 $port $SIZE hold="$TMP/hold" $aopt \
