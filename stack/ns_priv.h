@@ -178,6 +178,10 @@ struct ns_tcb {
 	uint64_t rack_ts;
 	uint32_t rack_end, rack_rtt_us, rack_fack, reo_round;
 	uint32_t min_rtt_us;    /* lowest RTT of an original, RACK's min_RTT */
+	/* tail loss probe (RFC 8985 7): probe outstanding up to tlp_end
+	 * (tlp_on), and whether it was a retransmission */
+	uint8_t tlp_on, tlp_rexmit;
+	uint32_t tlp_end;
 	struct ns_ooo dsack;    /* duplicate range to report (RFC 2883) */
 
 	/* timestamps (RFC 7323 3, 5) */
@@ -211,6 +215,7 @@ struct ns_tcb {
 	/* timers: absolute deadlines in ns, 0 = off */
 	uint64_t t_rexmt, t_persist, t_delack, t_keep, t_2msl;
 	uint64_t t_reo;         /* RACK reordering timer */
+	uint64_t t_tlp;         /* tail loss probe timer (PTO) */
 	uint64_t t_next;        /* min of the above */
 	uint64_t persist_ns;    /* current probe interval */
 	uint64_t last_rcv_ns;   /* keepalive idle reference */
@@ -465,6 +470,12 @@ void ns_rack_reset(struct ns_tcb *tp);
 /* mark what is lost now, arm t_reo for the rest; bytes newly lost */
 uint32_t ns_rack_detect(struct ns_stack *st, struct ns_sock *so);
 uint32_t ns_rack_pipe(const struct ns_tcb *tp);
+/* TLP: (re)arm the probe timeout after an ACK or a first send; the
+ * PTO fired (retransmit the last segment); an ACK arrived (dsack: it
+ * carried a D-SACK): 1 if the probe repaired a loss (reduce cwnd) */
+void ns_tlp_arm(struct ns_stack *st, struct ns_sock *so);
+void ns_tlp_fire(struct ns_stack *st, struct ns_sock *so);
+int ns_tlp_ack(struct ns_tcb *tp, uint32_t ack, int dsack, int dupack);
 int ns_rack_first_lost(const struct ns_tcb *tp, uint32_t *start,
 		       uint32_t *end);
 void ns_rack_mark_lost(struct ns_tcb *tp, uint32_t start, uint32_t end);

@@ -114,7 +114,7 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(tcp_dup_segs) X(tcp_urg_ignored) X(tcp_tw_reclaimed) \
 	X(tcp_syncookies_sent) X(tcp_syncookies_ok) X(drop_tcp_syncookie) \
 	X(drop_tx_nobuf) X(drop_tx_full) \
-	X(tcp_rcvbuf_grown) X(tcp_sndbuf_grown) X(tcp_dsack_rcvd) X(tcp_undo) X(tcp_undo_eifel)
+	X(tcp_rcvbuf_grown) X(tcp_sndbuf_grown) X(tcp_dsack_rcvd) X(tcp_undo) X(tcp_undo_eifel) X(tcp_tlp_probes) X(tcp_tlp_recoveries)
 
 struct ns_counters {
 #define NS_X_FIELD(n) uint64_t n;

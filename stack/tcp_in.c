@@ -681,6 +681,7 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 	int sack = (tp->tf & TF_SACK_OK) != 0;
 	uint32_t win = (uint32_t)ns_ntohs(th->win_be) << tp->snd_wscale;
 	uint32_t bound = tp->snd_una - tp->max_sndwnd;
+	int dsack = 0, pure_dup = 0;
 
 	if (SEQ_GT(ack, tp->snd_max)) {
 		/* acks something not yet sent: ACK and drop */
@@ -701,6 +702,7 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 	if (sack && to->nsack) {
 		unsigned k = 0;
 		if (ns_sack_is_dsack(tp, to->sack, to->nsack, ack)) {
+			dsack = 1;
 			tp->dsack_dups++;
 			NS_CNT(st, tcp_dsack_rcvd);
 			if (ns_cc_dsack(st, tp, to->sack[0].start,
@@ -717,6 +719,7 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 		if (ack == tp->snd_una && tlen == 0 &&
 		    !(th->flags & (NS_TH_FIN | NS_TH_SYN)) &&
 		    win == tp->snd_wnd && tp->snd_max != tp->snd_una) {
+			pure_dup = 1;
 			tp->dupacks++;
 			if (tp->tf & TF_RECOVERY) {
 				if (sack)
@@ -800,11 +803,24 @@ static int ack_input(struct ns_stack *st, struct ns_sock *so,
 			ns_sack_trim(tp);
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;
-		if (tp->snd_una == tp->snd_max)
+		if (tp->snd_una == tp->snd_max) {
+			/* (t_tlp: no recomputation of t_next for it; at
+			 * worst the timer scan finds nothing due) */
+			tp->t_tlp = 0;
 			ns_tcp_timer_set(st, so, &tp->t_rexmt, 0);
-		else
+		} else {
 			ns_tcp_rexmt_arm(st, so); /* RFC 6298 5.3 */
+			ns_tlp_arm(st, so);
+		}
 		ns_sock_want_output(st, so);
+	}
+	/* the ACK of a tail loss probe that repaired a loss: the loss
+	 * still calls for a reduction (RFC 8985 7.4.2, Linux CWR) */
+	if (sack && ns_tlp_ack(tp, ack, dsack, pure_dup) &&
+	    !(tp->tf & TF_RECOVERY)) {
+		NS_CNT(st, tcp_tlp_recoveries);
+		ns_cc_loss(st, tp);
+		tp->cwnd = tp->ssthresh;
 	}
 	/* RACK (RFC 8985 6.2 step 5) on every ACK while there are holes */
 	if (sack && tp->ntxl && (tp->nsacked || tp->t_reo) &&

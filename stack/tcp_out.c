@@ -444,6 +444,9 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 	if (tp->t_delack == 0 && (tp->tf & TF_DELACK))
 		ns_tcp_timer_set(st, so, &tp->t_delack,
 				 st->now + NS_TCP_DELACK_NS);
+	/* a flight began: the tail loss probe timer (ACKs re-arm it) */
+	if (!tp->t_tlp && (tp->tf & TF_SACK_OK) && tp->snd_max != tp->snd_una)
+		ns_tlp_arm(st, so);
 }
 
 void ns_tcp_window_update(struct ns_stack *st, struct ns_sock *so)

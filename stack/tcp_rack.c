@@ -333,3 +333,79 @@ void ns_rack_mark_lost(struct ns_tcb *tp, uint32_t start, uint32_t end)
 			r->fl |= R_LOST;
 	}
 }
+
+/* ---- tail loss probe (RFC 8985 7) -------------------------------------- */
+/* A lost tail (the last segments of a flight, or all of a short one)
+ * brings no SACK that RACK could use, only the RTO. Two SRTTs after the
+ * last ACK (plus the peer's delayed-ACK allowance when one segment is out)
+ * the last segment is sent again: its ACK carries SACK information, and
+ * RACK does the rest. Retransmitting the last segment rather than new
+ * data keeps the probe inside the data the peer has seen. */
+#define TLP_WCDELACK_NS (200 * NS_MS) /* RFC 8985 7.2 WCDelAckT */
+
+void ns_tlp_arm(struct ns_stack *st, struct ns_sock *so)
+{
+	struct ns_tcb *tp = &so->tcb;
+	uint64_t pto;
+
+	if (!(tp->tf & TF_SACK_OK) || tp->tlp_on || tp->rxt_shift ||
+	    (tp->tf & TF_RECOVERY) || tp->snd_una == tp->snd_max ||
+	    !NS_TCPS_HAVEESTABLISHED(tp->state) || !tp->srtt_us) {
+		if (tp->t_tlp)
+			ns_tcp_timer_set(st, so, &tp->t_tlp, 0);
+		return;
+	}
+	pto = 2ull * tp->srtt_us * 1000;
+	if (tp->snd_max - tp->snd_una <= tp->mss)
+		pto += TLP_WCDELACK_NS;
+	else
+		pto += 2 * NS_MS;
+	if (tp->t_rexmt && st->now + pto >= tp->t_rexmt) {
+		if (tp->t_tlp)
+			ns_tcp_timer_set(st, so, &tp->t_tlp, 0);
+		return; /* the RTO comes first */
+	}
+	ns_tcp_timer_set(st, so, &tp->t_tlp, st->now + pto);
+}
+
+void ns_tlp_fire(struct ns_stack *st, struct ns_sock *so)
+{
+	struct ns_tcb *tp = &so->tcb;
+	uint32_t len = tp->snd_max - tp->snd_una, seq;
+
+	if (tp->tlp_on || (tp->tf & TF_RECOVERY) || !len ||
+	    !NS_TCPS_HAVEESTABLISHED(tp->state))
+		return;
+	if (len > tp->mss)
+		len = tp->mss;
+	seq = tp->snd_max - len;
+	if (!ns_tcp_rexmit_at(st, so, seq, len))
+		return;
+	NS_CNT(st, tcp_tlp_probes);
+	tp->tlp_on = 1;
+	tp->tlp_rexmit = 1;
+	tp->tlp_end = tp->snd_max;
+	ns_tcp_rexmt_arm(st, so);
+}
+
+int ns_tlp_ack(struct ns_tcb *tp, uint32_t ack, int dsack, int dupack)
+{
+	if (!tp->tlp_on || SEQ_LT(ack, tp->tlp_end))
+		return 0;
+	/* Linux tcp_process_tlp_ack: a D-SACK, or a pure duplicate ACK at
+	 * the probe's end, means the original and the probe both arrived;
+	 * an ACK past it without one means the probe repaired a loss. An
+	 * ACK of exactly the probe's end may be the original's, its
+	 * D-SACK still on the way: wait, unless nothing is left out. */
+	if (dsack || (ack == tp->tlp_end && dupack)) {
+		tp->tlp_on = 0;
+		return 0;
+	}
+	if (SEQ_GT(ack, tp->tlp_end)) {
+		tp->tlp_on = 0;
+		return tp->tlp_rexmit;
+	}
+	if (ack == tp->snd_max)
+		tp->tlp_on = 0;
+	return 0;
+}

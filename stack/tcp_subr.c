@@ -99,7 +99,7 @@ void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state)
 	case NS_TCPS_TIME_WAIT:
 		/* RFC 9293 3.6.1: wait 2*MSL; nothing else is pending */
 		tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = 0;
-		tp->t_reo = 0;
+		tp->t_reo = tp->t_tlp = 0;
 		ns_tcp_timer_set(st, so, &tp->t_2msl, st->now +
 				 (uint64_t)st->cfg.time_wait_ms * NS_MS);
 		break;
@@ -110,7 +110,7 @@ void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state)
 		break;
 	case NS_TCPS_CLOSED:
 		tp->t_rexmt = tp->t_persist = tp->t_delack = tp->t_keep = 0;
-		tp->t_2msl = tp->t_next = tp->t_reo = 0;
+		tp->t_2msl = tp->t_next = tp->t_reo = tp->t_tlp = 0;
 		break;
 	default:
 		break;
@@ -150,6 +150,8 @@ void ns_tcp_timer_set(struct ns_stack *st, struct ns_sock *so, uint64_t *t,
 		m = tp->t_2msl;
 	if (tp->t_reo && (!m || tp->t_reo < m))
 		m = tp->t_reo;
+	if (tp->t_tlp && (!m || tp->t_tlp < m))
+		m = tp->t_tlp;
 	tp->t_next = m;
 	ns_timer_note(st, m);
 }

@@ -39,7 +39,8 @@ static void rexmt_fire(struct ns_stack *st, struct ns_sock *so)
 	tp->dupacks = 0;
 	ns_sack_clear(tp); /* RFC 6675 5.1: the peer may renege */
 	ns_rack_reset(tp);
-	tp->t_reo = 0;
+	tp->t_reo = tp->t_tlp = 0;
+	tp->tlp_on = 0;
 	tp->snd_nxt = tp->snd_una; /* go back N */
 	ns_tcp_rexmt_arm(st, so);
 	tp->tf |= TF_FORCE;
@@ -139,6 +140,10 @@ void ns_tcp_timers(struct ns_stack *st, struct ns_sock *so)
 	if (tp->t_reo && tp->t_reo <= now) {
 		tp->t_reo = 0;
 		ns_tcp_rack_timeout(st, so);
+	}
+	if (tp->t_tlp && tp->t_tlp <= now) {
+		tp->t_tlp = 0;
+		ns_tlp_fire(st, so);
 	}
 	if (tp->t_delack && tp->t_delack <= now) {
 		tp->t_delack = 0;
