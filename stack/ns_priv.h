@@ -168,7 +168,6 @@ struct ns_tcb {
 	uint8_t ooo_last;       /* index of the range most recently added */
 	uint8_t nsacked;        /* ranges in sacked[] (tcp_sack.c) */
 	struct ns_ooo sacked[NS_TCP_SACK_RANGES]; /* peer's SACKs above una */
-	uint32_t high_rxt;      /* RFC 6675 HighRxt */
 	/* RACK (RFC 8985, tcp_rack.c), SACK connections only: records in
 	 * the transmit log txl[] (at the end); the newest delivered segment (send time, end, RTT); the
 	 * highest delivered end; reordering seen, reo_wnd multiplier - 1,
@@ -466,6 +465,7 @@ void ns_rack_dsack(struct ns_tcb *tp);
 /* a reduction was undone: nothing is lost after all */
 void ns_rack_unmark(struct ns_tcb *tp);
 void ns_rack_recovery(struct ns_tcb *tp);
+/* an RTO: SACK/loss marks and RACK state cleared, t_reo/t_tlp off */
 void ns_rack_reset(struct ns_tcb *tp);
 /* mark what is lost now, arm t_reo for the rest; bytes newly lost */
 uint32_t ns_rack_detect(struct ns_stack *st, struct ns_sock *so);

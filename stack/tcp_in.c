@@ -371,6 +371,26 @@ static uint32_t aq_len(const struct ns_stack *st, const struct ns_sock *l)
 	return n;
 }
 
+/* the send side of a connection a SYN cookie made: our ISN is what the
+ * ACK acknowledges less one, no options but the MSS the cookie encodes,
+ * the window as the ACK gives it (irs already set) */
+static void cookie_tcb(struct ns_stack *st, struct ns_tcb *tp,
+		       const struct ns_tcp_hdr *th, uint16_t mss)
+{
+	tp->iss = ns_ntohl(th->ack_be) - 1;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss + 1;
+	tp->sb_seq = tp->iss + 1;
+	tp->recover = tp->iss;
+	tp->rcv_wscale = 0;
+	tp->snd_wscale = 0;
+	tp->peer_mss = mss;
+	tp->mss = mss < st->mss_max ? mss : st->mss_max;
+	tp->snd_wnd = tp->max_sndwnd = ns_ntohs(th->win_be);
+	tp->snd_wl1 = tp->irs;
+	tp->snd_wl2 = tp->iss + 1;
+	ns_cc_init(st, tp);
+}
+
 /* an ACK for a listener: a returning SYN cookie? The new connection, or
  * NULL (the caller answers with RST). */
 static struct ns_sock *cookie_accept(struct ns_stack *st, struct ns_sock *l,
@@ -398,18 +418,7 @@ static struct ns_sock *cookie_accept(struct ns_stack *st, struct ns_sock *l,
 	tp = &c->tcb;
 	tp->irs = ns_ntohl(th->seq_be) - 1;
 	tp->rcv_nxt = tp->rcv_adv = tp->last_ack_sent = tp->irs + 1;
-	tp->iss = ns_ntohl(th->ack_be) - 1;
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss + 1;
-	tp->sb_seq = tp->iss + 1;
-	tp->recover = tp->iss;
-	tp->rcv_wscale = 0;
-	tp->snd_wscale = 0;
-	tp->peer_mss = mss;
-	tp->mss = mss < st->mss_max ? mss : st->mss_max;
-	tp->snd_wnd = tp->max_sndwnd = ns_ntohs(th->win_be);
-	tp->snd_wl1 = tp->irs;
-	tp->snd_wl2 = tp->iss + 1;
-	ns_cc_init(st, tp);
+	cookie_tcb(st, tp, th, mss);
 	tp->last_rcv_ns = st->now;
 	ns_tcp_set_state(st, c, NS_TCPS_SYN_RECEIVED);
 	ns_tcp_set_state(st, c, NS_TCPS_ESTABLISHED);
@@ -440,18 +449,7 @@ static int cookie_revive(struct ns_stack *st, struct ns_sock *so,
 		return 0;
 	NS_CNT(st, tcp_syncookies_ok);
 	tp->tf &= ~(TF_TS_OK | TF_WS_OK | TF_SACK_OK | TF_RTT_TIMING);
-	tp->iss = ns_ntohl(th->ack_be) - 1;
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss + 1;
-	tp->sb_seq = tp->iss + 1;
-	tp->recover = tp->iss;
-	tp->rcv_wscale = 0;
-	tp->snd_wscale = 0;
-	tp->peer_mss = mss;
-	tp->mss = mss < st->mss_max ? mss : st->mss_max;
-	tp->snd_wnd = tp->max_sndwnd = ns_ntohs(th->win_be);
-	tp->snd_wl1 = tp->irs;
-	tp->snd_wl2 = tp->iss + 1;
-	ns_cc_init(st, tp);
+	cookie_tcb(st, tp, th, mss);
 	tp->rxt_shift = 0;
 	ns_tcp_timer_set(st, so, &tp->t_rexmt, 0);
 	tp->last_rcv_ns = st->now;
@@ -609,7 +607,7 @@ static void enter_recovery(struct ns_stack *st, struct ns_sock *so)
 	tp->recover = tp->snd_max;
 	tp->tf |= TF_RECOVERY;
 	if (tp->tf & TF_SACK_OK) {
-		uint32_t s, e, n;
+		uint32_t s, e;
 		tp->cwnd = tp->ssthresh; /* RFC 6675: no inflation */
 		ns_rack_recovery(tp);
 		if (!ns_rack_first_lost(tp, &s, &e)) {
@@ -620,9 +618,7 @@ static void enter_recovery(struct ns_stack *st, struct ns_sock *so)
 		}
 		/* RFC 6675 5 step 4.3: the first retransmission whatever
 		 * the pipe, the rest while pipe < cwnd */
-		n = ns_tcp_rexmit_at(st, so, s, SEQ_MIN(e - s, tp->mss));
-		if (n && SEQ_GT(s + n, tp->high_rxt))
-			tp->high_rxt = s + n;
+		ns_tcp_rexmit_at(st, so, s, SEQ_MIN(e - s, tp->mss));
 		ns_sack_output(st, so);
 		/* RFC 6675 5 (C) rule 2: new data too while pipe < cwnd */
 		ns_sock_want_output(st, so);

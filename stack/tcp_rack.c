@@ -247,6 +247,8 @@ void ns_rack_reset(struct ns_tcb *tp)
 	tp->rack_ts = 0;
 	tp->rack_end = tp->snd_una;
 	tp->rack_fack_ok = 0;
+	tp->t_reo = tp->t_tlp = 0; /* the caller re-arms t_rexmt */
+	tp->tlp_on = 0;
 }
 
 static uint64_t reo_wnd_ns(const struct ns_tcb *tp)

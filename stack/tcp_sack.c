@@ -103,15 +103,11 @@ void ns_sack_output(struct ns_stack *st, struct ns_sock *so)
 	int iter;
 
 	for (iter = 0; iter < 64; iter++) {
-		uint32_t s, e, n;
+		uint32_t s, e;
 
 		if (ns_sack_pipe(tp) >= tp->cwnd ||
-		    !ns_rack_first_lost(tp, &s, &e))
+		    !ns_rack_first_lost(tp, &s, &e) ||
+		    !ns_tcp_rexmit_at(st, so, s, e - s))
 			break;
-		n = ns_tcp_rexmit_at(st, so, s, e - s);
-		if (!n)
-			break;
-		if (SEQ_GT(s + n, tp->high_rxt))
-			tp->high_rxt = s + n;
 	}
 }

@@ -38,9 +38,7 @@ static void rexmt_fire(struct ns_stack *st, struct ns_sock *so)
 	tp->tf &= ~(TF_RECOVERY | TF_RTT_TIMING); /* Karn */
 	tp->dupacks = 0;
 	ns_sack_clear(tp); /* RFC 6675 5.1: the peer may renege */
-	ns_rack_reset(tp);
-	tp->t_reo = tp->t_tlp = 0;
-	tp->tlp_on = 0;
+	ns_rack_reset(tp); /* and its timers */
 	tp->snd_nxt = tp->snd_una; /* go back N */
 	ns_tcp_rexmt_arm(st, so);
 	tp->tf |= TF_FORCE;

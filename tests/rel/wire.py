@@ -37,6 +37,11 @@ q = []
 seq = 0
 cnt = dict(fwd=0, lost=0, dup=0, corrupt=0, reorder=0, senderr=0,
            max_a2b=0, max_b2a=0)            # largest frame each way
+def emit(out, f):
+    try:
+        out.send(f); cnt["fwd"] += 1
+    except OSError:
+        cnt["senderr"] += 1
 def stop(*_):
     print(" ".join("%s=%d" % kv for kv in cnt.items()), flush=True)
     os._exit(0)
@@ -46,10 +51,7 @@ while True:
     now = time.monotonic()
     while q and q[0][0] <= now:
         _, _, out, f = heapq.heappop(q)
-        try:
-            out.send(f); cnt["fwd"] += 1
-        except OSError:
-            cnt["senderr"] += 1
+        emit(out, f)
     tmo = max(0.0, q[0][0] - now) if q else 0.5
     r, _, _ = select.select([sa, sb], [], [], tmo)
     now = time.monotonic()
@@ -66,10 +68,7 @@ while True:
             if len(f) > cnt[k]:
                 cnt[k] = len(f)
             if only_b and s is sa:   # the unimpaired direction
-                try:
-                    out.send(f); cnt["fwd"] += 1
-                except OSError:
-                    cnt["senderr"] += 1
+                emit(out, f)
                 continue
             if loss and rnd.random() < loss:
                 cnt["lost"] += 1; continue
@@ -91,9 +90,6 @@ while True:
                     free[out] = t
                 seq += 1
                 if t <= now and not q:
-                    try:
-                        out.send(g); cnt["fwd"] += 1
-                    except OSError:
-                        cnt["senderr"] += 1
+                    emit(out, g)
                 else:
                     heapq.heappush(q, (t, seq, out, g))

@@ -77,7 +77,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *mem;
 	size_t sz, off = 0;
 	uint64_t now = 1000000000ull;
-	uint32_t i;
 	int lsd, usd;
 
 	if (!p || fio_init(&io, p, us_mac, 1024))
@@ -145,15 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ns_stack_poll(st, &b, 1, now);
 		fio_clear(&io);
 	}
-	for (i = 0; i < c.max_socks; i++)
-		if (st->socks[i].type != NS_SOCK_FREE) {
-			st->socks[i].sf &= ~SF_ORPHAN;
-			st->socks[i].parent = NS_NONE;
-			ns_sock_free(st, &st->socks[i]);
-		}
-	ns_stack_fini(st);
-	fio_clear(&io);
-	pool_check(p);
+	fuzz_end(st, c.max_socks, &io, p);
 	fio_fini(&io);
 	return 0;
 }

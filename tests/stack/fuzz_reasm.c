@@ -178,12 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			drain(st, usd, ulen);
 	}
 	drain(st, usd, ulen);
-	for (i = 0; i < c.max_socks; i++)
-		if (st->socks[i].type != NS_SOCK_FREE)
-			ns_sock_free(st, &st->socks[i]);
-	ns_stack_fini(st);
-	fio_clear(&io);
-	pool_check(p);
+	fuzz_end(st, c.max_socks, &io, p);
 	if (st->reass_used != 0)
 		abort(); /* bytes still counted after fini */
 	fio_fini(&io);

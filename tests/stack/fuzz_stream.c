@@ -339,15 +339,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += op(&r, data + off, size - off);
 		check_invariants(&r);
 	}
-	for (i = 0; i < c.max_socks; i++)
-		if (r.st->socks[i].type != NS_SOCK_FREE) {
-			r.st->socks[i].sf &= ~SF_ORPHAN;
-			r.st->socks[i].parent = NS_NONE;
-			ns_sock_free(r.st, &r.st->socks[i]);
-		}
-	ns_stack_fini(r.st);
-	fio_clear(&io);
-	pool_check(p);
+	fuzz_end(r.st, c.max_socks, &io, p);
 	fio_fini(&io);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * fuzz_util.h: what every libFuzzer harness of stack/ (tests/stack/fuzz_*.c)
- * shares: a buffer pool and instance memory kept across inputs, and the
- * check that every buffer came back exactly once.
+ * shares: a buffer pool and instance memory kept across inputs, the end
+ * of an input, and the check that every buffer came back exactly once.
  */
 #ifndef NF_TESTS_FUZZ_UTIL_H
 #define NF_TESTS_FUZZ_UTIL_H
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack/ns_priv.h"
 #include "tests/stack/fake_io.h"
 
 /* The buffer pool and the instance's memory are allocated once and reused
@@ -50,6 +51,23 @@ static inline void *mem_once(size_t sz)
 		m = aligned_alloc(64, msz);
 	}
 	return m;
+}
+
+/* the end of an input: every socket still open freed (orphans and
+ * embryonic children too), the instance finished, every buffer back */
+static inline void fuzz_end(struct ns_stack *st, uint32_t max_socks,
+			    struct fake_io *io, const struct fio_pool *p)
+{
+	uint32_t i;
+	for (i = 0; i < max_socks; i++)
+		if (st->socks[i].type != NS_SOCK_FREE) {
+			st->socks[i].sf &= ~SF_ORPHAN;
+			st->socks[i].parent = NS_NONE;
+			ns_sock_free(st, &st->socks[i]);
+		}
+	ns_stack_fini(st);
+	fio_clear(io);
+	pool_check(p);
 }
 
 #endif
