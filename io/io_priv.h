@@ -50,6 +50,7 @@ enum nf_io_wake_kind {
 	NF_IO_WAKE_NONE = 0,
 	NF_IO_WAKE_INTR,       /* rx interrupt fd (tap fd, memif eventfd) */
 	NF_IO_WAKE_TIMER,      /* timerfd fallback */
+	NF_IO_WAKE_MEMIF,      /* memif ring interrupt (io/memif_wake.c) */
 };
 
 /* One queue pair. Written only by the thread that polls it, except
@@ -77,6 +78,9 @@ struct nf_io_queue {
 					  * rx trigger (0: not tap) */
 	uint32_t empty_polls;            /* rx bursts in a row with none */
 	int timer_fd;                    /* timerfd fallback, or -1 */
+	int mw_epfd;                     /* memif: epoll fd of eventfd+timer */
+	int mw_efd;                      /* memif: rx ring's eventfd, or -1 */
+	volatile uint16_t *mw_flags;     /* memif: rx ring flags while armed */
 	int armed;
 	struct nf_io_qstats st;
 	uint16_t reta[RTE_ETH_RSS_RETA_SIZE_512];
@@ -142,6 +146,12 @@ void nf_io_tapsig_stop(void);
 
 /* io/kif.c: the kernel side of a net_tap */
 int nf_io_kif_setup(const char *ifname, uint32_t addr_be, uint8_t plen);
+/* io/memif_wake.c: net_memif rx interrupts through the ring's flag */
+int nf_io_memif_wake_setup(struct nf_io_queue *q);
+int nf_io_memif_wake_arm(struct nf_io_queue *q);
+void nf_io_memif_wake_disarm(struct nf_io_queue *q);
+void nf_io_memif_wake_release(struct nf_io_queue *q);
+
 /* memif.c: remove a stale net_memif server socket file (dev = EAL args) */
 void nf_io_memif_stale(const char *dev);
 

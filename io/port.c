@@ -618,7 +618,8 @@ int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
 	nf_io_log(NF_IO_LOG_INFO, "port %u (%s) up: %u queue(s), %u buffers, "
 		  "caps 0x%x, wake %s, started in %.1f ms", io->port,
 		  io->driver, io->nb_queues, io->pool_n, io->caps,
-		  io->q[0]->wake == NF_IO_WAKE_INTR ? "rx-intr" : "timerfd",
+		  io->q[0]->wake == NF_IO_WAKE_INTR ? "rx-intr" :
+		  io->q[0]->wake == NF_IO_WAKE_MEMIF ? "memif-intr" : "timerfd",
 		  (double)io->startup_ns / 1e6);
 	the_io = io;
 	*out = io;

@@ -8,9 +8,13 @@
  * rte_eth_dev_rx_intr_ctl_q_get_fd() and arming is
  * rte_eth_dev_rx_intr_enable() (net_tap has no enable op: its fd is
  * readable whenever frames wait; arming there raises the driver's rx
- * signal, see nf_io_wake_kick()). Elsewhere (net_null, af_packet, or
- * NETFUSE_OFFLOAD_RX_INTR=sw) wake_fd is a timerfd that wake_arm sets to
- * fire once NF_IO_WAKE_NS later, so a sleeper polls again within 1 ms.
+ * signal, see nf_io_wake_kick()). net_memif's PMD has no rx interrupt
+ * op, but the memif protocol has interrupts: io/memif_wake.c turns them
+ * on for the ring while armed (wake_fd: an epoll fd over the ring's
+ * eventfd and the timerfd below, which covers a link not yet up).
+ * Elsewhere (net_null, af_packet, or NETFUSE_OFFLOAD_RX_INTR=sw) wake_fd
+ * is a timerfd that wake_arm sets to fire once NF_IO_WAKE_NS later, so a
+ * sleeper polls again within 1 ms.
  * wake_disarm turns either off and drains the fd (eventfd / timerfd
  * counters; never a tap fd, whose reads are frames).
  *
@@ -85,10 +89,28 @@ void nf_io_wake_kick(const struct nf_io_queue *q)
 		raise(q->tap_sig);
 }
 
+static int timer_arm(struct nf_io_queue *q)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_nsec = NF_IO_WAKE_NS;
+	return timerfd_settime(q->timer_fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static void timer_disarm(struct nf_io_queue *q)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	timerfd_settime(q->timer_fd, 0, &its, NULL);
+	drain(q->timer_fd);
+}
+
 static int q_wake_arm(void *qv)
 {
 	struct nf_io_queue *q = qv;
-	struct itimerspec its;
+	int r;
 
 	switch (q->wake) {
 	case NF_IO_WAKE_INTR:
@@ -98,10 +120,17 @@ static int q_wake_arm(void *qv)
 			return -EIO;
 		break;
 	case NF_IO_WAKE_TIMER:
-		memset(&its, 0, sizeof(its));
-		its.it_value.tv_nsec = NF_IO_WAKE_NS;
-		if (timerfd_settime(q->timer_fd, 0, &its, NULL) < 0)
-			return -errno;
+		r = timer_arm(q);
+		if (r < 0)
+			return r;
+		break;
+	case NF_IO_WAKE_MEMIF:
+		/* link not connected yet: the timer, in the same epoll set */
+		if (!nf_io_memif_wake_arm(q)) {
+			r = timer_arm(q);
+			if (r < 0)
+				return r;
+		}
 		break;
 	default:
 		return -ENOTSUP;
@@ -114,7 +143,6 @@ static int q_wake_arm(void *qv)
 static void q_wake_disarm(void *qv)
 {
 	struct nf_io_queue *q = qv;
-	struct itimerspec its;
 
 	if (!q->armed)
 		return;
@@ -127,9 +155,11 @@ static void q_wake_disarm(void *qv)
 			drain(q->intr_fd);
 		break;
 	case NF_IO_WAKE_TIMER:
-		memset(&its, 0, sizeof(its));
-		timerfd_settime(q->timer_fd, 0, &its, NULL);
-		drain(q->timer_fd);
+		timer_disarm(q);
+		break;
+	case NF_IO_WAKE_MEMIF:
+		nf_io_memif_wake_disarm(q);
+		timer_disarm(q);
 		break;
 	default:
 		break;
@@ -140,6 +170,9 @@ int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
 {
 	q->intr_fd = -1;
 	q->timer_fd = -1;
+	q->mw_epfd = -1;
+	q->mw_efd = -1;
+	q->mw_flags = NULL;
 	q->wake = NF_IO_WAKE_NONE;
 	q->ops.wake_arm = q_wake_arm;
 	q->ops.wake_disarm = q_wake_disarm;
@@ -181,6 +214,12 @@ int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
 		return -errno;
 	q->wake = NF_IO_WAKE_TIMER;
 	q->ops.wake_fd = q->timer_fd;
+	if (io->cfg.ol[NF_IO_OL_RX_INTR] == NF_IO_OL_ON && io->driver &&
+	    strcmp(io->driver, "net_memif") == 0 &&
+	    nf_io_memif_wake_setup(q) == 0) {
+		q->wake = NF_IO_WAKE_MEMIF;
+		q->ops.wake_fd = q->mw_epfd;
+	}
 	return 0;
 }
 
@@ -188,6 +227,8 @@ void nf_io_wake_release(struct nf_io_queue *q)
 {
 	if (q->armed)
 		q_wake_disarm(q);
+	if (q->wake == NF_IO_WAKE_MEMIF)
+		nf_io_memif_wake_release(q);
 	if (q->timer_fd >= 0)
 		close(q->timer_fd);
 	q->timer_fd = -1;

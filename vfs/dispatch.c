@@ -349,16 +349,19 @@ int vfs_setup(vfs_getenv_fn get, void *arg)
 		else if (!strcmp(v, "debug")) vfs_g.log_level = 3;
 	}
 	vfs_g.spin_ns = 50000;
+	vfs_g.spin_fixed = 0;   /* adaptive (vfs/spin.h) unless set */
 	v = get(arg, "NETFUSE_SPIN_US");
 	if (v && *v) {
 		char *end;
 		unsigned long us = strtoul(v, &end, 10);
 		if (*end || us > 1000000) {
 			vfs_log(0, "NETFUSE_SPIN_US='%s' is not a number of "
-				"microseconds (0..1000000); using 50", v);
+				"microseconds (0..1000000); spinning adapts "
+				"to the load instead", v);
 			rc = -EINVAL;
 		} else {
 			vfs_g.spin_ns = us * 1000ull;
+			vfs_g.spin_fixed = 1;
 		}
 	}
 	vfs_g.exit_linger_ns = 2000000000ull;

@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "vfs/spin.h"
 #include "vfs/vfs_priv.h"
 
 #define EP_MAX_EVENTS (INT32_MAX / (int)sizeof(struct epoll_event))
@@ -451,12 +452,12 @@ static uint64_t deadline_ts(const struct timespec *ts)
  * the spin budget, then sleep. Shared by epoll_wait and poll/select. */
 enum { WAIT_TIMEOUT, WAIT_SPIN, WAIT_SLEEP };
 static int nothing_ready(struct vfs_inst *in, uint64_t t0, uint64_t dl,
-			 const void *sigmask)
+			 uint64_t budget, const void *sigmask)
 {
 	uint64_t now = vfs_now_ns();
 	if (now >= dl)
 		return WAIT_TIMEOUT;
-	if (now - t0 < vfs_g.spin_ns && !sigmask && vfs_spin_ok(in, now, t0)) {
+	if (now - t0 < budget && !sigmask && vfs_spin_ok(in, now, t0, budget)) {
 		vfs_inst_poll_try(in);
 		__builtin_ia32_pause();
 		return WAIT_SPIN;
@@ -464,14 +465,30 @@ static int nothing_ready(struct vfs_inst *in, uint64_t t0, uint64_t dl,
 	return WAIT_SLEEP;
 }
 
+static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
+			    uint64_t t0, uint64_t *dlp);
+
+/* epoll_wait, epoll_pwait, epoll_pwait2: the wait, then its length into
+ * the thread's spin estimate (vfs/spin.h) unless it could not sleep */
 long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
+{
+	uint64_t t0 = vfs_now_ns(), dl = 0;
+	long r = epoll_wait_core(c, ep, t0, &dl);
+
+	if (dl > t0)
+		vfs_spin_done(t0);
+	return r;
+}
+
+static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
+			    uint64_t t0, uint64_t *dlp)
 {
 	struct epoll_event *out = (struct epoll_event *)c->arg[1];
 	int max = (int)c->arg[2], n;
 	const void *sigmask = NULL;
 	struct vfs_inst *in = vfs_g.inst;
 	int dual[DUAL_MERGE], ndual, use_wake;
-	uint64_t dl, t0;
+	uint64_t dl, budget;
 	long k;
 
 	if (!in || vfs_g.forked_child || !ep->nitems)
@@ -498,7 +515,8 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 			return -EINVAL;
 		sigmask = (const void *)c->arg[4];
 	}
-	t0 = vfs_now_ns();
+	*dlp = dl;
+	budget = vfs_spin_budget();
 	use_wake = 1;
 	/* Pull what the NIC has before looking: a program that polls with a
 	 * zero timeout (open-loop clients, busy event loops) would otherwise
@@ -531,7 +549,7 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 		}
 		if (n)
 			return n;
-		r = nothing_ready(in, t0, dl, sigmask);
+		r = nothing_ready(in, t0, dl, budget, sigmask);
 		if (r == WAIT_TIMEOUT)
 			return 0;
 		if (r == WAIT_SPIN)
@@ -568,11 +586,27 @@ long vfs_sys_epoll_wait(const struct hook_call *c, struct vfs_epoll *ep)
 /* fds[0..n) is our copy; fds[n], fds[n+1] are free for vfs_sleep. socks[i]
  * is the netfuse socket behind fds[i] (ref held) or NULL; for netfuse-only
  * ones kfd[i] is -1 so the kernel ignores the entry. */
+static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
+		      const int *ufd, int n, uint64_t dl, const void *sigmask);
+
+/* the wait, then its length into the thread's spin estimate unless it
+ * could not sleep (vfs/spin.h) */
 static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
 		      const int *ufd, int n, uint64_t dl, const void *sigmask)
 {
-	struct vfs_inst *in = vfs_g.inst;
 	uint64_t t0 = vfs_now_ns();
+	long r = poll_wait(fds, socks, ufd, n, dl, sigmask);
+
+	if (dl > t0)
+		vfs_spin_done(t0);
+	return r;
+}
+
+static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
+		      const int *ufd, int n, uint64_t dl, const void *sigmask)
+{
+	struct vfs_inst *in = vfs_g.inst;
+	uint64_t t0 = vfs_now_ns(), budget = vfs_spin_budget();
 	int use_wake = 1;
 	struct timespec zero = { 0, 0 };
 	int i;
@@ -599,7 +633,7 @@ static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
 				cnt++;
 		if (cnt)
 			return cnt;
-		r = nothing_ready(in, t0, dl, sigmask);
+		r = nothing_ready(in, t0, dl, budget, sigmask);
 		if (r == WAIT_TIMEOUT)
 			return 0;
 		if (r == WAIT_SPIN)

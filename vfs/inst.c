@@ -15,7 +15,8 @@
  * the one it sleeps on, so timers fire on time while the program is
  * blocked elsewhere or busy.
  *
- * Waiting (rule 4): a blocking call spins for vfs_g.spin_ns polling the
+ * Waiting (rule 4): a blocking call spins for its budget (vfs/spin.h:
+ * adaptive, or NETFUSE_SPIN_US) polling the
  * stack itself, then registers a waiter (its thread's eventfd) under the
  * lock, re-checks, and sleeps in ppoll on that eventfd (plus the kernel
  * fds of the same wait, for poll/select/epoll, and the queue's wake fd).
@@ -42,9 +43,11 @@
 #include <arpa/inet.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include "io/io.h"
+#include "vfs/spin.h"
 #include "vfs/vfs_priv.h"
 
 #define RX_BATCH 32
@@ -179,7 +182,8 @@ static unsigned poll_rx_locked(struct vfs_inst *in)
  * both spin for one round; the later claim wins. */
 static __thread char tls_me;
 
-int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0)
+int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0,
+		uint64_t budget)
 {
 	uintptr_t me = (uintptr_t)&tls_me;
 	if (atomic_load_explicit(&in->spin_owner, memory_order_relaxed) != me) {
@@ -188,7 +192,7 @@ int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0)
 			return 0;
 		atomic_store_explicit(&in->spin_owner, me, memory_order_relaxed);
 	}
-	atomic_store_explicit(&in->spin_until, t0 + vfs_g.spin_ns,
+	atomic_store_explicit(&in->spin_until, t0 + budget,
 			      memory_order_relaxed);
 	return 1;
 }
@@ -213,10 +217,37 @@ void vfs_inst_link_wait(struct vfs_inst *in)
 	atomic_store(&in->link_seen, 1);
 }
 
+static void disarm_locked(struct vfs_inst *in)
+{
+	if (in->q_armed) {
+		in->ops->wake_disarm(in->ops->q);
+		in->q_armed = 0;
+	}
+}
+
+static __thread char tls_me_active;
+
+/* A program thread polls: it is active for its spin budget from now
+ * (the progress thread does not arm the queue meanwhile). If the queue
+ * was armed by the progress thread, disarm it (a polling thread would
+ * pay the peer's signal and its read per frame) and let the progress
+ * thread look again (it may sleep long, counting on that arm). */
 void vfs_inst_poll_try(struct vfs_inst *in)
 {
+	uint64_t until = vfs_now_ns() + vfs_spin_budget();
+
+	atomic_store_explicit(&in->active_owner, (uintptr_t)&tls_me_active,
+			      memory_order_relaxed);
+	if (until > atomic_load_explicit(&in->active_until,
+					 memory_order_relaxed))
+		atomic_store_explicit(&in->active_until, until,
+				      memory_order_relaxed);
 	if (pthread_mutex_trylock(&in->lock) != 0)
 		return;
+	if (in->q_armed && !in->prog_arms && in->wake_prog_arm) {
+		disarm_locked(in);
+		evfd_signal(in->ctl_fd);
+	}
 	(void)poll_rx_locked(in);
 	vfs_inst_unlock(in);
 }
@@ -239,23 +270,43 @@ static void *progress_main(void *arg)
 	sigfillset(&all);
 	/* the program's handlers never run here; our calls bypass the policy */
 	(void)raw3(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 8);
+	/* its timed sleeps end when a spinner's lease does: 1 us of slack
+	 * instead of the default 50 */
+	(void)raw3(SYS_prctl, PR_SET_TIMERSLACK, 1000, 0);
 	hook_guard_enter();
 	while (!atomic_load(&in->stop)) {
 		struct pollfd pf[2];
 		int npf = 0, armed = 0;
-		uint64_t now, dl;
+		uint64_t now, dl, lease;
 		unsigned got;
 
 		pthread_mutex_lock(&in->lock);
-		if (in->ops->wake_fd >= 0 && in->ops->wake_arm &&
+		/* Who watches the queue while this thread sleeps:
+		 * - a program thread asleep that armed it (prog_arms): it
+		 *   wakes on the next frame; look again within 1 ms in case
+		 *   it woke and went to work elsewhere (rule 3);
+		 * - a program thread that polls (spinning, or working
+		 *   between waits) until its last poll plus its budget
+		 *   (active_until): arming now would make the peer signal,
+		 *   and this thread wake on the program's core, for every
+		 *   frame; sleep until then;
+		 * - else this thread: arm, sleep on the wake fd. */
+		now = vfs_now_ns();
+		lease = atomic_load_explicit(&in->active_until,
+					     memory_order_relaxed);
+		if (!in->prog_arms && !in->q_armed && lease <= now &&
+		    in->ops->wake_fd >= 0 && in->ops->wake_arm &&
 		    in->ops->wake_arm(in->ops->q) == 0)
-			armed = 1;
+			armed = in->q_armed = 1;
 		got = poll_rx_locked(in); /* also catches what raced the arming */
 		dl = in->next_deadline;
 		now = vfs_now_ns();
 		if (!got && dl > now) {
 			/* without a wake fd, look at the queue every 1 ms */
 			uint64_t cap = armed ? 1000000000ull : 1000000ull;
+			if (!armed && !in->prog_arms && lease > now &&
+			    lease - now < cap)
+				cap = lease - now;
 			in->sleep_until = dl - now > cap ? now + cap : dl;
 		} else {
 			in->sleep_until = 0;
@@ -282,7 +333,8 @@ static void *progress_main(void *arg)
 		}
 		if (armed) {
 			pthread_mutex_lock(&in->lock);
-			in->ops->wake_disarm(in->ops->q);
+			if (!in->prog_arms)
+				disarm_locked(in); /* unless a program did */
 			pthread_mutex_unlock(&in->lock);
 		}
 	}
@@ -320,8 +372,11 @@ void vfs_inst_stop(struct vfs_inst *in)
 	in->ctl_fd = -1;
 }
 
-/* Is fd a timerfd? (/proc/self/fd/N reads "anon_inode:[timerfd]") */
-static int fd_is_timerfd(int fd)
+/* Does /proc/self/fd/N read "anon_inode:[KIND]"? KIND "timerfd": io/'s
+ * 500 us fallback (no use to sleepers); "eventpoll": io/'s memif wake-up
+ * (an eventfd the peer writes, armed through a flag in shared memory:
+ * cheap for any thread to arm and disarm, unlike a tap's signal kick) */
+static int fd_is_anon(int fd, const char *kind)
 {
 	char path[64], link[64];
 	long n;
@@ -333,7 +388,7 @@ static int fd_is_timerfd(int fd)
 	if (n <= 0)
 		return 0;
 	link[n] = 0;
-	return strstr(link, "[timerfd]") != NULL;
+	return strstr(link, kind) != NULL;
 }
 
 static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
@@ -349,7 +404,8 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 	in->waiters = NULL;
 	in->nwaiters = 0;
 	in->next_deadline = 0;
-	in->wake_is_timer = fd_is_timerfd(ops->wake_fd);
+	in->wake_is_timer = fd_is_anon(ops->wake_fd, "[timerfd]");
+	in->wake_prog_arm = fd_is_anon(ops->wake_fd, "[eventpoll]");
 	in->ip_be = ip_be;
 	in->mask_be = plen ? htonl(0xffffffffu << (32 - plen)) : 0;
 	vfs_g.route.ip_be = ip_be;
@@ -737,12 +793,46 @@ void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w)
 	in->nwaiters--;
 }
 
+/* Arm the queue's wake-up for a program thread about to sleep, unless
+ * another program thread is active (it polls, and its polls wake us
+ * through our eventfd: memcached's idle listener must not make its
+ * worker pay the peer's signal per frame). 1 if this thread holds it. */
+static int sleeper_arm(struct vfs_inst *in)
+{
+	uint64_t now = vfs_now_ns();
+	int held = 0;
+
+	if (atomic_load_explicit(&in->active_until, memory_order_relaxed) >
+	    now && atomic_load_explicit(&in->active_owner,
+					memory_order_relaxed) !=
+	    (uintptr_t)&tls_me_active)
+		return 0;
+	vfs_inst_lock(in);
+	if (!in->q_armed && in->ops->wake_arm(in->ops->q) == 0)
+		in->q_armed = 1;
+	if (in->q_armed) {
+		in->prog_arms++;
+		held = 1;
+		(void)poll_rx_locked(in); /* what raced the arming */
+	}
+	vfs_inst_unlock(in);
+	return held;
+}
+
+static void sleeper_disarm(struct vfs_inst *in)
+{
+	vfs_inst_lock(in);
+	if (--in->prog_arms == 0)
+		disarm_locked(in);
+	vfs_inst_unlock(in);
+}
+
 long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
 	       const void *sigmask, int evfd, int *use_wake)
 {
 	struct vfs_inst *in = vfs_g.inst;
 	struct timespec ts, *tp = NULL;
-	int wi = -1;
+	int wi = -1, held = 0;
 	long r;
 	if (deadline != UINT64_MAX) {
 		uint64_t now = vfs_now_ns(), t = deadline > now ? deadline - now : 0;
@@ -752,8 +842,14 @@ long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
 	}
 	/* the queue's rx interrupt fd too: a frame wakes the sleeper
 	 * directly (it then polls the stack itself) instead of through the
-	 * progress thread. Not a timerfd: it says nothing about frames. */
-	if (in && in->ops->wake_fd >= 0 && !in->wake_is_timer && *use_wake) {
+	 * progress thread. Not a timerfd: it says nothing about frames.
+	 * Where program threads may arm it (memif), the sleeper arms it
+	 * itself and disarms it on waking; elsewhere (tap) it is armed by
+	 * the progress thread, which alone drains it. */
+	if (in && in->ops->wake_fd >= 0 && in->wake_prog_arm)
+		held = sleeper_arm(in);
+	if (in && in->ops->wake_fd >= 0 && !in->wake_is_timer &&
+	    (held || (!in->wake_prog_arm && *use_wake))) {
 		wi = nfds;
 		fds[nfds].fd = in->ops->wake_fd;
 		fds[nfds].events = POLLIN;
@@ -762,8 +858,11 @@ long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
 	}
 	r = hook_raw_syscall(SYS_ppoll, (long)fds, nfds, (long)tp,
 			     (long)sigmask, sigmask ? 8 : 0, 0);
+	if (held)
+		sleeper_disarm(in);
 	if (wi >= 0 && r > 0 && fds[wi].revents) {
-		*use_wake = 0;
+		if (!held)
+			*use_wake = 0;
 		vfs_inst_poll_try(in);
 	}
 	if (evfd >= 0)
@@ -795,18 +894,18 @@ int vfs_sig_restart(void)
 	return 1;
 }
 
-int vfs_wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
-		  uint64_t deadline, int kfd, const unsigned *seq0)
+static int wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
+		     uint64_t deadline, int kfd, const unsigned *seq0)
 {
-	uint64_t t0 = vfs_now_ns(), now = t0;
+	uint64_t t0 = vfs_now_ns(), now = t0, budget = vfs_spin_budget();
 	struct vfs_waiter w;
 	struct pollfd pf[3];
 	uint32_t ev;
 	long r;
 
 	want |= NS_EV_ERR | NS_EV_HUP;
-	while (now - t0 < vfs_g.spin_ns && now < deadline &&
-	       vfs_spin_ok(in, now, t0)) {
+	while (now - t0 < budget && now < deadline &&
+	       vfs_spin_ok(in, now, t0, budget)) {
 		vfs_inst_poll_try(in);
 		vfs_inst_lock(in);
 		ev = vfs_sock_events(in, s);
@@ -865,4 +964,14 @@ int vfs_wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 	if (r == 0 && vfs_now_ns() >= deadline)
 		return -EAGAIN;
 	return 0;
+}
+
+int vfs_wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
+		  uint64_t deadline, int kfd, const unsigned *seq0)
+{
+	uint64_t t0 = vfs_now_ns();
+	int r = wait_sock(in, s, want, deadline, kfd, seq0);
+
+	vfs_spin_done(t0);
+	return r;
 }

@@ -203,6 +203,18 @@ struct vfs_inst {
 	 * release needed; vfs_spin_ok) */
 	_Atomic uintptr_t spin_owner;
 	_Atomic uint64_t spin_until;
+	/* until when a program thread counts as active: its last poll plus
+	 * its spin budget. The progress thread arms the queue's wake-up only
+	 * after it (a polling program would get one wake-up and, on memif,
+	 * two system calls per frame), and a program thread's poll disarms
+	 * it (under the lock) */
+	_Atomic uint64_t active_until;
+	_Atomic uintptr_t active_owner;
+	int q_armed;              /* the queue's wake-up is armed (lock) */
+	int prog_arms;            /* program sleepers that armed it (lock) */
+	int wake_prog_arm;        /* program sleepers may arm the queue
+				   * (memif's interrupt; not a tap's signal
+				   * kick, not a timer) */
 	/* io/'s link state (NULL in tests): the first connect waits for the
 	 * link, up to 1 s (vfs_inst_link_wait) */
 	int (*link_up)(const void *io);
@@ -223,7 +235,8 @@ void vfs_inst_unlock(struct vfs_inst *in);
 /* May the calling thread spin (poll) in a wait that started at t0? One
  * thread at a time spins on an instance; the others sleep at once and
  * the spinner's polls wake them (their eventfds). */
-int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0);
+int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0,
+		uint64_t budget);
 /* Before the process's first netfuse connect: wait (polling, at most
  * 1 s) until io/ reports the link up. */
 void vfs_inst_link_wait(struct vfs_inst *in);
@@ -307,7 +320,8 @@ void vfs_fallback_note(int why, int fd, uint32_t addr_be, uint16_t port_be);
 struct vfs_state {
 	int enabled;
 	int forked_child;         /* this process is a fork child */
-	uint64_t spin_ns;         /* NETFUSE_SPIN_US */
+	uint64_t spin_ns;         /* NETFUSE_SPIN_US, when spin_fixed */
+	int spin_fixed;           /* NETFUSE_SPIN_US set: no adaptive spin */
 	uint64_t exit_linger_ns;  /* NETFUSE_EXIT_LINGER_MS */
 	int log_level;            /* 0 error .. 3 debug */
 	struct vfs_route_cfg route;
