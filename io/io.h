@@ -24,9 +24,12 @@
  *       ops->wake_disarm(ops->q);        // also drains the fd
  *   }
  * wake_fd is the queue's rx interrupt fd where the device has one (net_tap,
- * PCI NICs), else a timerfd that fires 500 us after wake_arm, so a sleeper
- * wakes within 1 ms (net_memif and net_null in DPDK 22.11 have no rx
- * interrupts). wake_fd does not change while the device is up.
+ * PCI NICs); for net_memif an epoll fd over the ring's interrupt eventfd
+ * (io/memif_wake.c: DPDK 22.11's PMD has no rx interrupt op, the memif
+ * protocol has one), which any thread may arm and disarm cheaply; else
+ * (net_null, af_packet) a timerfd that fires 500 us after wake_arm, so a
+ * sleeper wakes within 1 ms. wake_fd does not change while the device is
+ * up.
  *
  * Threads io/ leaves running, all blocked in the kernel (never spinning):
  * EAL's interrupt, multi-process and telemetry threads, and with net_tap

@@ -138,6 +138,7 @@ void nf_io_queue_release(struct nf_io_queue *q);
 int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q);
 void nf_io_wake_release(struct nf_io_queue *q);
 void nf_io_wake_kick(const struct nf_io_queue *q);
+int nf_io_fd_is_anon(int fd, const char *kind);
 
 /* io/tapsig.c: net_tap's per-frame signals go to a thread of ours;
  * returns the number of tun fds redirected or -errno */

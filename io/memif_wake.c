@@ -109,19 +109,6 @@ struct mw_eth_dev_data {               /* struct rte_eth_dev_data, head */
 /* ethdev's device array: exported, but as an INTERNAL symbol */
 extern struct mw_eth_dev rte_eth_devices[];
 
-static int fd_is_eventfd(int fd)
-{
-	char path[64], link[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return 0;
-	link[n] = '\0';
-	return strstr(link, "[eventfd]") != NULL;
-}
-
 /* The layout checks that do not need a connected link; NULL if they pass,
  * else why not. */
 static const char *layout_check(const struct nf_io_queue *q)
@@ -216,7 +203,7 @@ int nf_io_memif_wake_arm(struct nf_io_queue *q)
 		if (q->mw_efd >= 0)
 			(void)epoll_ctl(q->mw_epfd, EPOLL_CTL_DEL, q->mw_efd,
 					NULL);
-		if (!fd_is_eventfd(efd))
+		if (!nf_io_fd_is_anon(efd, "[eventfd]"))
 			return 0;
 		ev.data.fd = efd;
 		if (epoll_ctl(q->mw_epfd, EPOLL_CTL_ADD, efd, &ev) < 0 &&

@@ -34,7 +34,8 @@
 
 #include <rte_log.h>
 
-static int fd_is_counter(int fd)
+/* Does /proc/self/fd/N read "anon_inode:[KIND]" ("eventfd", "timerfd")? */
+int nf_io_fd_is_anon(int fd, const char *kind)
 {
 	char path[64], link[64];
 	ssize_t n;
@@ -44,8 +45,7 @@ static int fd_is_counter(int fd)
 	if (n <= 0)
 		return 0;
 	link[n] = '\0';
-	return strstr(link, "[eventfd]") != NULL ||
-	       strstr(link, "[timerfd]") != NULL;
+	return strstr(link, kind) != NULL;
 }
 
 static void drain(int fd)
@@ -201,7 +201,8 @@ int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
 				     tap_kick_signal(fd) : 0;
 			q->wake = NF_IO_WAKE_INTR;
 			q->intr_fd = fd;
-			q->intr_is_eventfd = fd_is_counter(fd);
+			q->intr_is_eventfd = nf_io_fd_is_anon(fd, "[eventfd]") ||
+					    nf_io_fd_is_anon(fd, "[timerfd]");
 			q->ops.wake_fd = fd;
 			return 0;
 		}

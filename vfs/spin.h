@@ -1,6 +1,6 @@
 /*
  * spin.h: how long a waiting thread spins before it sleeps (adaptive
- * spinning, DESIGN rule 6: "spinning adapts to the load").
+ * spinning, docs/DESIGN.md rules 4 and 6: "spinning adapts to the load").
  *
  * Each program thread keeps an estimate of its own waits: how long a wait
  * lasted until work came (gap, smoothed as TCP smooths RTT: mean and mean
