@@ -230,9 +230,9 @@ void nf_io_memif_wake_disarm(struct nf_io_queue *q)
 				  __ATOMIC_RELAXED);
 		q->mw_flags = NULL;
 	}
+	/* one read takes the whole counter (not a semaphore eventfd) */
 	if (q->mw_efd >= 0)
-		while (read(q->mw_efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
-			;
+		(void)!read(q->mw_efd, &v, sizeof(v));
 }
 
 void nf_io_memif_wake_release(struct nf_io_queue *q)

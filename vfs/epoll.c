@@ -487,7 +487,7 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 	int max = (int)c->arg[2], n;
 	const void *sigmask = NULL;
 	struct vfs_inst *in = vfs_g.inst;
-	int dual[DUAL_MERGE], ndual, use_wake;
+	int dual[DUAL_MERGE], ndual, use_wake, skip_kernel = 0;
 	uint64_t dl, budget;
 	long k;
 
@@ -528,8 +528,13 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 		struct pollfd pf[3];
 		int r;
 		n = collect(ep, in, out, max, dual, &ndual);
-		if (n < max) {
+		/* just woken with the kernel set not ready: skip its check
+		 * once (a system call) when we have events to return */
+		if (n && skip_kernel)
+			skip_kernel = 0;
+		else if (n < max) {
 			int j, d;
+			skip_kernel = 0;
 			k = raw(SYS_epoll_wait, c->arg[0], (long)(out + n),
 				max - n, 0, 0, 0);
 			if (k < 0 && !n)
@@ -571,6 +576,7 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 			pf[1].events = POLLIN;
 			pf[0].revents = pf[1].revents = 0;
 			k = vfs_sleep(pf, 2, dl, sigmask, w.evfd, &use_wake);
+			skip_kernel = k > 0 && !pf[1].revents;
 		}
 		vfs_inst_lock(in);
 		vfs_waiter_del(in, &w);

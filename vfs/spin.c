@@ -11,7 +11,7 @@ static __thread struct vfs_spin_est tls_est;
 
 void vfs_spin_record(struct vfs_spin_est *e, uint64_t t0, uint64_t t1)
 {
-	uint64_t gap = t1 > t0 ? t1 - t0 : 0, busy = 0, err;
+	uint64_t gap = t1 > t0 ? t1 - t0 : 0, busy = 0, err, util;
 
 	if (gap > VFS_SPIN_SAMPLE_MAX)
 		gap = VFS_SPIN_SAMPLE_MAX;
@@ -20,17 +20,19 @@ void vfs_spin_record(struct vfs_spin_est *e, uint64_t t0, uint64_t t1)
 	if (busy > VFS_SPIN_SAMPLE_MAX)
 		busy = VFS_SPIN_SAMPLE_MAX;
 	e->last_end = t1;
+	/* share of the time spent working, per mille, smoothed over ~64
+	 * waits: what tells a loaded thread from a lightly loaded one
+	 * (a loaded one's single long wait must not make it sleep) */
+	util = busy + gap ? busy * 1000 / (busy + gap) : 0;
+	e->util = e->util - e->util / 64 + util / 64;
 	if (!e->samples++) {
 		/* RFC 6298 2.2: first measurement */
 		e->gap = gap;
 		e->dev = gap / 2;
 		e->busy = busy;
-		e->peak = gap;
+		e->util = util;
 		return;
 	}
-	/* the longest recent wait, forgetting 1/256 of it per wait */
-	e->peak = gap > e->peak - e->peak / 256 ? gap :
-		  e->peak - e->peak / 256;
 	/* RFC 6298 2.3: alpha 1/8, beta 1/4 */
 	err = gap > e->gap ? gap - e->gap : e->gap - gap;
 	e->dev = e->dev - e->dev / 4 + err / 4;
@@ -40,25 +42,29 @@ void vfs_spin_record(struct vfs_spin_est *e, uint64_t t0, uint64_t t1)
 
 uint64_t vfs_spin_budget_of(const struct vfs_spin_est *e)
 {
-	uint64_t want, lim;
+	uint64_t want;
 
 	if (!e->samples)
 		return VFS_SPIN_SLEEP_NS;
 	if (e->gap > VFS_SPIN_CAP_NS)
 		return VFS_SPIN_FLOOR_NS;          /* idle: sleep at once */
+	/* loaded: waits are bimodal (a few us while a burst arrives, the
+	 * peer's whole turn between bursts, stretched by whatever else runs
+	 * on its core); a missed turn costs a wake-up's latency and makes
+	 * the peer wait too, so spin the whole cap. memcached -t 1 over
+	 * memif: 2 x the longest recent wait gave 297 K req/s, 4 x 312 K,
+	 * the cap 378 K (a fixed 1 ms: 383 K) */
+	if (e->util >= VFS_SPIN_LOADED_PERMILLE)
+		return VFS_SPIN_CAP_NS;
+	/* light load: spin only when work almost surely comes within what
+	 * a sleep costs; else sleep at once. Spinning up to that cost and
+	 * then sleeping (the worst-case-optimal rule) is the worst choice
+	 * for Poisson arrivals with a longer mean: pingpong at 70 K req/s
+	 * over 32 connections took 0.80 CPU on the server that way, against
+	 * Linux's 0.70 */
 	want = e->gap + 4 * e->dev;
-	if (e->busy * 4 >= e->gap) {
-		/* loaded: waits are often bimodal (a few us while a burst
-		 * arrives, a peer's whole turn between bursts); a missed
-		 * turn costs a wake-up's latency, so cover the longest */
-		lim = VFS_SPIN_CAP_NS;
-		if (want < 2 * e->peak)
-			want = 2 * e->peak;
-	} else {
-		lim = VFS_SPIN_SLEEP_NS;
-	}
-	if (want > lim)
-		want = lim;
+	if (want > VFS_SPIN_SLEEP_NS)
+		return VFS_SPIN_FLOOR_NS;
 	return want < VFS_SPIN_FLOOR_NS ? VFS_SPIN_FLOOR_NS : want;
 }
 

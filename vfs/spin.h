@@ -5,17 +5,18 @@
  * Each program thread keeps an estimate of its own waits: how long a wait
  * lasted until work came (gap, smoothed as TCP smooths RTT: mean and mean
  * deviation, RFC 6298's gains), and how long it worked between waits
- * (busy). The budget of the next wait is gap + 4 * deviation, the time
- * within which work almost always came so far:
- *   - when the thread is busy for at least 1/4 of a gap (a loaded server)
- *     at least twice the longest recent wait (decaying by 1/256 a wait:
- *     loaded waits are bimodal, a few us within a burst and a peer's
- *     whole turn between bursts), up to VFS_SPIN_CAP_NS: each missed
- *     frame would cost a wake-up's latency, and the spin is short beside
- *     the work;
- *   - otherwise (light load) at most VFS_SPIN_SLEEP_NS, the CPU a sleep
- *     and a wake-up cost here: spinning longer than that costs more than
- *     sleeping (spin-then-block is then within 2x of the best choice);
+ * (busy). The budget of the next wait:
+ *   - when the thread works at least 20% of the time, averaged over ~64
+ *     waits (a loaded server or client), VFS_SPIN_CAP_NS: loaded waits are bimodal, a
+ *     few us within a burst and a peer's whole turn between bursts; each
+ *     missed turn costs a wake-up's latency (and the peer's), and the
+ *     spin is short beside the work;
+ *   - otherwise (light load) gap + 4 * deviation, the time within which
+ *     work almost always came so far, if that is at most
+ *     VFS_SPIN_SLEEP_NS (the CPU a sleep and a wake-up cost here), else
+ *     the floor: spinning for work that comes later than a sleep's cost
+ *     costs more CPU than sleeping (for Poisson arrivals with a longer
+ *     mean, any spin does);
  *   - never below VFS_SPIN_FLOOR_NS, and when waits are longer than the
  *     cap (idle), just the floor: an idle thread sleeps at once.
  * NETFUSE_SPIN_US fixes the budget instead (vfs_g.spin_fixed).
@@ -31,6 +32,7 @@
 #define VFS_SPIN_FLOOR_NS 2000ull     /* catches back-to-back frames */
 #define VFS_SPIN_SLEEP_NS 10000ull    /* CPU of one sleep + wake-up here */
 #define VFS_SPIN_CAP_NS 500000ull     /* longest spin, loaded */
+#define VFS_SPIN_LOADED_PERMILLE 350 /* working >= 35%: loaded */
 #define VFS_SPIN_SAMPLE_MAX 10000000ull /* a wait counts as at most 10 ms */
 
 struct vfs_spin_est {
@@ -38,7 +40,7 @@ struct vfs_spin_est {
 	uint64_t gap;        /* smoothed wait length, ns */
 	uint64_t dev;        /* smoothed mean deviation of it, ns */
 	uint64_t busy;       /* smoothed work between waits, ns */
-	uint64_t peak;       /* longest recent wait, decaying, ns */
+	uint64_t util;       /* share of time working, per mille, smoothed */
 	int samples;
 };
 
