@@ -221,18 +221,18 @@ int nf_io_memif_wake_arm(struct nf_io_queue *q)
 	return 1;
 }
 
+/* Disarm masks the ring's interrupt again and leaves the eventfd as it
+ * is: a count left there is read by the PMD's own rx (it "consumes the
+ * interrupt" while the flag is clear), i.e. by the rx_burst every armer
+ * makes right after arming (io.h protocol), so a stale count costs at
+ * most one early wake-up, and a disarm no system call. */
 void nf_io_memif_wake_disarm(struct nf_io_queue *q)
 {
-	uint64_t v;
-
 	if (q->mw_flags) {
 		__atomic_or_fetch(q->mw_flags, (uint16_t)MW_MASK_INT,
 				  __ATOMIC_RELAXED);
 		q->mw_flags = NULL;
 	}
-	/* one read takes the whole counter (not a semaphore eventfd) */
-	if (q->mw_efd >= 0)
-		(void)!read(q->mw_efd, &v, sizeof(v));
 }
 
 void nf_io_memif_wake_release(struct nf_io_queue *q)

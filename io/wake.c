@@ -95,13 +95,21 @@ static int timer_arm(struct nf_io_queue *q)
 
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_nsec = NF_IO_WAKE_NS;
-	return timerfd_settime(q->timer_fd, 0, &its, NULL) < 0 ? -errno : 0;
+	if (timerfd_settime(q->timer_fd, 0, &its, NULL) < 0)
+		return -errno;
+	q->timer_armed = 1;
+	return 0;
 }
 
 static void timer_disarm(struct nf_io_queue *q)
 {
 	struct itimerspec its;
 
+	/* memif arms it only while its link is down: no system call (two,
+	 * with the drain) on every disarm */
+	if (!q->timer_armed)
+		return;
+	q->timer_armed = 0;
 	memset(&its, 0, sizeof(its));
 	timerfd_settime(q->timer_fd, 0, &its, NULL);
 	drain(q->timer_fd);

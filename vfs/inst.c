@@ -226,15 +226,23 @@ static void disarm_locked(struct vfs_inst *in)
 }
 
 static __thread char tls_me_active;
+#define VFS_ACTIVE_NS 1000000ull
 
-/* A program thread polls: it is active for its spin budget from now
- * (the progress thread does not arm the queue meanwhile). If the queue
+/* A program thread polls: it counts as active for 1 ms (or its spin
+ * budget, if longer) from now: it will likely poll again, or sleep and
+ * arm the queue itself. A window as short as a light-load budget (2 us)
+ * had the progress thread arm, be disarmed and kicked, for every
+ * request: a futex and an eventfd write each time. Rule 3 bounds it: a
+ * program gone elsewhere leaves the queue to the progress thread within
+ * 1 ms. While it is active the progress thread does not arm the
+ * queue. If the queue
  * was armed by the progress thread, disarm it (a polling thread would
  * pay the peer's signal and its read per frame) and let the progress
  * thread look again (it may sleep long, counting on that arm). */
 void vfs_inst_poll_try(struct vfs_inst *in)
 {
-	uint64_t until = vfs_now_ns() + vfs_spin_budget();
+	uint64_t b = vfs_spin_budget(),
+		 until = vfs_now_ns() + (b > VFS_ACTIVE_NS ? b : VFS_ACTIVE_NS);
 
 	atomic_store_explicit(&in->active_owner, (uintptr_t)&tls_me_active,
 			      memory_order_relaxed);
@@ -755,12 +763,15 @@ static void evfd_key_init(void)
 
 int vfs_tls_evfd(void)
 {
-	pid_t pid = (pid_t)raw3(SYS_getpid, 0, 0, 0);
-	if (tls_evfd >= 0 && tls_evfd_pid == pid) {
-		/* the program may have closed it (close-all loops) */
-		if (raw3(SYS_fcntl, tls_evfd, F_GETFD, 0) >= 0)
-			return tls_evfd;
-	}
+	/* no system call on this path, taken by every sleep: the pid as
+	 * vfs/ keeps it (refreshed in a fork child); a program that closed
+	 * our eventfd (close-all loops) shows as POLLNVAL in vfs_sleep,
+	 * which forgets it (the F_GETFD check that stood here cost a system
+	 * call per sleep and could not see a reused number either) */
+	pid_t pid = vfs_g.pid ? (pid_t)vfs_g.pid :
+				 (pid_t)raw3(SYS_getpid, 0, 0, 0);
+	if (tls_evfd >= 0 && tls_evfd_pid == pid)
+		return tls_evfd;
 	tls_evfd = (int)raw3(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0);
 	tls_evfd_pid = pid;
 	if (tls_evfd >= 0) {
@@ -872,7 +883,10 @@ long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
 		int i;
 		for (i = 0; i < nfds; i++)
 			if (fds[i].fd == evfd && fds[i].revents) {
-				evfd_drain(evfd);
+				if (fds[i].revents & POLLNVAL)
+					tls_evfd = -1; /* closed by the program */
+				else
+					evfd_drain(evfd);
 				break;
 			}
 	}
