@@ -76,11 +76,11 @@ TEST_DEPS_apps  := $(wildcard apps/*.h)
 
 APPS_SRCS  := $(wildcard apps/*.c)
 APPS_BINS  := $(patsubst apps/%.c,$(B)/apps/%,$(APPS_SRCS))
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := $(filter-out bench/zphook_pass.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all check test test-long demo clean setup fuzz bench
-all: $(LIBHOOK) $(LIBSTACK) $(LIBIO) $(LIBIO_SO) $(UNIT_BINS) $(ITEST_BINS) $(APPS_BINS) $(BENCH_BINS)
+all: $(LIBHOOK) $(LIBSTACK) $(LIBIO) $(LIBIO_SO) $(UNIT_BINS) $(ITEST_BINS) $(APPS_BINS) $(BENCH_BINS) $(B)/bench/libzphook_pass.so
 
 # ---- compile rules ------------------------------------------------------
 $(B)/obj/io/%.o: io/%.c
@@ -151,6 +151,10 @@ $(B)/bench/bench_io: bench/bench_io.c $(LIBIO) $(LIBSTACK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -o $@ $< $(LIBIO) $(LIBSTACK) $(DPDK_LIBS) \
 	      -lnuma -lpthread -lm
+# zpoline's pass-through hook, for bench-hook's zpoline column
+$(B)/bench/libzphook_pass.so: bench/zphook_pass.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared -o $@ $<
 $(B)/bench/%: bench/%.c $(LIBSTACK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBSTACK) -lpthread -lm

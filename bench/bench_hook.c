@@ -11,6 +11,10 @@
  *             site check, policy call: the hook's own cost)
  *   guard     pass-through with the recursion guard raised (the path a
  *             nested call takes)
+ *   zpoline   when ZPOLINE_LIB names a libzpoline.so (built from
+ *             zpoline's public source, outside this repository): the same
+ *             loop under zpoline with a pass-through hook
+ *             (build/bench/libzphook_pass.so), alternating with the others
  * and the start-up time of /bin/true with and without the hook (mean of
  * 40 fork+exec+wait, best of 3), with the rewrite cache warm and with
  * NETFUSE_CACHE=0 (every start decodes). Ends with the RESULT line (DESIGN.md conventions).
@@ -57,7 +61,10 @@ static uint64_t loop_syscall(long nr)
 	uint64_t t0 = rdtsc();
 	for (int i = 0; i < N; i++) {
 		long r = nr;
-		__asm__ volatile("syscall" : "+a"(r) : : "rcx", "r11", "memory");
+		__asm__ volatile("syscall" : "+a"(r) : :
+				 "rcx", "r11", "memory",
+				 /* zpoline's path does not keep them */
+				 "rdi", "rsi", "rdx", "r10", "r8", "r9");
 	}
 	return rdtsc() - t0;
 }
@@ -132,9 +139,9 @@ static int measure(const char *mode)
 	CPU_SET(0, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	double ghz = tsc_ghz();
-	if (!strcmp(mode, "raw")) {
-		printf("raw39 %.1f\nraw500 %.1f\n", median_ns(39, ghz),
-		       median_ns(500, ghz));
+	if (!strcmp(mode, "raw") || !strcmp(mode, "zpoline")) {
+		printf("%s39 %.1f\n%s500 %.1f\n", mode, median_ns(39, ghz),
+		       mode, median_ns(500, ghz));
 		return 0;
 	}
 	void (*get)(struct hook_stats *) = dlsym(RTLD_DEFAULT, "hook_get_stats");
@@ -202,12 +209,25 @@ int main(int argc, char **argv)
 	}
 	/* raw and hooked children alternate, 3 rounds: the machine's load
 	 * drifts, so each side keeps its best round */
-	char raw[1024], hooked[1024];
+	char raw[1024], hooked[1024], zp[1024], zpre[8192 + 64];
 	double r39 = 1e9, r500 = 1e9, h39 = 1e9, h500 = 1e9, self_ns = 1e9,
-	       g39 = 1e9;
+	       g39 = 1e9, z39 = 1e9, z500 = 1e9;
+	const char *zlib = getenv("ZPOLINE_LIB");
+	if (zlib) {
+		/* LD_PRELOAD=<zpoline> LIBZPHOOK=<our pass-through hook> */
+		char dir[8192];
+		snprintf(dir, sizeof(dir), "%s", self);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		snprintf(zpre, sizeof(zpre), "%s LIBZPHOOK=%s/libzphook_pass.so",
+			 zlib, dir);
+	}
 	for (int round = 0; round < 3; round++) {
 		run_child(self, "raw", 0, raw, sizeof(raw));
 		run_child(self, "hooked", lib, hooked, sizeof(hooked));
+		if (zlib)
+			run_child(self, "zpoline", zpre, zp, sizeof(zp));
 #define BEST(v, out, key) do { double x_ = get(out, key); \
 		if (x_ < 0) v = -1; else if (v >= 0 && x_ < v) v = x_; } while (0)
 		BEST(r39, raw, "raw39");
@@ -216,6 +236,10 @@ int main(int argc, char **argv)
 		BEST(h500, hooked, "hooked500");
 		BEST(self_ns, hooked, "self");
 		BEST(g39, hooked, "guard39");
+		if (zlib) {
+			BEST(z39, zp, "zpoline39");
+			BEST(z500, zp, "zpoline500");
+		}
 	}
 	if (r39 < 0 || h39 < 0 || self_ns < 0) {
 		fprintf(stderr, "bench_hook: a measurement failed\n%s%s", raw,
@@ -237,6 +261,12 @@ int main(int argc, char **argv)
 	printf("| ENOSYS (500) | %.1f | %.1f | %.1f |\n", r500, h500,
 	       h500 - r500);
 	printf("| hook answers itself (500) | - | %.1f | - |\n", self_ns);
+	if (zlib && z39 > 0 && z39 < 1e9) {
+		printf("| zpoline pass-through, getpid (39) | %.1f | %.1f | %.1f |\n",
+		       r39, z39, z39 - r39);
+		printf("| zpoline pass-through, ENOSYS (500) | %.1f | %.1f | %.1f |\n",
+		       r500, z500, z500 - r500);
+	}
 	printf("| getpid under the guard | %.1f | %.1f | %.1f |\n", r39, g39,
 	       g39 - r39);
 	printf("| /bin/true start-up, cache warm (ms) | %.2f | %.2f | %.2f |\n",
@@ -245,7 +275,10 @@ int main(int argc, char **argv)
 	       s0, s2, s2 - s0);
 	printf("RESULT bench-hook raw39_ns=%.1f hooked39_ns=%.1f raw500_ns=%.1f "
 	       "hooked500_ns=%.1f self_ns=%.1f guard39_ns=%.1f "
-	       "startup_added_ms=%.2f startup_nocache_added_ms=%.2f\n",
+	       "startup_added_ms=%.2f startup_nocache_added_ms=%.2f",
 	       r39, h39, r500, h500, self_ns, g39, s1 - s0, s2 - s0);
+	if (zlib && z39 > 0 && z39 < 1e9)
+		printf(" zpoline39_ns=%.1f zpoline500_ns=%.1f", z39, z500);
+	printf("\n");
 	return 0;
 }
