@@ -24,12 +24,13 @@
  *       ops->wake_disarm(ops->q);        // also drains the fd
  *   }
  * wake_fd is the queue's rx interrupt fd where the device has one (net_tap,
- * PCI NICs); for net_memif an epoll fd over the ring's interrupt eventfd
- * (io/memif_wake.c: DPDK 22.11's PMD has no rx interrupt op, the memif
- * protocol has one), which any thread may arm and disarm cheaply; else
+ * PCI NICs); for net_memif the ring's interrupt eventfd of the current
+ * link, set by each wake_arm (io/memif_wake.c: DPDK 22.11's PMD has no rx
+ * interrupt op, the memif protocol has one; wake_flags NF_IO_WF_ANY:
+ * any thread may arm and disarm cheaply, read wake_fd after arming); else
  * (net_null, af_packet) a timerfd that fires 500 us after wake_arm, so a
- * sleeper wakes within 1 ms. wake_fd does not change while the device is
- * up.
+ * sleeper wakes within 1 ms (NF_IO_WF_TIMER). Except for
+ * NF_IO_WF_ANY, wake_fd does not change while the device is up.
  *
  * Threads io/ leaves running, all blocked in the kernel (never spinning):
  * EAL's interrupt, multi-process and telemetry threads, and with net_tap

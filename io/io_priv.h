@@ -79,7 +79,6 @@ struct nf_io_queue {
 	uint32_t empty_polls;            /* rx bursts in a row with none */
 	int timer_fd;                    /* timerfd fallback, or -1 */
 	int timer_armed;                 /* set since the last disarm */
-	int mw_epfd;                     /* memif: epoll fd of eventfd+timer */
 	int mw_efd;                      /* memif: rx ring's eventfd, or -1 */
 	volatile uint16_t *mw_flags;     /* memif: rx ring flags while armed */
 	int armed;

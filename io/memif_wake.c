@@ -22,10 +22,14 @@
  * keeps the timerfd fallback (one info line says why).
  *
  * The eventfd is created when the memif link connects and replaced on a
- * reconnect, but wake_fd must not change while the device is up (io.h):
- * so wake_fd is an epoll fd holding the current eventfd (re-resolved on
- * every arm) and the queue's timerfd, which is armed instead while the
- * link is down.
+ * reconnect (often with the same number: the old one is closed first),
+ * so each arm looks it up again and hands it out as the queue's wake_fd
+ * (NF_IO_WF_ANY: read wake_fd after arming); while the link is down
+ * the caller arms the queue's timerfd instead. (An epoll fd holding the
+ * eventfd, stable across links, lost it on a reconnect that reused the
+ * number: closing a file drops its epoll registration, and the new
+ * eventfd with the same number was never added: sleepers woke only on
+ * timers, memcached's latency curve lost every step after the first.)
  *
  * Called by io/wake.c (setup, arm, disarm, release) from the thread that
  * owns the queue.
@@ -34,7 +38,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "io/io_priv.h"
@@ -142,9 +145,16 @@ static int resolve(struct nf_io_queue *q, volatile uint16_t **flags,
 	const struct mw_queue *mq = data->rx_queues[q->qid];
 	const struct mw_region *r;
 	struct mw_ring_head *ring;
+	struct rte_eth_link link;
 	int fd;
 
-	if (mq->region >= MW_MAX_REGIONS)
+	/* the PMD marks the link down before it closes the eventfds and
+	 * unmaps the regions (memif_disconnect): a link seen up here leaves
+	 * the ring mapped for the few ns we use it, as in the PMD's own rx */
+	if (rte_eth_link_get_nowait(q->port, &link) < 0 ||
+	    link.link_status != RTE_ETH_LINK_UP)
+		return -ENOTCONN;
+	if (mq->region >= MW_MAX_REGIONS || mq->region >= pp->regions_num)
 		return -EPROTO;
 	r = pp->regions[mq->region];
 	fd = rte_intr_fd_get(mq->intr_handle);
@@ -162,10 +172,8 @@ static int resolve(struct nf_io_queue *q, volatile uint16_t **flags,
 
 int nf_io_memif_wake_setup(struct nf_io_queue *q)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	const char *why = layout_check(q);
 
-	q->mw_epfd = -1;
 	q->mw_efd = -1;
 	q->mw_flags = NULL;
 	if (why) {
@@ -173,42 +181,21 @@ int nf_io_memif_wake_setup(struct nf_io_queue *q)
 			  "sleepers wake on a timer", why);
 		return -ENOTSUP;
 	}
-	q->mw_epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (q->mw_epfd < 0)
-		return -errno;
-	ev.data.fd = q->timer_fd;
-	if (epoll_ctl(q->mw_epfd, EPOLL_CTL_ADD, q->timer_fd, &ev) < 0) {
-		int e = -errno;
-		close(q->mw_epfd);
-		q->mw_epfd = -1;
-		return e;
-	}
 	return 0;
 }
 
-/* Arm: 1 when the ring's interrupt is on (sleep on the eventfd), 0 when
+/* Arm: the eventfd to sleep on (the ring's interrupt is on), or -1 when
  * the link is not connected (the caller arms the timer instead). */
 int nf_io_memif_wake_arm(struct nf_io_queue *q)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	volatile uint16_t *flags;
-	int efd, r;
+	int efd;
 
-	r = resolve(q, &flags, &efd);
-	if (r < 0)
-		return 0;
+	if (resolve(q, &flags, &efd) < 0)
+		return -1;
 	if (efd != q->mw_efd) {
-		/* new link: the old eventfd was closed by the PMD (and so
-		 * left the epoll set); a dup kept elsewhere would not */
-		if (q->mw_efd >= 0)
-			(void)epoll_ctl(q->mw_epfd, EPOLL_CTL_DEL, q->mw_efd,
-					NULL);
 		if (!nf_io_fd_is_anon(efd, "[eventfd]"))
-			return 0;
-		ev.data.fd = efd;
-		if (epoll_ctl(q->mw_epfd, EPOLL_CTL_ADD, efd, &ev) < 0 &&
-		    errno != EEXIST)
-			return 0;
+			return -1;
 		q->mw_efd = efd;
 	}
 	q->mw_flags = flags;
@@ -218,7 +205,7 @@ int nf_io_memif_wake_arm(struct nf_io_queue *q)
 	 * no full fence (DPDK 22.11), so a wake-up can still be missed in
 	 * a window of a few ns: the caller's sleep is bounded (vfs/). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return 1;
+	return efd;
 }
 
 /* Disarm masks the ring's interrupt again and leaves the eventfd as it
@@ -228,18 +215,21 @@ int nf_io_memif_wake_arm(struct nf_io_queue *q)
  * most one early wake-up, and a disarm no system call. */
 void nf_io_memif_wake_disarm(struct nf_io_queue *q)
 {
-	if (q->mw_flags) {
-		__atomic_or_fetch(q->mw_flags, (uint16_t)MW_MASK_INT,
+	volatile uint16_t *flags;
+	int efd;
+
+	/* the link may have gone (and its ring been unmapped) while we
+	 * slept: mask only the ring we armed, if it is still there; a new
+	 * link's rings start masked */
+	if (q->mw_flags && resolve(q, &flags, &efd) == 0 &&
+	    flags == q->mw_flags)
+		__atomic_or_fetch(flags, (uint16_t)MW_MASK_INT,
 				  __ATOMIC_RELAXED);
-		q->mw_flags = NULL;
-	}
+	q->mw_flags = NULL;
 }
 
 void nf_io_memif_wake_release(struct nf_io_queue *q)
 {
 	nf_io_memif_wake_disarm(q);
-	if (q->mw_epfd >= 0)
-		close(q->mw_epfd);
-	q->mw_epfd = -1;
 	q->mw_efd = -1;
 }

@@ -10,8 +10,9 @@
  * readable whenever frames wait; arming there raises the driver's rx
  * signal, see nf_io_wake_kick()). net_memif's PMD has no rx interrupt
  * op, but the memif protocol has interrupts: io/memif_wake.c turns them
- * on for the ring while armed (wake_fd: an epoll fd over the ring's
- * eventfd and the timerfd below, which covers a link not yet up).
+ * on for the ring while armed, and wake_arm sets wake_fd to the ring's
+ * current eventfd (NF_IO_WF_ANY), or to the timerfd below while the
+ * link is down.
  * Elsewhere (net_null, af_packet, or NETFUSE_OFFLOAD_RX_INTR=sw) wake_fd
  * is a timerfd that wake_arm sets to fire once NF_IO_WAKE_NS later, so a
  * sleeper polls again within 1 ms.
@@ -133,11 +134,15 @@ static int q_wake_arm(void *qv)
 			return r;
 		break;
 	case NF_IO_WAKE_MEMIF:
-		/* link not connected yet: the timer, in the same epoll set */
-		if (!nf_io_memif_wake_arm(q)) {
+		/* the ring's eventfd; link not connected: the timer */
+		r = nf_io_memif_wake_arm(q);
+		if (r >= 0) {
+			q->ops.wake_fd = r;
+		} else {
 			r = timer_arm(q);
 			if (r < 0)
 				return r;
+			q->ops.wake_fd = q->timer_fd;
 		}
 		break;
 	default:
@@ -178,10 +183,10 @@ int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
 {
 	q->intr_fd = -1;
 	q->timer_fd = -1;
-	q->mw_epfd = -1;
 	q->mw_efd = -1;
 	q->mw_flags = NULL;
 	q->wake = NF_IO_WAKE_NONE;
+	q->ops.wake_flags = 0;
 	q->ops.wake_arm = q_wake_arm;
 	q->ops.wake_disarm = q_wake_disarm;
 	q->ops.wake_fd = -1;
@@ -223,11 +228,12 @@ int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
 		return -errno;
 	q->wake = NF_IO_WAKE_TIMER;
 	q->ops.wake_fd = q->timer_fd;
+	q->ops.wake_flags = NF_IO_WF_TIMER;
 	if (io->cfg.ol[NF_IO_OL_RX_INTR] == NF_IO_OL_ON && io->driver &&
 	    strcmp(io->driver, "net_memif") == 0 &&
 	    nf_io_memif_wake_setup(q) == 0) {
 		q->wake = NF_IO_WAKE_MEMIF;
-		q->ops.wake_fd = q->mw_epfd;
+		q->ops.wake_flags = NF_IO_WF_ANY;
 	}
 	return 0;
 }

@@ -59,6 +59,13 @@ struct nf_buf {
 	void *io_priv;           /* (io) io's handle; stack never reads it */
 };
 
+/* wake_flags: NF_IO_WF_ANY: arming and disarming are cheap and safe
+ * from any thread (a flag in shared memory, memif), and wake_arm may
+ * change wake_fd (a new link's eventfd); NF_IO_WF_TIMER: wake_fd is a
+ * timer that says nothing about frames. */
+#define NF_IO_WF_ANY 1u
+#define NF_IO_WF_TIMER 2u
+
 struct nf_io_ops {
 	void *q; /* first argument of every op */
 	uint16_t (*rx_burst)(void *q, struct nf_buf **bufs, uint16_t n);
@@ -70,7 +77,9 @@ struct nf_io_ops {
 	 * caller polls with a timer of at most 1 ms). */
 	int (*wake_arm)(void *q);
 	void (*wake_disarm)(void *q);
-	int wake_fd;             /* -1 if none */
+	int wake_fd;             /* -1 if none; read it after wake_arm
+				  * where wake_flags has NF_IO_WF_ANY */
+	uint32_t wake_flags;     /* NF_IO_WAKE_* */
 	uint32_t caps;           /* NF_CAP_* */
 	uint16_t mtu;            /* L3 MTU, e.g. 1500 */
 	uint16_t buf_size;       /* data bytes one nf_buf can hold */

@@ -284,7 +284,7 @@ static void *progress_main(void *arg)
 	hook_guard_enter();
 	while (!atomic_load(&in->stop)) {
 		struct pollfd pf[2];
-		int npf = 0, armed = 0;
+		int npf = 0, armed = 0, wfd;
 		uint64_t now, dl, lease;
 		unsigned got;
 
@@ -306,6 +306,7 @@ static void *progress_main(void *arg)
 		    in->ops->wake_fd >= 0 && in->ops->wake_arm &&
 		    in->ops->wake_arm(in->ops->q) == 0)
 			armed = in->q_armed = 1;
+		wfd = in->ops->wake_fd; /* may change on arming (memif) */
 		got = poll_rx_locked(in); /* also catches what raced the arming */
 		dl = in->next_deadline;
 		now = vfs_now_ns();
@@ -331,7 +332,7 @@ static void *progress_main(void *arg)
 			pf[npf].fd = in->ctl_fd;
 			pf[npf++].events = POLLIN;
 			if (armed) {
-				pf[npf].fd = in->ops->wake_fd;
+				pf[npf].fd = wfd;
 				pf[npf++].events = POLLIN;
 			}
 			(void)hook_raw_syscall(SYS_ppoll, (long)pf, npf, (long)&ts,
@@ -380,25 +381,6 @@ void vfs_inst_stop(struct vfs_inst *in)
 	in->ctl_fd = -1;
 }
 
-/* Does /proc/self/fd/N read "anon_inode:[KIND]"? KIND "timerfd": io/'s
- * 500 us fallback (no use to sleepers); "eventpoll": io/'s memif wake-up
- * (an eventfd the peer writes, armed through a flag in shared memory:
- * cheap for any thread to arm and disarm, unlike a tap's signal kick) */
-static int fd_is_anon(int fd, const char *kind)
-{
-	char path[64], link[64];
-	long n;
-	if (fd < 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = hook_raw_syscall(SYS_readlinkat, AT_FDCWD, (long)path, (long)link,
-			     sizeof(link) - 1, 0, 0);
-	if (n <= 0)
-		return 0;
-	link[n] = 0;
-	return strstr(link, kind) != NULL;
-}
-
 static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 		      struct nf_io_ops *ops, uint32_t ip_be, uint8_t plen)
 {
@@ -412,8 +394,8 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 	in->waiters = NULL;
 	in->nwaiters = 0;
 	in->next_deadline = 0;
-	in->wake_is_timer = fd_is_anon(ops->wake_fd, "[timerfd]");
-	in->wake_prog_arm = fd_is_anon(ops->wake_fd, "[eventpoll]");
+	in->wake_is_timer = !!(ops->wake_flags & NF_IO_WF_TIMER);
+	in->wake_prog_arm = !!(ops->wake_flags & NF_IO_WF_ANY);
 	in->ip_be = ip_be;
 	in->mask_be = plen ? htonl(0xffffffffu << (32 - plen)) : 0;
 	vfs_g.route.ip_be = ip_be;
@@ -807,27 +789,28 @@ void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w)
 /* Arm the queue's wake-up for a program thread about to sleep, unless
  * another program thread is active (it polls, and its polls wake us
  * through our eventfd: memcached's idle listener must not make its
- * worker pay the peer's signal per frame). 1 if this thread holds it. */
+ * worker pay the peer's signal per frame). The fd to sleep on if this
+ * thread holds the arm, else -1. */
 static int sleeper_arm(struct vfs_inst *in)
 {
 	uint64_t now = vfs_now_ns();
-	int held = 0;
+	int fd = -1;
 
 	if (atomic_load_explicit(&in->active_until, memory_order_relaxed) >
 	    now && atomic_load_explicit(&in->active_owner,
 					memory_order_relaxed) !=
 	    (uintptr_t)&tls_me_active)
-		return 0;
+		return -1;
 	vfs_inst_lock(in);
 	if (!in->q_armed && in->ops->wake_arm(in->ops->q) == 0)
 		in->q_armed = 1;
 	if (in->q_armed) {
 		in->prog_arms++;
-		held = 1;
+		fd = in->ops->wake_fd; /* this link's (memif) */
 		(void)poll_rx_locked(in); /* what raced the arming */
 	}
 	vfs_inst_unlock(in);
-	return held;
+	return fd;
 }
 
 static void sleeper_disarm(struct vfs_inst *in)
@@ -857,12 +840,15 @@ long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
 	 * Where program threads may arm it (memif), the sleeper arms it
 	 * itself and disarms it on waking; elsewhere (tap) it is armed by
 	 * the progress thread, which alone drains it. */
-	if (in && in->ops->wake_fd >= 0 && in->wake_prog_arm)
-		held = sleeper_arm(in);
-	if (in && in->ops->wake_fd >= 0 && !in->wake_is_timer &&
+	int wfd = in ? in->ops->wake_fd : -1;
+	if (in && wfd >= 0 && in->wake_prog_arm) {
+		wfd = sleeper_arm(in);
+		held = wfd >= 0;
+	}
+	if (in && wfd >= 0 && !in->wake_is_timer &&
 	    (held || (!in->wake_prog_arm && *use_wake))) {
 		wi = nfds;
-		fds[nfds].fd = in->ops->wake_fd;
+		fds[nfds].fd = wfd;
 		fds[nfds].events = POLLIN;
 		fds[nfds].revents = 0;
 		nfds++;
