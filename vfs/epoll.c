@@ -534,9 +534,8 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 		 * system call, ~0.8 us here) every 4th call of the thread,
 		 * and not just after a wake it did not cause: its events
 		 * wait a few calls at most, as epoll may report any subset
-		 * of what is ready; while
-		 * spinning with nothing, look at it every 8th round (each
-		 * look is a system call, ~0.8 us here) */
+		 * of what is ready; while spinning with nothing, every 8th
+		 * round */
 		if (n && (skip_kernel || (tls_fills++ & 3)))
 			skip_kernel = 0;
 		else if (!n && (spins++ & 7))

@@ -225,7 +225,6 @@ static void disarm_locked(struct vfs_inst *in)
 	}
 }
 
-static __thread char tls_me_active;
 #define VFS_ACTIVE_NS 1000000ull
 
 /* A program thread polls: it counts as active for 1 ms (or its spin
@@ -234,9 +233,8 @@ static __thread char tls_me_active;
  * had the progress thread arm, be disarmed and kicked, for every
  * request: a futex and an eventfd write each time. Rule 3 bounds it: a
  * program gone elsewhere leaves the queue to the progress thread within
- * 1 ms. While it is active the progress thread does not arm the
- * queue. If the queue
- * was armed by the progress thread, disarm it (a polling thread would
+ * 1 ms. While it is active the progress thread does not arm the queue;
+ * if the progress thread had armed it, disarm it (a polling thread would
  * pay the peer's signal and its read per frame) and let the progress
  * thread look again (it may sleep long, counting on that arm). */
 void vfs_inst_poll_try(struct vfs_inst *in)
@@ -244,7 +242,7 @@ void vfs_inst_poll_try(struct vfs_inst *in)
 	uint64_t b = vfs_spin_budget(),
 		 until = vfs_now_ns() + (b > VFS_ACTIVE_NS ? b : VFS_ACTIVE_NS);
 
-	atomic_store_explicit(&in->active_owner, (uintptr_t)&tls_me_active,
+	atomic_store_explicit(&in->active_owner, (uintptr_t)&tls_me,
 			      memory_order_relaxed);
 	if (until > atomic_load_explicit(&in->active_until,
 					 memory_order_relaxed))
@@ -294,7 +292,7 @@ static void *progress_main(void *arg)
 		 *   wakes on the next frame; look again within 1 ms in case
 		 *   it woke and went to work elsewhere (rule 3);
 		 * - a program thread that polls (spinning, or working
-		 *   between waits) until its last poll plus its budget
+		 *   between waits) until 1 ms after its last poll
 		 *   (active_until): arming now would make the peer signal,
 		 *   and this thread wake on the program's core, for every
 		 *   frame; sleep until then;
@@ -799,7 +797,7 @@ static int sleeper_arm(struct vfs_inst *in)
 	if (atomic_load_explicit(&in->active_until, memory_order_relaxed) >
 	    now && atomic_load_explicit(&in->active_owner,
 					memory_order_relaxed) !=
-	    (uintptr_t)&tls_me_active)
+	    (uintptr_t)&tls_me)
 		return -1;
 	vfs_inst_lock(in);
 	if (!in->q_armed && in->ops->wake_arm(in->ops->q) == 0)

@@ -29,7 +29,6 @@ void vfs_spin_record(struct vfs_spin_est *e, uint64_t t0, uint64_t t1)
 		/* RFC 6298 2.2: first measurement */
 		e->gap = gap;
 		e->dev = gap / 2;
-		e->busy = busy;
 		e->util = util;
 		return;
 	}
@@ -37,7 +36,6 @@ void vfs_spin_record(struct vfs_spin_est *e, uint64_t t0, uint64_t t1)
 	err = gap > e->gap ? gap - e->gap : e->gap - gap;
 	e->dev = e->dev - e->dev / 4 + err / 4;
 	e->gap = e->gap - e->gap / 8 + gap / 8;
-	e->busy = e->busy - e->busy / 8 + busy / 8;
 }
 
 uint64_t vfs_spin_budget_of(const struct vfs_spin_est *e)

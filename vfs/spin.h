@@ -4,8 +4,8 @@
  *
  * Each program thread keeps an estimate of its own waits: how long a wait
  * lasted until work came (gap, smoothed as TCP smooths RTT: mean and mean
- * deviation, RFC 6298's gains), and how long it worked between waits
- * (busy). The budget of the next wait:
+ * deviation, RFC 6298's gains), and the share of its time it worked
+ * between waits (util). The budget of the next wait:
  *   - when the thread works at least 20% of the time, averaged over ~64
  *     waits (a loaded server or client), VFS_SPIN_CAP_NS: loaded waits are bimodal, a
  *     few us within a burst and a peer's whole turn between bursts; each
@@ -39,7 +39,6 @@ struct vfs_spin_est {
 	uint64_t last_end;   /* when the previous wait ended (0: none yet) */
 	uint64_t gap;        /* smoothed wait length, ns */
 	uint64_t dev;        /* smoothed mean deviation of it, ns */
-	uint64_t busy;       /* smoothed work between waits, ns */
 	uint64_t util;       /* share of time working, per mille, smoothed */
 	int samples;
 };

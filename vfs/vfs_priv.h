@@ -203,8 +203,9 @@ struct vfs_inst {
 	 * release needed; vfs_spin_ok) */
 	_Atomic uintptr_t spin_owner;
 	_Atomic uint64_t spin_until;
-	/* until when a program thread counts as active: its last poll plus
-	 * its spin budget. The progress thread arms the queue's wake-up only
+	/* until when a program thread counts as active (active_owner): its
+	 * last poll plus 1 ms, or its spin budget if longer (inst.c). The
+	 * progress thread arms the queue's wake-up only
 	 * after it (a polling program would get one wake-up and, on memif,
 	 * two system calls per frame), and a program thread's poll disarms
 	 * it (under the lock) */
