@@ -144,13 +144,30 @@ int vfs_fd_install(int fd, struct vfs_obj *o)
 
 void vfs_fd_remove(int fd)
 {
+	vfs_fd_drop(vfs_fd_take(fd));
+}
+
+/* Detach fd's entry and hand its fd reference to the caller (NULL if the
+ * kernel's). close() takes the entry before the kernel frees the number:
+ * once free, another thread's socket() or accept() may get it at once
+ * and install its own entry, which a removal after the close would then
+ * drop (its next read went to the bare placeholder: ENOTCONN, and its
+ * peer got a RST). */
+struct vfs_obj *vfs_fd_take(int fd)
+{
 	struct vfs_obj *old;
 	if (fd < 0 || fd >= atomic_load(&vfs_fdt.n))
-		return;
+		return NULL;
 	pthread_mutex_lock(&vfs_fdt.lock);
 	old = slot_swap(fd, NULL);
 	pthread_mutex_unlock(&vfs_fdt.lock);
-	drop_fd_ref(old);
+	return old;
+}
+
+/* Drop an fd reference from vfs_fd_take (NULL: nothing) */
+void vfs_fd_drop(struct vfs_obj *o)
+{
+	drop_fd_ref(o);
 }
 
 static struct vfs_obj *obj_alloc(int kind, size_t size)

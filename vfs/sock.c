@@ -833,22 +833,41 @@ long vfs_sys_dup(const struct hook_call *c)
 
 long vfs_sys_close(int fd)
 {
+	/* the entry goes before the number is free (vfs_fd_take); Linux
+	 * frees the number whatever close returns (EINTR, EIO), and
+	 * -EBADF means there was no number to free */
+	struct vfs_obj *o = vfs_fd_take(fd);
 	long r = raw(SYS_close, fd, 0, 0, 0, 0, 0);
-	if (r == 0 || r == -EINTR)
-		vfs_fd_remove(fd); /* Linux frees the number even on EINTR */
+	vfs_fd_drop(o);
 	return r;
 }
 
 long vfs_sys_close_range(const struct hook_call *c)
 {
-	long r = raw(SYS_close_range, c->arg[0], c->arg[1], c->arg[2], 0, 0, 0);
 	unsigned lo = (unsigned)c->arg[0], hi = (unsigned)c->arg[1], fd;
-	unsigned n = (unsigned)atomic_load(&vfs_fdt.hi);
-	if (r < 0 || (c->arg[2] & CLOSE_RANGE_CLOEXEC))
-		return r;
+	unsigned n = (unsigned)atomic_load(&vfs_fdt.hi), cnt = 0, k = 0, i;
+	struct { int fd; struct vfs_obj *o; } *taken = NULL;
+	long r;
+	if ((c->arg[2] & CLOSE_RANGE_CLOEXEC) || lo > hi)
+		return raw(SYS_close_range, c->arg[0], c->arg[1], c->arg[2],
+			   0, 0, 0);
+	/* as close(): the entries go before the numbers are free */
 	for (fd = lo; fd <= hi && fd < n; fd++)
-		if (vfs_fd_peek((int)fd))
-			vfs_fd_remove((int)fd);
+		cnt += vfs_fd_peek((int)fd) != NULL;
+	if (cnt && !(taken = calloc(cnt, sizeof(*taken))))
+		return -ENOMEM;
+	for (fd = lo; fd <= hi && fd < n && k < cnt; fd++)
+		if (vfs_fd_peek((int)fd)) {
+			taken[k].fd = (int)fd;
+			taken[k++].o = vfs_fd_take((int)fd);
+		}
+	r = raw(SYS_close_range, c->arg[0], c->arg[1], c->arg[2], 0, 0, 0);
+	for (i = 0; i < k; i++) {
+		if (r < 0 && taken[i].o) /* nothing closed: put it back */
+			(void)vfs_fd_install(taken[i].fd, taken[i].o);
+		vfs_fd_drop(taken[i].o);
+	}
+	free(taken);
 	return r;
 }
 

@@ -159,8 +159,13 @@ struct vfs_obj *vfs_fd_get(int fd);
 /* Install o at fd (takes a new fd_ref; the table's refs ref is taken on
  * the first fd). An object already at fd is released first. 0/-ENOMEM. */
 int vfs_fd_install(int fd, struct vfs_obj *o);
-/* Forget fd (after the kernel closed it): releases its fd_ref. */
+/* Forget fd (the kernel's number stays or is replaced): releases its
+ * fd_ref. */
 void vfs_fd_remove(int fd);
+/* close(): detach fd's entry before the kernel frees the number, then
+ * drop the returned reference after (fdtab.c says why). */
+struct vfs_obj *vfs_fd_take(int fd);
+void vfs_fd_drop(struct vfs_obj *o);
 /* Forget fd without touching object state (fork child); same as remove. */
 int vfs_obj_tryget(struct vfs_obj *o);
 void vfs_obj_put(struct vfs_obj *o);

@@ -166,10 +166,74 @@ static void test_fd_numbers_no_collision(void **state)
 			assert_int_equal(sys(SYS_close, fds[i]), 0);
 		}
 		vfs_get_stats(&a);
+		/* a close_range that fails closes nothing: entries stay */
+		assert_int_equal(sys(SYS_close_range, 500, 507, 0x40000000),
+				 -EINVAL);
+		vfs_get_stats(&b);
+		assert_int_equal(b.socks_live, a.socks_live);
+		{
+			struct sockaddr_in sa;
+			socklen_t sl = sizeof(sa);
+			assert_int_equal(sys(SYS_getsockname, 503, &sa, &sl), 0);
+			assert_int_equal(sa.sin_addr.s_addr, inet_addr(VFS_IP));
+		}
 		assert_int_equal(sys(SYS_close_range, 500, 507, 0), 0);
 		vfs_get_stats(&b);
 		assert_int_equal(b.socks_live, a.socks_live - 8);
 		assert_int_equal(sys(SYS_close, 503), -EBADF);
+	}
+}
+
+/* Two threads open, bind and close netfuse sockets as fast as they can:
+ * the number one thread's close frees is at once another's new socket.
+ * close() used to drop the table entry after the kernel freed the
+ * number, taking the other thread's new entry with it (its bind then
+ * went to the kernel: EADDRNOTAVAIL; in itest_servers a thread's reads
+ * went to the bare placeholder: ENOTCONN and a RST to its peer). */
+struct churn { int bad, iters; long last; };
+
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	int i;
+	for (i = 0; i < c->iters && !c->bad; i++) {
+		struct sockaddr_in a;
+		socklen_t al = sizeof(a);
+		int fd = tcp_socket(0);
+		long r;
+		if (fd < 0) {
+			c->bad = 1, c->last = fd;
+			break;
+		}
+		r = sbind(fd, VFS_IP, 0);
+		if (r == 0)
+			r = sys(SYS_getsockname, fd, &a, &al);
+		if (r == 0 && a.sin_addr.s_addr != inet_addr(VFS_IP))
+			r = -EXDEV; /* answered by the kernel's placeholder */
+		if (r != 0)
+			c->bad = 1, c->last = r;
+		r = sys(SYS_close, fd);
+		if (r != 0 && !c->bad)
+			c->bad = 1, c->last = r;
+	}
+	return NULL;
+}
+
+static void test_close_reuse_race(void **state)
+{
+	struct churn c[2] = { { 0, 3000, 0 }, { 0, 3000, 0 } };
+	pthread_t t[2];
+	int i;
+	(void)state;
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, churn_main, &c[i]),
+				 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 2; i++) {
+		if (c[i].bad)
+			print_error("thread %d: %ld\n", i, c[i].last);
+		assert_int_equal(c[i].bad, 0);
 	}
 }
 
@@ -1479,6 +1543,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fd_dup_close),
 		cmocka_unit_test(test_fd_numbers_no_collision),
+		cmocka_unit_test(test_close_reuse_race),
 		cmocka_unit_test(test_errno),
 		cmocka_unit_test(test_route_rules),
 		cmocka_unit_test(test_tcp_accept_echo),
