@@ -250,6 +250,9 @@ typedef int (*nf_io_tel_fn)(void *arg, struct nf_io_tel *t,
  * themselves are registered by nf_io_init(). */
 void nf_io_tel_set_stats(struct nf_io *io, nf_io_tel_fn fn, void *arg);
 void nf_io_tel_set_sockets(struct nf_io *io, nf_io_tel_fn fn, void *arg);
+/* /netfuse/instances: fn is called with params "0", "1", ... and fills
+ * one object per stack instance until it returns -ENOENT. */
+void nf_io_tel_set_instances(struct nf_io *io, nf_io_tel_fn fn, void *arg);
 
 /* Where the telemetry socket is (the EAL runtime dir), for tools. */
 const char *nf_io_runtime_dir(const struct nf_io *io);

@@ -114,6 +114,7 @@ struct nf_io {
 	char eal_line[1024];            /* argv as a line, for /netfuse/config */
 	/* telemetry (io/telemetry.c) */
 	struct nf_io_tel_cb tel_stats, tel_sockets;
+	struct nf_io_tel_cb tel_instances;
 	/* capture (io/capture.c) */
 	void *pcap;                     /* rte_pcapng_t * */
 	struct rte_mempool *pcap_mp;

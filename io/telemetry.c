@@ -138,6 +138,44 @@ static int cmd_sockets(const char *cmd, const char *params,
 	return r < 0 ? r : 0;
 }
 
+/* One object per stack instance, named by its index: the callback is
+ * asked for index "0", "1", ... until it answers -ENOENT. */
+static int cmd_instances(const char *cmd, const char *params,
+			 struct rte_tel_data *d)
+{
+	struct nf_io *io;
+	int r = 0, i;
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_spinlock_lock(&tel_lock);
+	io = tel_io;
+	if (io == NULL || !io->tel_instances.fn) {
+		rte_spinlock_unlock(&tel_lock);
+		return io == NULL ? -ENODEV : 0;
+	}
+	for (i = 0; i < 64; i++) {
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		struct nf_io_tel t;
+		char idx[16];
+
+		if (!c)
+			break;
+		rte_tel_data_start_dict(c);
+		t.d = c;
+		t.n = 0;
+		snprintf(idx, sizeof(idx), "%d", i);
+		r = io->tel_instances.fn(io->tel_instances.arg, &t, idx);
+		if (r < 0 || rte_tel_data_add_dict_container(d, idx, c, 0) != 0) {
+			rte_tel_data_free(c);
+			break;
+		}
+	}
+	rte_spinlock_unlock(&tel_lock);
+	return 0;
+}
+
 static const char *const ol_mode[] = { "on", "sw", "off" };
 static const char *const ol_key[NF_IO_OL_COUNT] = {
 	"offload_rx_cksum", "offload_tx_cksum", "offload_tso",
@@ -215,6 +253,8 @@ int nf_io_tel_register(struct nf_io *io)
 		"Port, queue and stack counters. No parameters");
 	r |= rte_telemetry_register_cmd("/netfuse/sockets", cmd_sockets,
 		"Open netfuse sockets. No parameters");
+	r |= rte_telemetry_register_cmd("/netfuse/instances", cmd_instances,
+		"One object per stack instance. No parameters");
 	r |= rte_telemetry_register_cmd("/netfuse/config", cmd_config,
 		"netfuse configuration. No parameters");
 	tel_registered = 1;
@@ -242,5 +282,13 @@ void nf_io_tel_set_sockets(struct nf_io *io, nf_io_tel_fn fn, void *arg)
 	rte_spinlock_lock(&tel_lock);
 	io->tel_sockets.fn = fn;
 	io->tel_sockets.arg = arg;
+	rte_spinlock_unlock(&tel_lock);
+}
+
+void nf_io_tel_set_instances(struct nf_io *io, nf_io_tel_fn fn, void *arg)
+{
+	rte_spinlock_lock(&tel_lock);
+	io->tel_instances.fn = fn;
+	io->tel_instances.arg = arg;
 	rte_spinlock_unlock(&tel_lock);
 }

@@ -151,6 +151,33 @@ static void arp_resolved(struct ns_stack *st, struct ns_arp_ent *e,
 	arpq_flush(st, e);
 }
 
+/* learnt from the wire: the other instances learn it too (stack.h) */
+static void arp_learnt(struct ns_stack *st, struct ns_arp_ent *e,
+		       const uint8_t *mac)
+{
+	arp_resolved(st, e, mac);
+	if (st->neigh_fn)
+		st->neigh_fn(st->steer_arg, st, e->ip_be, mac);
+}
+
+void ns_arp_learn(struct ns_stack *st, uint32_t ip_be, const uint8_t mac[6])
+{
+	struct ns_arp_ent *e;
+
+	if (!ip_be || ip_be == st->ip_be || (mac[0] & 1))
+		return;
+	e = arp_find(st, ip_be);
+	if (!e)
+		e = arp_new(st, ip_be);
+	if (!e)
+		return;
+	st->in_api++;
+	arp_resolved(st, e, mac);
+	NS_CNT(st, arp_shared_in);
+	st->in_api--;
+	ns_tx_flush(st);
+}
+
 void ns_arp_input(struct ns_stack *st, struct nf_buf *b)
 {
 	struct ns_arp_hdr *ah;
@@ -179,7 +206,7 @@ void ns_arp_input(struct ns_stack *st, struct nf_buf *b)
 	}
 	/* RFC 826 "Packet Reception": merge if we know the sender */
 	if (ah->spa_be && (e = arp_find(st, ah->spa_be)) != NULL) {
-		arp_resolved(st, e, ah->sha);
+		arp_learnt(st, e, ah->sha);
 		merged = 1;
 	}
 	if (ah->tpa_be != st->ip_be || !st->ip_be) {
@@ -188,7 +215,7 @@ void ns_arp_input(struct ns_stack *st, struct nf_buf *b)
 		goto drop;
 	}
 	if (!merged && ah->spa_be && (e = arp_new(st, ah->spa_be)) != NULL)
-		arp_resolved(st, e, ah->sha);
+		arp_learnt(st, e, ah->sha);
 	if (op != NS_ARP_OP_REQUEST)
 		goto drop;
 	/* reply in place */

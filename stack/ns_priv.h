@@ -354,6 +354,14 @@ struct ns_stack {
 	uint8_t *scratch;        /* 64 KiB: a UDP datagram being fragmented */
 	ns_event_fn event_fn;    /* native callback API (stack.h) */
 	void *event_arg;
+	/* several instances (stack.h ns_stack_set_steer_cb) */
+	ns_foreign_fn foreign_fn;
+	ns_neigh_fn neigh_fn;
+	void *steer_arg;
+	/* the frame being input, as it came (the foreign callback gets it
+	 * back whole) */
+	uint8_t *rx_frame_data;
+	uint32_t rx_frame_len, rx_frame_pkt_len;
 	/* tests: pin the next ISN; observe state changes */
 	uint8_t iss_next_set;
 	uint32_t iss_next;
@@ -396,6 +404,8 @@ void ns_arp_input(struct ns_stack *st, struct nf_buf *b);
 void ns_arp_send_request(struct ns_stack *st, uint32_t tpa_be, int garp);
 void ns_arp_age(struct ns_stack *st);
 int ns_arp_lookup(struct ns_stack *st, uint32_t ip_be, uint8_t mac[6]);
+/* stack.c: hand a frame no socket here wants to another instance */
+int ns_steer_foreign(struct ns_stack *st, struct nf_buf *b);
 
 /* ---- ip4.c ------------------------------------------------------------- */
 void ns_ip_input(struct ns_stack *st, struct nf_buf *b);

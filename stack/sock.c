@@ -1225,6 +1225,15 @@ uint32_t ns_stack_closing(const struct ns_stack *st)
 	return n;
 }
 
+uint32_t ns_stack_established(const struct ns_stack *st)
+{
+	uint32_t sd, n = 0;
+	for (sd = 0; sd < st->cfg.max_socks; sd++)
+		n += st->socks[sd].type == NS_SOCK_TCP &&
+		     st->socks[sd].tcb.state == NS_TCPS_ESTABLISHED;
+	return n;
+}
+
 int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len)
 {
 	const struct ns_sock *so;

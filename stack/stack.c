@@ -283,6 +283,30 @@ void ns_api_end(struct ns_stack *st)
 	ns_tx_flush(st);
 }
 
+void ns_stack_set_steer_cb(struct ns_stack *st, ns_foreign_fn foreign,
+			   ns_neigh_fn neigh, void *arg)
+{
+	st->foreign_fn = foreign;
+	st->neigh_fn = neigh;
+	st->steer_arg = arg;
+}
+
+/* A segment or datagram no socket here wants: does another instance
+ * take the frame? (stack.h) 1 if it was taken. */
+int ns_steer_foreign(struct ns_stack *st, struct nf_buf *b)
+{
+	if (!st->foreign_fn || b->seg_next || !st->rx_frame_data)
+		return 0;
+	b->data = st->rx_frame_data;
+	b->len = st->rx_frame_len;
+	b->pkt_len = st->rx_frame_pkt_len;
+	if (st->foreign_fn(st->steer_arg, st, b)) {
+		NS_CNT(st, rx_steered_out);
+		return 1;
+	}
+	return 0;
+}
+
 void ns_stack_set_event_cb(struct ns_stack *st, ns_event_fn fn, void *arg)
 {
 	st->event_fn = fn;
@@ -320,6 +344,9 @@ uint64_t ns_stack_poll(struct ns_stack *st, struct nf_buf **bufs, uint16_t n,
 			__builtin_prefetch(bufs[i + 1]->data);
 		st->cnt.rx_frames++;
 		st->cnt.rx_bytes += bufs[i]->pkt_len;
+		st->rx_frame_data = bufs[i]->data;
+		st->rx_frame_len = bufs[i]->len;
+		st->rx_frame_pkt_len = bufs[i]->pkt_len;
 		ns_eth_input(st, bufs[i]);
 	}
 	if (st->now >= st->timer_due)

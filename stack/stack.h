@@ -114,7 +114,8 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(tcp_dup_segs) X(tcp_urg_ignored) X(tcp_tw_reclaimed) \
 	X(tcp_syncookies_sent) X(tcp_syncookies_ok) X(drop_tcp_syncookie) \
 	X(drop_tx_nobuf) X(drop_tx_full) \
-	X(tcp_rcvbuf_grown) X(tcp_sndbuf_grown) X(tcp_dsack_rcvd) X(tcp_undo) X(tcp_undo_eifel) X(tcp_tlp_probes) X(tcp_tlp_recoveries)
+	X(tcp_rcvbuf_grown) X(tcp_sndbuf_grown) X(tcp_dsack_rcvd) X(tcp_undo) X(tcp_undo_eifel) X(tcp_tlp_probes) X(tcp_tlp_recoveries) \
+	X(rx_steered_out) X(arp_shared_in)
 
 struct ns_counters {
 #define NS_X_FIELD(n) uint64_t n;
@@ -233,6 +234,8 @@ uint32_t ns_stack_max_socks(const struct ns_stack *st);
 /* TCP sockets the program closed whose data or FIN the peer has not yet
  * acknowledged (a process about to exit waits for 0; O(max_socks)). */
 uint32_t ns_stack_closing(const struct ns_stack *st);
+/* TCP connections in ESTABLISHED (telemetry). */
+uint32_t ns_stack_established(const struct ns_stack *st);
 /* Native event API for apps that want callbacks instead of the changed
  * list: when set, at the end of every ns_stack_poll() (after its frames
  * are sent) the changed list is drained and fn(arg, st, sd, events) is
@@ -244,6 +247,31 @@ uint32_t ns_stack_closing(const struct ns_stack *st);
 typedef void (*ns_event_fn)(void *arg, struct ns_stack *st, int sd,
 			    uint32_t events);
 void ns_stack_set_event_cb(struct ns_stack *st, ns_event_fn fn, void *arg);
+/* Several instances of the stack in one process (one per queue pair;
+ * the embedder, vfs/, owns them; the stack never sees another instance).
+ * A device cannot always steer a flow to the queue of the instance that
+ * owns it (net_tap without RSS, a flow table entry that expired), so:
+ *   - foreign: called for a TCP segment that matches no connection and
+ *     no listener, or a UDP datagram that matches no socket, before the
+ *     RST / ICMP port unreachable. The buffer is the whole frame again
+ *     (data at the Ethernet header). Return 1 if the callback took it
+ *     (it hands the frame to another instance, which polls it with
+ *     ns_stack_poll as if it had come from its own queue); 0 to let this
+ *     instance answer it as usual. Not called for a reassembled datagram.
+ *   - neigh: called when ARP taught this instance a neighbour's MAC
+ *     (a reply to any instance may land on any queue); the embedder
+ *     passes it on to the others with ns_arp_learn().
+ * Both run inside ns_stack_poll, under the caller's lock of this
+ * instance: they must not call into this instance. */
+typedef int (*ns_foreign_fn)(void *arg, struct ns_stack *st, struct nf_buf *b);
+typedef void (*ns_neigh_fn)(void *arg, struct ns_stack *st, uint32_t ip_be,
+			    const uint8_t mac[6]);
+void ns_stack_set_steer_cb(struct ns_stack *st, ns_foreign_fn foreign,
+			   ns_neigh_fn neigh, void *arg);
+/* A neighbour another instance learnt: resolve (or refresh) ip_be and
+ * send what waited for it. Ignored if the table has no room. */
+void ns_arp_learn(struct ns_stack *st, uint32_t ip_be, const uint8_t mac[6]);
+
 /* Up to max sds whose readiness may have changed since the last call
  * (each reported once; the list is then emptied). */
 int ns_stack_changed(struct ns_stack *st, int *sds, int max);

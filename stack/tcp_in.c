@@ -1166,6 +1166,8 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 			if (so)
 				sync_input(st, so, th, &to, b->data + hlen, tlen);
 		} else {
+			if (ns_steer_foreign(st, b))
+				return; /* another instance's flow */
 			NS_CNT(st, drop_tcp_noport);
 			ns_tcp_reset_noconn(st, ii, th, seglen);
 		}

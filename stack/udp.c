@@ -43,6 +43,8 @@ void ns_udp_input(struct ns_stack *st, struct nf_buf *b,
 	so = ns_bind_lookup(st, NS_SOCK_UDP, ii->dst_be, uh->dport_be);
 	if (!so || ((so->sf & SF_CONNECTED) &&
 		    (so->rip_be != ii->src_be || so->rport_be != uh->sport_be))) {
+		if (ii->dst_be == st->ip_be && ns_steer_foreign(st, b))
+			return; /* another instance's socket */
 		NS_CNT(st, drop_udp_noport);
 		if (!b->seg_next && ii->dst_be == st->ip_be)
 			ns_icmp_unreach(st, ii->ih, ii->hlen + ulen,

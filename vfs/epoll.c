@@ -111,30 +111,43 @@ static void drop_item(struct vfs_epoll *ep, int i)
 void vfs_ep_mark_locked(struct vfs_sock *s)
 {
 	struct vfs_epoll *ep = s->ep_owner;
-	if (!ep || ep == VFS_EP_MANY || ep->full_scan || ep->dead ||
-	    s->ep_queued)
+	if (!ep || ep == VFS_EP_MANY || ep->full_scan || ep->dead)
 		return;
-	if (!vfs_obj_tryget(&s->h))
-		return;
-	s->ep_queued = 1;
-	s->ep_next = NULL;
-	if (ep->rd_tail)
-		ep->rd_tail->ep_next = s;
-	else
-		ep->rd_head = s;
-	ep->rd_tail = s;
+	pthread_mutex_lock(&ep->rd_lock);
+	if (s->ep_queued) {
+		/* on the list, or being looked at by an epoll_wait (which
+		 * then keeps it: the change may be after its look) */
+		s->ep_remark = 1;
+	} else if (vfs_obj_tryget(&s->h)) {
+		s->ep_queued = 1;
+		s->ep_remark = 0;
+		s->ep_next = NULL;
+		if (ep->rd_tail)
+			ep->rd_tail->ep_next = s;
+		else
+			ep->rd_head = s;
+		ep->rd_tail = s;
+	}
+	pthread_mutex_unlock(&ep->rd_lock);
 }
 
-/* inst->lock: take the whole list off ep (the caller owns its refs) */
+/* take the whole list off ep (the caller owns its refs; the sockets
+ * stay ep_queued until it puts them back or lets them go) */
 static struct vfs_sock *rd_take(struct vfs_epoll *ep)
 {
-	struct vfs_sock *h = ep->rd_head;
+	struct vfs_sock *h;
+	pthread_mutex_lock(&ep->rd_lock);
+	h = ep->rd_head;
 	ep->rd_head = ep->rd_tail = NULL;
+	for (struct vfs_sock *t = h; t; t = t->ep_next)
+		t->ep_remark = 0;
+	pthread_mutex_unlock(&ep->rd_lock);
 	return h;
 }
 
-static void rd_put_all(struct vfs_sock *h)
+static void rd_put_all(struct vfs_epoll *ep, struct vfs_sock *h)
 {
+	pthread_mutex_lock(&ep->rd_lock);
 	while (h) {
 		struct vfs_sock *n = h->ep_next;
 		h->ep_queued = 0;
@@ -142,6 +155,7 @@ static void rd_put_all(struct vfs_sock *h)
 		vfs_obj_put(&h->h);
 		h = n;
 	}
+	pthread_mutex_unlock(&ep->rd_lock);
 }
 
 long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
@@ -248,7 +262,8 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 	}
 	pthread_mutex_unlock(&ep->lock);
 	if (r == 0 && op != EPOLL_CTL_DEL && vfs_g.inst) {
-		struct vfs_inst *in = vfs_g.inst;
+		struct vfs_inst *in = vfs_sock_inst(s) ? vfs_sock_inst(s) :
+						       vfs_g.inst;
 		vfs_inst_lock(in);
 		if (!s->ep_owner) {
 			s->ep_owner = ep;
@@ -263,7 +278,8 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 		vfs_ep_mark_locked(s); /* look at it in the next wait */
 		/* a thread already asleep on this set must look again */
 		vfs_inst_wake_ep_locked(in, ep);
-		vfs_inst_unlock(in);
+		vfs_inst_unlock(in); /* (epoll waiters are on every
+				      * instance's list: this one's will do) */
 	}
 	vfs_obj_put(o);
 	return r;
@@ -272,16 +288,18 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 #define DUAL_MERGE 8
 
 /* Is item it ready to report? Fills *ev; ET/ONESHOT bookkeeping. */
-static int item_ready(struct vfs_inst *in, struct vfs_epitem *it,
+static int item_ready(struct vfs_inst **held, struct vfs_epitem *it,
 		      uint32_t *ev)
 {
-	uint32_t ready;
+	uint32_t ready, sev;
 	unsigned seq;
-	in->ep_checks++;
 	if (it->disabled || atomic_load(&it->s->h.fd_refs) == 0)
 		return 0; /* closed ones are dropped by the caller */
 	seq = atomic_load(&it->s->ev_seq);
-	ready = ns_to_poll(vfs_sock_events(in, it->s)) &
+	sev = vfs_sock_events_sw(it->s, held);
+	if (*held)
+		(*held)->ep_checks++;
+	ready = ns_to_poll(sev) &
 		(it->events | EPOLLERR | EPOLLHUP) & EV_MASK;
 	if (!ready)
 		return 0;
@@ -307,7 +325,7 @@ static void report(const struct vfs_epitem *it, uint32_t ev,
 }
 
 /* Every item, round-robin start (sets with full_scan). */
-static int collect_scan(struct vfs_epoll *ep, struct vfs_inst *in,
+static int collect_scan(struct vfs_epoll *ep, struct vfs_inst **held,
 			struct epoll_event *out, int max, int *dual,
 			int *ndual)
 {
@@ -315,7 +333,7 @@ static int collect_scan(struct vfs_epoll *ep, struct vfs_inst *in,
 	for (k = 0; k < cnt && n < max; k++) {
 		int i = (int)((ep->rr + (unsigned)k) % (unsigned)cnt);
 		uint32_t ev;
-		if (item_ready(in, &ep->items[i], &ev))
+		if (item_ready(held, &ep->items[i], &ev))
 			report(&ep->items[i], ev, out, &n, dual, ndual);
 	}
 	if (cnt)
@@ -327,13 +345,17 @@ static int collect_scan(struct vfs_epoll *ep, struct vfs_inst *in,
 
 /* The ready candidates only. Level-triggered items reported go back at
  * the tail (looked at again next time, after the ones not reached);
- * sockets whose last fd is closed go to dead[] with the list's ref. */
-static int collect_list(struct vfs_epoll *ep, struct vfs_inst *in,
+ * sockets whose last fd is closed go to dead[] with the list's ref. The
+ * sockets taken stay ep_queued while looked at; one marked meanwhile
+ * (ep_remark: its readiness changed after, maybe, our look) goes back on
+ * the list instead of being let go. */
+static int collect_list(struct vfs_epoll *ep, struct vfs_inst **held,
 			struct epoll_event *out, int max, int *dual,
 			int *ndual, struct vfs_sock **dead, int *ndead)
 {
 	struct vfs_sock *h = rd_take(ep), *keep = NULL, *keep_tail = NULL;
-	int n = 0;
+	struct vfs_sock *drop = NULL, *gone = NULL;
+	int n = 0, k;
 	while (h && n < max && *ndead < DEAD_MAX) {
 		struct vfs_sock *s = h;
 		struct vfs_epitem *it;
@@ -341,9 +363,9 @@ static int collect_list(struct vfs_epoll *ep, struct vfs_inst *in,
 		int i = s->ep_idx;
 		h = s->ep_next;
 		s->ep_next = NULL;
-		s->ep_queued = 0;
 		if (i < 0 || i >= ep->nitems || ep->items[i].s != s) {
-			vfs_obj_put(&s->h); /* no longer in this set */
+			s->ep_next = gone; /* no longer in this set */
+			gone = s;
 			continue;
 		}
 		it = &ep->items[i];
@@ -351,28 +373,31 @@ static int collect_list(struct vfs_epoll *ep, struct vfs_inst *in,
 			dead[(*ndead)++] = s; /* keeps the list's ref */
 			continue;
 		}
-		if (!item_ready(in, it, &ev)) {
-			vfs_obj_put(&s->h);
+		if (!item_ready(held, it, &ev) ||
+		    (report(it, ev, out, &n, dual, ndual),
+		     it->events & (EPOLLET | EPOLLONESHOT))) {
+			/* not ready, or edge: the next change brings it back */
+			s->ep_next = drop;
+			drop = s;
 			continue;
 		}
-		report(it, ev, out, &n, dual, ndual);
-		if (it->events & (EPOLLET | EPOLLONESHOT)) {
-			vfs_obj_put(&s->h); /* the next change brings it back */
-			continue;
-		}
-		s->ep_queued = 1; /* level-triggered: stays a candidate */
+		/* level-triggered: stays a candidate */
 		if (keep_tail)
 			keep_tail->ep_next = s;
 		else
 			keep = s;
 		keep_tail = s;
 	}
+	pthread_mutex_lock(&ep->rd_lock);
 	/* not reached (max events) first, then the kept ones */
 	if (h) {
 		struct vfs_sock *t = h;
 		while (t->ep_next)
 			t = t->ep_next;
-		ep->rd_head = h;
+		if (ep->rd_tail)
+			ep->rd_tail->ep_next = h;
+		else
+			ep->rd_head = h;
 		ep->rd_tail = t;
 	}
 	if (keep) {
@@ -382,6 +407,32 @@ static int collect_list(struct vfs_epoll *ep, struct vfs_inst *in,
 			ep->rd_head = keep;
 		ep->rd_tail = keep_tail;
 	}
+	while (drop) {
+		struct vfs_sock *s = drop;
+		drop = s->ep_next;
+		s->ep_next = NULL;
+		if (s->ep_remark && !ep->dead) {
+			s->ep_remark = 0; /* changed while we looked */
+			if (ep->rd_tail)
+				ep->rd_tail->ep_next = s;
+			else
+				ep->rd_head = s;
+			ep->rd_tail = s;
+			continue;
+		}
+		s->ep_queued = 0;
+		vfs_obj_put(&s->h);
+	}
+	while (gone) {
+		struct vfs_sock *s = gone;
+		gone = s->ep_next;
+		s->ep_next = NULL;
+		s->ep_queued = 0;
+		vfs_obj_put(&s->h);
+	}
+	for (k = 0; k < *ndead; k++)
+		dead[k]->ep_queued = 0;
+	pthread_mutex_unlock(&ep->rd_lock);
 	return n;
 }
 
@@ -392,18 +443,19 @@ static int collect(struct vfs_epoll *ep, struct vfs_inst *in,
 		   struct epoll_event *out, int max, int *dual, int *ndual)
 {
 	struct vfs_sock *dead[DEAD_MAX];
+	struct vfs_inst *held = NULL;
 	int n, k, ndead = 0, scan;
 	*ndual = 0;
 	pthread_mutex_lock(&ep->lock);
-	vfs_inst_lock(in);
+	vfs_inst_switch(&held, in); /* the usual case: all in one */
 	scan = ep->full_scan;
 	if (scan) {
-		rd_put_all(rd_take(ep));
-		n = collect_scan(ep, in, out, max, dual, ndual);
+		rd_put_all(ep, rd_take(ep));
+		n = collect_scan(ep, &held, out, max, dual, ndual);
 	} else {
-		n = collect_list(ep, in, out, max, dual, ndual, dead, &ndead);
+		n = collect_list(ep, &held, out, max, dual, ndual, dead, &ndead);
 	}
-	vfs_inst_unlock(in);
+	vfs_inst_switch(&held, NULL);
 	/* Linux forgets an item when its file's last fd is closed */
 	if (scan) {
 		for (k = ep->nitems - 1; k >= 0; k--)
@@ -425,10 +477,8 @@ void vfs_epoll_closed(struct vfs_epoll *ep)
 	struct vfs_inst *in = vfs_g.inst;
 	pthread_mutex_lock(&ep->lock);
 	if (in && !vfs_g.forked_child) {
-		vfs_inst_lock(in);
 		ep->dead = 1;
-		rd_put_all(rd_take(ep));
-		vfs_inst_unlock(in);
+		rd_put_all(ep, rd_take(ep));
 	}
 	while (ep->nitems)
 		drop_item(ep, ep->nitems - 1);
@@ -451,6 +501,8 @@ static uint64_t deadline_ts(const struct timespec *ts)
 /* Nothing ready yet: give up at the deadline, spin (polling the NIC) for
  * the spin budget, then sleep. Shared by epoll_wait and poll/select. */
 enum { WAIT_TIMEOUT, WAIT_SPIN, WAIT_SLEEP };
+static __thread unsigned tls_spin_rounds;
+
 static int nothing_ready(struct vfs_inst *in, uint64_t t0, uint64_t dl,
 			 uint64_t budget, const void *sigmask)
 {
@@ -459,6 +511,15 @@ static int nothing_ready(struct vfs_inst *in, uint64_t t0, uint64_t dl,
 		return WAIT_TIMEOUT;
 	if (now - t0 < budget && !sigmask && vfs_spin_ok(in, now, t0, budget)) {
 		vfs_inst_poll_try(in);
+		/* the set may hold sockets of other instances: their own
+		 * threads (or progress threads) poll them; look too, now
+		 * and then */
+		if (vfs_g.ninst > 1 && !(++tls_spin_rounds & 15)) {
+			int i;
+			for (i = 0; i < vfs_g.ninst; i++)
+				if (vfs_g.insts[i] != in)
+					vfs_inst_poll_try(vfs_g.insts[i]);
+		}
 		__builtin_ia32_pause();
 		return WAIT_SPIN;
 	}
@@ -487,7 +548,7 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 	struct epoll_event *out = (struct epoll_event *)c->arg[1];
 	int max = (int)c->arg[2], n;
 	const void *sigmask = NULL;
-	struct vfs_inst *in = vfs_g.inst;
+	struct vfs_inst *in = vfs_g.inst ? vfs_inst_mine() : NULL;
 	int dual[DUAL_MERGE], ndual, use_wake, skip_kernel = 0;
 	unsigned spins = 0;
 	uint64_t dl, budget;
@@ -572,9 +633,7 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 			return w.evfd;
 		w.sock = NULL;
 		w.ep = ep;
-		vfs_inst_lock(in);
-		vfs_waiter_add(in, &w);
-		vfs_inst_unlock(in);
+		vfs_waiter_add_all(&w);
 		n = collect(ep, in, out, max, dual, &ndual);
 		k = 0;
 		if (!n) {
@@ -583,12 +642,11 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 			pf[1].fd = (int)c->arg[0];
 			pf[1].events = POLLIN;
 			pf[0].revents = pf[1].revents = 0;
-			k = vfs_sleep(pf, 2, dl, sigmask, w.evfd, &use_wake);
+			k = vfs_sleep(in, pf, 2, dl, sigmask, w.evfd,
+				      &use_wake);
 			skip_kernel = k > 0 && !pf[1].revents;
 		}
-		vfs_inst_lock(in);
-		vfs_waiter_del(in, &w);
-		vfs_inst_unlock(in);
+		vfs_waiter_del_all(&w);
 		if (n)
 			return n;
 		if (k == -EINTR)
@@ -619,7 +677,7 @@ static long poll_core(struct pollfd *fds, struct vfs_sock **socks,
 static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
 		      const int *ufd, int n, uint64_t dl, const void *sigmask)
 {
-	struct vfs_inst *in = vfs_g.inst;
+	struct vfs_inst *in = vfs_g.inst ? vfs_inst_mine() : NULL, *held;
 	uint64_t t0 = vfs_now_ns(), budget = vfs_spin_budget();
 	int use_wake = 1;
 	struct timespec zero = { 0, 0 };
@@ -633,15 +691,15 @@ static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
 		k = raw(SYS_ppoll, (long)fds, n, (long)&zero, 0, 8, 0);
 		if (k < 0)
 			return k;
-		vfs_inst_lock(in);
+		held = NULL;
 		for (i = 0; i < n; i++) {
 			if (socks[i])
 				fds[i].revents |= (short)(ns_to_poll(
-					vfs_sock_events(in, socks[i])) &
+					vfs_sock_events_sw(socks[i], &held)) &
 					((uint32_t)(uint16_t)fds[i].events |
 					 POLLERR | POLLHUP));
 		}
-		vfs_inst_unlock(in);
+		vfs_inst_switch(&held, NULL);
 		for (i = 0; i < n; i++)
 			if (fds[i].revents)
 				cnt++;
@@ -657,30 +715,36 @@ static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
 			return w.evfd;
 		w.sock = NULL;
 		w.ep = NULL;
-		vfs_inst_lock(in);
-		vfs_waiter_add(in, &w);
+		vfs_waiter_add_all(&w);
+		held = NULL;
 		for (i = 0; i < n; i++) {
 			if (!socks[i])
 				continue;
+			/* npoll under the owner's lock (a listener's
+			 * replicas report through the owner's socket) */
+			vfs_inst_switch(&held, vfs_sock_inst(socks[i]));
 			socks[i]->npoll++;
-			if (ns_to_poll(vfs_sock_events(in, socks[i])) &
+			if (ns_to_poll(vfs_sock_events_sw(socks[i], &held)) &
 			    ((uint32_t)(uint16_t)fds[i].events | POLLERR | POLLHUP))
 				cnt++;
 		}
-		vfs_inst_unlock(in);
+		vfs_inst_switch(&held, NULL);
 		k = 0;
 		if (!cnt) {
 			fds[n].fd = w.evfd;
 			fds[n].events = POLLIN;
 			fds[n].revents = 0;
-			k = vfs_sleep(fds, n + 1, dl, sigmask, w.evfd, &use_wake);
+			k = vfs_sleep(in, fds, n + 1, dl, sigmask, w.evfd,
+				      &use_wake);
 		}
-		vfs_inst_lock(in);
-		vfs_waiter_del(in, &w);
+		vfs_waiter_del_all(&w);
+		held = NULL;
 		for (i = 0; i < n; i++)
-			if (socks[i])
+			if (socks[i]) {
+				vfs_inst_switch(&held, vfs_sock_inst(socks[i]));
 				socks[i]->npoll--;
-		vfs_inst_unlock(in);
+			}
+		vfs_inst_switch(&held, NULL);
 		if (k == -EINTR)
 			return -EINTR;
 		(void)ufd;

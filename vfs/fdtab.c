@@ -223,8 +223,10 @@ struct vfs_epoll *vfs_epoll_new(void)
 	if (!o)
 		return NULL;
 	e = (struct vfs_epoll *)o;
-	if (!e->items) /* fresh from calloc: set up the lock once */
+	if (!e->items) { /* fresh from calloc: set up the locks once */
 		pthread_mutex_init(&e->lock, NULL);
+		pthread_mutex_init(&e->rd_lock, NULL);
+	}
 	e->nitems = 0;
 	e->rr = 0;
 	e->rd_head = e->rd_tail = NULL;

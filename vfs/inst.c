@@ -1,11 +1,16 @@
 /*
- * inst.c: the process's stack instance, its lock, its progress thread,
- * and how program threads wait on it.
+ * inst.c: the process's stack instances, their locks, their progress
+ * threads, and how program threads wait on them.
  *
- * One instance (queue 0) per process for now, every stack call made under
- * inst->lock (DESIGN.md rule 2, "reached under the owner's lock"). The
- * lock is uncontended while one program thread does network work; the
- * progress thread takes it only when a frame arrived or a timer is due.
+ * One instance per queue pair (NETFUSE_QUEUES, default 1), each with its
+ * own stack, lock, progress thread and waiters; every stack call made
+ * under the owning instance's lock (DESIGN.md rule 2, "reached under the
+ * owner's lock"). A thread is bound to one instance (vfs_inst_mine: the
+ * one of the CPU it first ran a netfuse call on), where its new sockets
+ * go; a socket is owned by the instance its flow lands on. The lock is
+ * uncontended while one program thread per instance does network work;
+ * the progress thread takes it only when a frame arrived or a timer is
+ * due. Frames that land on the wrong queue are handed over (steer.c).
  *
  * Progress (rule 3): a thread that sleeps on the queue's wake fd (io.h
  * wake protocol) and on the stack's next deadline, polls the stack, and
@@ -53,7 +58,11 @@
 #define RX_BATCH 32
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vfs_inst the_inst;
+static struct vfs_inst the_insts[VFS_MAX_INST];
+static __thread struct vfs_inst *tls_inst;
+static __thread pid_t tls_inst_pid;
+static __thread unsigned tls_inst_gen;
+static atomic_uint inst_gen = 1; /* bumped by every attach (tests) */
 static __thread int tls_evfd = -1;
 static __thread pid_t tls_evfd_pid;
 
@@ -84,9 +93,9 @@ static void evfd_drain(int fd)
 /* ---- readiness changes ------------------------------------------------ */
 static void wake(struct vfs_inst *in, struct vfs_waiter *w)
 {
-	if (w->woken)
+	if (atomic_load_explicit(&w->woken, memory_order_relaxed) ||
+	    atomic_exchange(&w->woken, 1))
 		return;
-	w->woken = 1;
 	evfd_signal(w->evfd);
 	in->wakeups_sent++;
 }
@@ -94,7 +103,7 @@ static void wake(struct vfs_inst *in, struct vfs_waiter *w)
 static void wake_all_locked(struct vfs_inst *in)
 {
 	struct vfs_waiter *w;
-	for (w = in->waiters; w; w = w->next)
+	for (w = in->waiters; w; w = w->next[in->idx])
 		wake(in, w);
 }
 
@@ -106,7 +115,7 @@ void vfs_inst_wake_all_locked(struct vfs_inst *in)
 void vfs_inst_wake_ep_locked(struct vfs_inst *in, struct vfs_epoll *ep)
 {
 	struct vfs_waiter *w;
-	for (w = in->waiters; w; w = w->next)
+	for (w = in->waiters; w; w = w->next[in->idx])
 		if (w->ep == ep || (!w->ep && !w->sock))
 			wake(in, w);
 }
@@ -136,7 +145,7 @@ static void notify_locked(struct vfs_inst *in)
 				continue;
 			atomic_fetch_add(&s->ev_seq, 1);
 			vfs_ep_mark_locked(s);
-			for (w = in->waiters; w; w = w->next)
+			for (w = in->waiters; w; w = w->next[in->idx])
 				if (concerns(w, s))
 					wake(in, w);
 		}
@@ -146,6 +155,37 @@ static void notify_locked(struct vfs_inst *in)
 void vfs_inst_lock(struct vfs_inst *in)
 {
 	pthread_mutex_lock(&in->lock);
+}
+
+void vfs_inst_lock_counted(struct vfs_inst *in)
+{
+	if (pthread_mutex_trylock(&in->lock) == 0)
+		return;
+	atomic_fetch_add_explicit(&in->contended, 1, memory_order_relaxed);
+	pthread_mutex_lock(&in->lock);
+}
+
+/* The thread's instance: the one of the CPU it runs on at its first
+ * netfuse call (glibc's sched_getcpu reads rseq: no system call), kept
+ * for its life (a thread that moves keeps its sockets' instance). */
+struct vfs_inst *vfs_inst_mine(void)
+{
+	int n = vfs_g.ninst, cpu;
+	pid_t pid = (pid_t)vfs_g.pid;
+
+	if (tls_inst && tls_inst_pid == pid &&
+	    tls_inst_gen == atomic_load_explicit(&inst_gen,
+						 memory_order_relaxed))
+		return tls_inst;
+	tls_inst_gen = atomic_load(&inst_gen);
+	if (n <= 1) {
+		tls_inst = vfs_g.inst;
+	} else {
+		cpu = sched_getcpu();
+		tls_inst = vfs_g.insts[(cpu < 0 ? 0 : cpu) % n];
+	}
+	tls_inst_pid = pid;
+	return tls_inst;
 }
 
 void vfs_inst_unlock(struct vfs_inst *in)
@@ -162,6 +202,8 @@ static unsigned poll_rx_locked(struct vfs_inst *in)
 	uint64_t now = vfs_now_ns();
 	uint16_t n;
 	int rounds = 0;
+	if (atomic_load_explicit(&in->inbox.pending, memory_order_relaxed))
+		total += vfs_steer_drain_locked(in, now);
 	do {
 		n = in->ops->rx_burst ? in->ops->rx_burst(in->ops->q, bufs,
 							  RX_BATCH) : 0;
@@ -279,6 +321,7 @@ static void *progress_main(void *arg)
 	/* its timed sleeps end when a spinner's lease does: 1 us of slack
 	 * instead of the default 50 */
 	(void)raw3(SYS_prctl, PR_SET_TIMERSLACK, 1000, 0);
+	in->thr_tid = (int)raw3(SYS_gettid, 0, 0, 0);
 	hook_guard_enter();
 	while (!atomic_load(&in->stop)) {
 		struct pollfd pf[2];
@@ -380,9 +423,14 @@ void vfs_inst_stop(struct vfs_inst *in)
 }
 
 static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
-		      struct nf_io_ops *ops, uint32_t ip_be, uint8_t plen)
+		      struct nf_io_ops *ops, uint32_t ip_be, uint8_t plen,
+		      int idx)
 {
+	memset(in, 0, sizeof(*in));
+	in->idx = idx;
+	in->ctl_fd = -1;
 	pthread_mutex_init(&in->lock, NULL);
+	pthread_mutex_init(&in->inbox.m, NULL);
 	in->st = st;
 	in->ops = ops;
 	in->max_socks = ns_stack_max_socks(st);
@@ -401,36 +449,72 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 	return 0;
 }
 
-int vfs_attach(struct ns_stack *st, struct nf_io_ops *ops, uint32_t ip_be,
-	       uint8_t prefix_len)
+/* Publish n set-up instances and start their progress threads */
+static int insts_start(int n)
 {
-	struct vfs_inst *in = &the_inst;
-	int r;
+	int i, r = 0;
+	for (i = 0; i < n; i++)
+		vfs_g.insts[i] = &the_insts[i];
+	vfs_g.ninst = n;
+	vfs_steer_setup();
+	for (i = 0; i < n && r == 0; i++)
+		r = vfs_inst_start(&the_insts[i]);
+	if (r < 0) {
+		while (--i >= 0)
+			vfs_inst_stop(&the_insts[i]);
+		vfs_g.ninst = 0;
+		return r;
+	}
+	vfs_g.inst = &the_insts[0];
+	atomic_fetch_add(&inst_gen, 1);
+	return 0;
+}
+
+int vfs_attach_n(int n, struct ns_stack *const *st,
+		 struct nf_io_ops *const *ops, uint32_t ip_be,
+		 uint8_t prefix_len)
+{
+	int r = 0, i;
+	if (n < 1 || n > VFS_MAX_INST)
+		return -EINVAL;
 	if (atomic_load(&vfs_g.inst_state) == 1)
 		return -EBUSY;
 	if (vfs_fdtab_init(1024) < 0)
 		return -ENOMEM;
-	r = inst_setup(in, st, ops, ip_be, prefix_len);
+	for (i = 0; i < n && r == 0; i++)
+		r = inst_setup(&the_insts[i], st[i], ops[i], ip_be, prefix_len,
+			       i);
 	if (r == 0)
-		r = vfs_inst_start(in);
+		r = insts_start(n);
 	if (r < 0)
 		return r;
-	vfs_g.inst = in;
 	atomic_store(&vfs_g.inst_state, 1);
 	return 0;
 }
 
+int vfs_attach(struct ns_stack *st, struct nf_io_ops *ops, uint32_t ip_be,
+	       uint8_t prefix_len)
+{
+	return vfs_attach_n(1, &st, &ops, ip_be, prefix_len);
+}
+
 void vfs_detach(void)
 {
-	struct vfs_inst *in = &the_inst;
+	int i;
 	if (atomic_load(&vfs_g.inst_state) != 1)
 		return;
-	vfs_inst_stop(in);
+	for (i = 0; i < vfs_g.ninst; i++)
+		vfs_inst_stop(vfs_g.insts[i]);
 	atomic_store(&vfs_g.inst_state, 0);
 	vfs_g.inst = NULL;
-	free(in->by_sd);
-	in->by_sd = NULL;
-	pthread_mutex_destroy(&in->lock);
+	for (i = 0; i < vfs_g.ninst; i++) {
+		struct vfs_inst *in = vfs_g.insts[i];
+		free(in->by_sd);
+		in->by_sd = NULL;
+		pthread_mutex_destroy(&in->lock);
+		vfs_g.insts[i] = NULL;
+	}
+	vfs_g.ninst = 0;
 }
 
 /* ---- telemetry (/netfuse/stats, /netfuse/sockets through io/) ---------- */
@@ -440,21 +524,30 @@ typedef void (*tel_set_fn)(struct nf_io *, nf_io_tel_fn, void *);
 static tel_u64_fn p_tel_u64;
 static tel_str_fn p_tel_str;
 
-/* Runs on DPDK's telemetry thread: takes the instance lock briefly. */
+/* Runs on DPDK's telemetry thread: takes each instance's lock briefly.
+ * The stack counters are the sum over the instances. */
 static int tel_stats(void *arg, struct nf_io_tel *t, const char *params)
 {
-	struct vfs_inst *in = arg;
-	struct ns_counters c;
+	struct ns_counters c, sum;
 	const uint64_t *v = (const uint64_t *)&c;
-	uint64_t polls, wakeups;
+	uint64_t *sv = (uint64_t *)&sum, polls = 0, wakeups = 0;
 	unsigned i;
 	int k;
 	(void)params;
-	pthread_mutex_lock(&in->lock);
-	c = *ns_stack_counters(in->st);
-	pthread_mutex_unlock(&in->lock);
+	(void)arg;
+	memset(&sum, 0, sizeof(sum));
+	for (k = 0; k < vfs_g.ninst; k++) {
+		struct vfs_inst *in = vfs_g.insts[k];
+		pthread_mutex_lock(&in->lock);
+		c = *ns_stack_counters(in->st);
+		polls += in->polls;
+		wakeups += in->wakeups_sent;
+		pthread_mutex_unlock(&in->lock);
+		for (i = 0; i < ns_counter_count; i++)
+			sv[i] += v[i];
+	}
 	for (i = 0; i < ns_counter_count && i < 150; i++)
-		p_tel_u64(t, ns_counter_names[i], v[i]);
+		p_tel_u64(t, ns_counter_names[i], sv[i]);
 	p_tel_u64(t, "vfs_socks_live",
 		  (uint64_t)atomic_load(&vfs_g.nsocks_live));
 	for (k = 0; k < VFS_FB_COUNT; k++) {
@@ -463,33 +556,73 @@ static int tel_stats(void *arg, struct nf_io_tel *t, const char *params)
 			 vfs_fallback_names[k]);
 		p_tel_u64(t, name, atomic_load(&vfs_g.fallbacks[k]));
 	}
-	pthread_mutex_lock(&in->lock);
-	polls = in->polls;
-	wakeups = in->wakeups_sent;
-	pthread_mutex_unlock(&in->lock);
 	p_tel_u64(t, "vfs_polls", polls);
 	p_tel_u64(t, "vfs_wakeups", wakeups);
 	p_tel_u64(t, "vfs_sigpipes", atomic_load(&vfs_g.sigpipes));
+	p_tel_u64(t, "vfs_instances", (uint64_t)vfs_g.ninst);
 	return 0;
 }
 
+/* Sockets of every instance, named INSTANCE.SD */
 static int tel_sockets(void *arg, struct nf_io_tel *t, const char *params)
 {
-	struct vfs_inst *in = arg;
 	uint32_t sd, n = 0;
+	int k;
 	(void)params;
-	for (sd = 0; sd < in->max_socks && n < 250; sd++) {
-		char line[200], name[16];
-		int r;
-		pthread_mutex_lock(&in->lock);
-		r = ns_sock_describe(in->st, (int)sd, line, sizeof(line));
-		pthread_mutex_unlock(&in->lock);
-		if (r < 0)
-			continue;
-		snprintf(name, sizeof(name), "%u", sd);
-		p_tel_str(t, name, line);
-		n++;
+	(void)arg;
+	for (k = 0; k < vfs_g.ninst; k++) {
+		struct vfs_inst *in = vfs_g.insts[k];
+		for (sd = 0; sd < in->max_socks && n < 250; sd++) {
+			char line[200], name[24];
+			int r;
+			pthread_mutex_lock(&in->lock);
+			r = ns_sock_describe(in->st, (int)sd, line, sizeof(line));
+			pthread_mutex_unlock(&in->lock);
+			if (r < 0)
+				continue;
+			if (vfs_g.ninst > 1)
+				snprintf(name, sizeof(name), "%d.%u", k, sd);
+			else
+				snprintf(name, sizeof(name), "%u", sd);
+			p_tel_str(t, name, line);
+			n++;
+		}
 	}
+	return 0;
+}
+
+/* One instance (params: its index): /netfuse/instances */
+static int tel_instance(void *arg, struct nf_io_tel *t, const char *params)
+{
+	int k = atoi(params);
+	struct vfs_inst *in;
+	struct ns_counters c;
+	uint64_t polls, steered_in, steered_out, full, conns;
+	(void)arg;
+	if (k < 0 || k >= vfs_g.ninst)
+		return -ENOENT;
+	in = vfs_g.insts[k];
+	pthread_mutex_lock(&in->lock);
+	c = *ns_stack_counters(in->st);
+	polls = in->polls;
+	steered_in = in->steered_in;
+	steered_out = in->steered_out;
+	full = in->steer_full;
+	conns = ns_stack_established(in->st);
+	pthread_mutex_unlock(&in->lock);
+	p_tel_u64(t, "queue", (uint64_t)in->ops->queue_id);
+	p_tel_u64(t, "conns", conns);
+	p_tel_u64(t, "rx_packets", c.rx_frames);
+	p_tel_u64(t, "tx_packets", c.tx_frames);
+	p_tel_u64(t, "steered_in", steered_in);
+	p_tel_u64(t, "steered_out", steered_out);
+	p_tel_u64(t, "steer_ring_full", full);
+	p_tel_u64(t, "arp_shared_in", c.arp_shared_in);
+	p_tel_u64(t, "cross_instance_calls",
+		  atomic_load(&in->foreign_calls));
+	p_tel_u64(t, "lock_contentions", atomic_load(&in->contended));
+	p_tel_u64(t, "polls", polls);
+	p_tel_u64(t, "progress_thread_tid", (uint64_t)in->thr_tid);
 	return 0;
 }
 
@@ -509,6 +642,8 @@ static int load_nfio(void)
 	queue_fn f_queue;
 	struct nf_io *io = NULL;
 	struct nf_io_ops *ops;
+	uint16_t (*f_nbq)(const struct nf_io *);
+	int nq, q;
 	struct ns_config sc;
 	struct ns_stack *st;
 	size_t sz;
@@ -540,6 +675,8 @@ static int load_nfio(void)
 	f_cfg = (cfg_fn)(uintptr_t)dlsym(h, "nf_io_config_from_env");
 	f_init = (init_fn)(uintptr_t)dlsym(h, "nf_io_init");
 	f_queue = (queue_fn)(uintptr_t)dlsym(h, "nf_io_queue");
+	f_nbq = (uint16_t (*)(const struct nf_io *))(uintptr_t)dlsym(h,
+		"nf_io_nb_queues");
 	if (!f_cfg || !f_init || !f_queue) {
 		vfs_log(0, "%s lacks the io.h API: rebuild with `make`; every "
 			"socket stays on the kernel stack", path);
@@ -553,9 +690,14 @@ static int load_nfio(void)
 			"the kernel stack", r);
 		return r;
 	}
-	ops = f_queue(io, 0);
-	if (!ops)
-		return -ENODEV;
+	nq = f_nbq ? f_nbq(io) : 1;
+	if (nq < 1)
+		nq = 1;
+	if (nq > VFS_MAX_INST) {
+		vfs_log(0, "NETFUSE_QUEUES=%d: at most %d stack instances; "
+			"using %d", nq, VFS_MAX_INST, VFS_MAX_INST);
+		nq = VFS_MAX_INST;
+	}
 	ns_config_default(&sc);
 	sc.ip_be = cfg.addr_be;
 	sc.prefix_len = cfg.prefix_len;
@@ -591,36 +733,50 @@ static int load_nfio(void)
 				sc.sndbuf = sc.rcvbuf = (uint32_t)kb * 1024;
 		}
 	}
-	sc.seed = (uint64_t)vfs_now_ns() ^ (uint64_t)getpid();
-	sz = ns_stack_size(&sc);
-	/* NORESERVE: the rings are address space until a connection
-	 * writes them (overcommit's heuristic would refuse 2 GiB on a
-	 * small machine otherwise); page-aligned, so 64-byte aligned */
-	mem = sz ? mmap(NULL, sz, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) :
-		   MAP_FAILED;
-	if (mem == MAP_FAILED) {
-		vfs_log(0, "cannot map %zu MiB for the stack (NETFUSE_MAX_SOCKS x "
-			"2 x NETFUSE_SOCKBUF_KB): every socket stays on the "
-			"kernel stack", sz >> 20);
-		return -ENOMEM;
+	/* one stack per queue pair, each in its own mapping (no line
+	 * shared between two instances' state) */
+	for (q = 0; q < nq; q++) {
+		ops = f_queue(io, (uint16_t)q);
+		if (!ops)
+			return -ENODEV;
+		sc.seed = (uint64_t)vfs_now_ns() ^ (uint64_t)getpid() ^
+			  ((uint64_t)q * 0x9e3779b97f4a7c15ull);
+		/* only the first instance announces the address */
+		sc.no_garp = q > 0;
+		sz = ns_stack_size(&sc);
+		/* NORESERVE: the rings are address space until a
+		 * connection writes them (overcommit's heuristic would
+		 * refuse 2 GiB on a small machine otherwise);
+		 * page-aligned, so 64-byte aligned */
+		mem = sz ? mmap(NULL, sz, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				-1, 0) : MAP_FAILED;
+		if (mem == MAP_FAILED) {
+			vfs_log(0, "cannot map %zu MiB for the stack "
+				"(NETFUSE_MAX_SOCKS x 2 x NETFUSE_SOCKBUF_KB): "
+				"every socket stays on the kernel stack",
+				sz >> 20);
+			return -ENOMEM;
+		}
+		st = ns_stack_init(mem, sz, &sc, ops, vfs_now_ns());
+		if (!st) {
+			vfs_log(0, "stack configuration rejected (NETFUSE_ADDR "
+				"/ NETFUSE_MAX_SOCKS): every socket stays on "
+				"the kernel stack");
+			munmap(mem, sz);
+			return -EINVAL;
+		}
+		r = inst_setup(&the_insts[q], st, ops, cfg.addr_be,
+			       cfg.prefix_len, q);
+		if (r < 0)
+			return r;
+		the_insts[q].link_up = (int (*)(const void *))(uintptr_t)
+			dlsym(h, "nf_io_link_up");
+		the_insts[q].io = io;
 	}
-	st = ns_stack_init(mem, sz, &sc, ops, vfs_now_ns());
-	if (!st) {
-		vfs_log(0, "stack configuration rejected (NETFUSE_ADDR / "
-			"NETFUSE_MAX_SOCKS): every socket stays on the kernel stack");
-		munmap(mem, sz);
-		return -EINVAL;
-	}
-	r = inst_setup(&the_inst, st, ops, cfg.addr_be, cfg.prefix_len);
-	the_inst.link_up = (int (*)(const void *))(uintptr_t)dlsym(h,
-		"nf_io_link_up");
-	the_inst.io = io;
-	if (r == 0)
-		r = vfs_inst_start(&the_inst);
+	r = insts_start(nq);
 	if (r < 0)
 		return r;
-	vfs_g.inst = &the_inst;
 	{
 		tel_set_fn f_stats = (tel_set_fn)(uintptr_t)dlsym(h,
 			"nf_io_tel_set_stats");
@@ -628,12 +784,16 @@ static int load_nfio(void)
 			"nf_io_tel_set_sockets");
 		p_tel_u64 = (tel_u64_fn)(uintptr_t)dlsym(h, "nf_io_tel_u64");
 		p_tel_str = (tel_str_fn)(uintptr_t)dlsym(h, "nf_io_tel_str");
+		tel_set_fn f_insts = (tel_set_fn)(uintptr_t)dlsym(h,
+			"nf_io_tel_set_instances");
 		if (f_stats && f_socks && p_tel_u64 && p_tel_str) {
-			f_stats(io, tel_stats, &the_inst);
-			f_socks(io, tel_sockets, &the_inst);
+			f_stats(io, tel_stats, NULL);
+			f_socks(io, tel_sockets, NULL);
+			if (f_insts)
+				f_insts(io, tel_instance, NULL);
 		}
 	}
-	vfs_log(2, "user-space stack up on queue 0");
+	vfs_log(2, "user-space stack up: %d instance(s), one per queue", nq);
 	return 0;
 }
 
@@ -762,26 +922,52 @@ int vfs_tls_evfd(void)
 	return tls_evfd;
 }
 
+/* in's lock held; w->woken is the caller's to clear (once, before it
+ * registers with its first instance) */
 void vfs_waiter_add(struct vfs_inst *in, struct vfs_waiter *w)
 {
-	w->woken = 0;
-	w->prev = NULL;
-	w->next = in->waiters;
+	int i = in->idx;
+	w->prev[i] = NULL;
+	w->next[i] = in->waiters;
 	if (in->waiters)
-		in->waiters->prev = w;
+		in->waiters->prev[i] = w;
 	in->waiters = w;
 	in->nwaiters++;
 }
 
 void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w)
 {
-	if (w->prev)
-		w->prev->next = w->next;
+	int i = in->idx;
+	if (w->prev[i])
+		w->prev[i]->next[i] = w->next[i];
 	else
-		in->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+		in->waiters = w->next[i];
+	if (w->next[i])
+		w->next[i]->prev[i] = w->prev[i];
 	in->nwaiters--;
+}
+
+/* Register w with every instance (epoll, poll/select and listener
+ * waits: their sockets may live in any); then with none. */
+void vfs_waiter_add_all(struct vfs_waiter *w)
+{
+	int i;
+	atomic_store(&w->woken, 0);
+	for (i = 0; i < vfs_g.ninst; i++) {
+		vfs_inst_lock(vfs_g.insts[i]);
+		vfs_waiter_add(vfs_g.insts[i], w);
+		vfs_inst_unlock(vfs_g.insts[i]);
+	}
+}
+
+void vfs_waiter_del_all(struct vfs_waiter *w)
+{
+	int i;
+	for (i = 0; i < vfs_g.ninst; i++) {
+		vfs_inst_lock(vfs_g.insts[i]);
+		vfs_waiter_del(vfs_g.insts[i], w);
+		vfs_inst_unlock(vfs_g.insts[i]);
+	}
 }
 
 /* Arm the queue's wake-up for a program thread about to sleep, unless
@@ -819,10 +1005,9 @@ static void sleeper_disarm(struct vfs_inst *in)
 	vfs_inst_unlock(in);
 }
 
-long vfs_sleep(struct pollfd *fds, int nfds, uint64_t deadline,
-	       const void *sigmask, int evfd, int *use_wake)
+long vfs_sleep(struct vfs_inst *in, struct pollfd *fds, int nfds,
+	       uint64_t deadline, const void *sigmask, int evfd, int *use_wake)
 {
-	struct vfs_inst *in = vfs_g.inst;
 	struct timespec ts, *tp = NULL;
 	int wi = -1, held = 0;
 	long r;
@@ -901,6 +1086,29 @@ int vfs_sig_restart(void)
 	return 1;
 }
 
+/* The events s has now, or with seq0, want if its readiness changed */
+static uint32_t events_now(struct vfs_sock *s, uint32_t want,
+			   const unsigned *seq0)
+{
+	struct vfs_inst *held = NULL;
+	uint32_t ev = vfs_sock_events_sw(s, &held);
+	if (seq0 && s->sd >= 0) /* a change, not a level (MSG_WAITALL) */
+		ev = atomic_load(&s->ev_seq) != *seq0 ? want : 0;
+	vfs_inst_switch(&held, NULL);
+	return ev;
+}
+
+/* Poll the instances s lives in (a listener: all) if their lock is free */
+static void poll_for(struct vfs_inst *in, const struct vfs_sock *s)
+{
+	int i;
+	vfs_inst_poll_try(in);
+	if (s->rsd)
+		for (i = 0; i < vfs_g.ninst; i++)
+			if (vfs_g.insts[i] != in && s->rsd[i] >= 0)
+				vfs_inst_poll_try(vfs_g.insts[i]);
+}
+
 static int wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 		     uint64_t deadline, int kfd, const unsigned *seq0)
 {
@@ -913,12 +1121,8 @@ static int wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 	want |= NS_EV_ERR | NS_EV_HUP;
 	while (now - t0 < budget && now < deadline &&
 	       vfs_spin_ok(in, now, t0, budget)) {
-		vfs_inst_poll_try(in);
-		vfs_inst_lock(in);
-		ev = vfs_sock_events(in, s);
-		if (seq0) /* wait for a change, not a level (MSG_WAITALL) */
-			ev = atomic_load(&s->ev_seq) != *seq0 ? want : 0;
-		vfs_inst_unlock(in);
+		poll_for(in, s);
+		ev = events_now(s, want, seq0);
 		if (s->sd < 0)
 			return -EBADF;
 		if (ev & want)
@@ -941,15 +1145,18 @@ static int wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 		return w.evfd;
 	w.sock = s;
 	w.ep = NULL;
-	vfs_inst_lock(in);
-	vfs_waiter_add(in, &w);
-	ev = s->sd < 0 ? NS_EV_HUP : vfs_sock_events(in, s);
-	if (seq0 && s->sd >= 0)
-		ev = atomic_load(&s->ev_seq) != *seq0 ? want : 0;
-	vfs_inst_unlock(in);
+	if (s->rsd) {
+		vfs_waiter_add_all(&w);
+	} else {
+		atomic_store(&w.woken, 0);
+		vfs_inst_lock(in);
+		vfs_waiter_add(in, &w);
+		vfs_inst_unlock(in);
+	}
+	ev = s->sd < 0 ? NS_EV_HUP : events_now(s, want, seq0);
 	r = 1;
 	if (!(ev & want)) {
-		vfs_inst_poll_try(in); /* what arrived while we registered */
+		poll_for(in, s); /* what arrived while we registered */
 		pf[0].fd = w.evfd;
 		pf[0].events = POLLIN;
 		pf[0].revents = 0;
@@ -958,12 +1165,16 @@ static int wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 		pf[1].events = (short)(want & (POLLIN | POLLOUT));
 		pf[1].revents = 0;
 		int use_wake = 1;
-		r = vfs_sleep(pf, kfd >= 0 ? 2 : 1, deadline, NULL, w.evfd,
+		r = vfs_sleep(in, pf, kfd >= 0 ? 2 : 1, deadline, NULL, w.evfd,
 			      &use_wake);
 	}
-	vfs_inst_lock(in);
-	vfs_waiter_del(in, &w);
-	vfs_inst_unlock(in);
+	if (s->rsd) {
+		vfs_waiter_del_all(&w);
+	} else {
+		vfs_inst_lock(in);
+		vfs_waiter_del(in, &w);
+		vfs_inst_unlock(in);
+	}
 	if (r == -EINTR)
 		return -EINTR;
 	if (s->sd < 0)

@@ -93,6 +93,7 @@ static int attach_sd_locked(struct vfs_inst *in, struct vfs_sock *s)
 	if ((unsigned)sd < in->max_socks)
 		in->by_sd[sd] = s;
 	s->sd = sd;
+	atomic_store_explicit(&s->in, in, memory_order_release);
 	return 0;
 }
 
@@ -113,6 +114,8 @@ static long to_kernel(int fd, int why, uint32_t addr_be, uint16_t port_be)
 	vfs_fd_remove(fd);
 	return HOOK_PASSTHROUGH;
 }
+
+static void listen_replicas(struct vfs_sock *s, int backlog);
 
 /* Wildcard: a stack socket on the same port beside the bound (TCP:
  * listening) kernel socket. Failure leaves a kernel-only socket. */
@@ -146,6 +149,8 @@ static void make_dual(struct vfs_sock *s, int fd, uint16_t port_be,
 		(void)to_kernel(fd, VFS_FB_ns_error, 0, port_be);
 		return;
 	}
+	if (s->type == SOCK_STREAM)
+		listen_replicas(s, backlog);
 	take_over_flags(s, fd);
 }
 
@@ -473,6 +478,201 @@ static int put_addr(long uaddr, long ulen, const struct sockaddr_in *a,
 	return vfs_copy_out((void *)ulen, &len, sizeof(len));
 }
 
+/* Options a listener's connections inherit, copied to its replicas */
+static const int inherit_opts[][2] = {
+	{ SOL_SOCKET, SO_RCVBUF }, { SOL_SOCKET, SO_SNDBUF },
+	{ SOL_SOCKET, SO_KEEPALIVE }, { IPPROTO_TCP, TCP_NODELAY },
+	{ IPPROTO_TCP, TCP_KEEPIDLE }, { IPPROTO_TCP, TCP_KEEPINTVL },
+	{ IPPROTO_TCP, TCP_KEEPCNT }, { IPPROTO_TCP, TCP_MAXSEG },
+	{ IPPROTO_TCP, TCP_USER_TIMEOUT },
+};
+
+/* The value to set so a replica has what getsockopt read (Linux
+ * reports twice the SO_RCVBUF/SO_SNDBUF asked for) */
+static int inherit_val(int level, int name, int v)
+{
+	if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF))
+		return v / 2;
+	return v;
+}
+
+/* s listens in its owner (lock not held): listen in every other instance
+ * too, on the same address and port, with its inheritable options, so a
+ * connection is accepted by the instance whose queue its SYN reached
+ * (as an SO_REUSEPORT group in Linux). An instance that cannot (its port
+ * taken by a connection of its own) has no replica: SYNs that land there
+ * are handed on (steer.c). */
+static void listen_replicas(struct vfs_sock *s, int backlog)
+{
+	struct vfs_inst *own = vfs_sock_inst(s);
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int vals[sizeof(inherit_opts) / sizeof(inherit_opts[0])], i, k, r;
+	int *rsd;
+
+	if (vfs_g.ninst < 2 || s->rsd)
+		return;
+	rsd = malloc(sizeof(int) * VFS_MAX_INST);
+	if (!rsd)
+		return;
+	for (i = 0; i < VFS_MAX_INST; i++)
+		rsd[i] = -1;
+	vfs_inst_lock(own);
+	r = s->sd < 0 ? -EBADF : ns_getsockname(own->st, s->sd, &a);
+	for (k = 0; r == 0 && k < (int)(sizeof(vals) / sizeof(vals[0])); k++) {
+		socklen_t l = sizeof(int);
+		vals[k] = -1;
+		(void)ns_getsockopt(own->st, s->sd, inherit_opts[k][0],
+				    inherit_opts[k][1], &vals[k], &l);
+	}
+	rsd[own->idx] = s->sd;
+	vfs_inst_unlock(own);
+	(void)al;
+	if (r < 0) {
+		free(rsd);
+		return;
+	}
+	s->rsd = rsd; /* before the replicas exist: events walk it */
+	for (i = 0; i < vfs_g.ninst; i++) {
+		struct vfs_inst *in = vfs_g.insts[i];
+		int sd;
+		if (in == own)
+			continue;
+		vfs_inst_lock(in);
+		sd = ns_socket(in->st, SOCK_STREAM);
+		r = sd;
+		for (k = 0; sd >= 0 && k < (int)(sizeof(vals) / sizeof(vals[0]));
+		     k++)
+			if (vals[k] >= 0) {
+				int v = inherit_val(inherit_opts[k][0],
+						    inherit_opts[k][1], vals[k]);
+				(void)ns_setsockopt(in->st, sd, inherit_opts[k][0],
+						    inherit_opts[k][1], &v,
+						    sizeof(int));
+			}
+		if (sd >= 0)
+			r = ns_bind(in->st, sd, &a);
+		if (r >= 0)
+			r = ns_listen(in->st, sd, backlog);
+		if (r >= 0) {
+			rsd[i] = sd;
+			if ((unsigned)sd < in->max_socks)
+				in->by_sd[sd] = s;
+		} else if (sd >= 0) {
+			(void)ns_close(in->st, sd);
+		}
+		vfs_inst_unlock(in);
+		if (r < 0)
+			vfs_log(2, "listener on port %u: no replica in instance "
+				"%d (%d); its SYNs are handed on",
+				ntohs(a.sin_port), i, r);
+	}
+}
+
+/* An option set on a listener after listen(): its replicas follow */
+static void replicas_setopt(struct vfs_sock *s, int level, int name)
+{
+	struct vfs_inst *own = vfs_sock_inst(s);
+	socklen_t l = sizeof(int);
+	int v, i, k, known = 0;
+	for (k = 0; k < (int)(sizeof(inherit_opts) / sizeof(inherit_opts[0]));
+	     k++)
+		known |= inherit_opts[k][0] == level && inherit_opts[k][1] == name;
+	if (!known)
+		return;
+	vfs_inst_lock(own);
+	k = s->sd < 0 ? -EBADF : ns_getsockopt(own->st, s->sd, level, name,
+					       &v, &l);
+	vfs_inst_unlock(own);
+	v = inherit_val(level, name, v);
+	for (i = 0; k == 0 && i < vfs_g.ninst; i++) {
+		struct vfs_inst *in = vfs_g.insts[i];
+		if (in == own || s->rsd[i] < 0)
+			continue;
+		vfs_inst_lock(in);
+		if (s->rsd[i] >= 0)
+			(void)ns_setsockopt(in->st, s->rsd[i], level, name, &v,
+					    sizeof(v));
+		vfs_inst_unlock(in);
+	}
+}
+
+/* Close a listener's replicas (s's owner already closed its sd) */
+static void close_replicas(struct vfs_sock *s)
+{
+	int i;
+	for (i = 0; s->rsd && i < vfs_g.ninst; i++) {
+		struct vfs_inst *in = vfs_g.insts[i];
+		if (in == vfs_sock_inst(s) || s->rsd[i] < 0)
+			continue;
+		vfs_inst_lock(in);
+		if ((unsigned)s->rsd[i] < in->max_socks &&
+		    in->by_sd[s->rsd[i]] == s)
+			in->by_sd[s->rsd[i]] = NULL;
+		(void)ns_close(in->st, s->rsd[i]);
+		s->rsd[i] = -1;
+		vfs_inst_wake_all_locked(in);
+		vfs_inst_unlock(in);
+	}
+}
+
+uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held)
+{
+	struct vfs_inst *own = vfs_sock_inst(s);
+	uint32_t ev = 0;
+	int i;
+	if (!own)
+		return 0;
+	if (!s->rsd || vfs_g.forked_child) {
+		vfs_inst_switch(held, own);
+		return vfs_sock_events(own, s);
+	}
+	for (i = 0; i < vfs_g.ninst; i++) {
+		if (s->rsd[i] < 0)
+			continue;
+		vfs_inst_switch(held, vfs_g.insts[i]);
+		if (s->sd < 0)
+			return NS_EV_HUP | NS_EV_ERR;
+		if (s->rsd[i] >= 0)
+			ev |= ns_sock_events(vfs_g.insts[i]->st, s->rsd[i]);
+	}
+	return ev;
+}
+
+/* One accept from any of s's instances, the calling thread's first:
+ * ns's sd and owner are set; -EAGAIN if none has a connection. */
+static long accept_any(struct vfs_inst *in, struct vfs_sock *s,
+		       struct vfs_sock *ns, struct sockaddr_in *peer)
+{
+	int n = s->rsd ? vfs_g.ninst : 1, k, first = 0;
+	long r = -EAGAIN;
+	if (s->rsd) {
+		struct vfs_inst *me = vfs_inst_mine();
+		first = me ? me->idx : 0;
+	}
+	for (k = 0; k < n; k++) {
+		struct vfs_inst *j = s->rsd ? vfs_g.insts[(first + k) % n] : in;
+		int lsd;
+		vfs_inst_lock(j);
+		lsd = s->rsd ? s->rsd[j->idx] : s->sd;
+		if (s->sd < 0)
+			r = -EBADF;
+		else if (lsd >= 0)
+			r = ns_accept(j->st, lsd, peer);
+		if (r >= 0) {
+			ns->sd = (int)r;
+			ns->route = VFS_R_NETFUSE;
+			atomic_store_explicit(&ns->in, j, memory_order_release);
+			if ((unsigned)r < j->max_socks)
+				j->by_sd[r] = ns;
+		}
+		vfs_inst_unlock(j);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return r;
+}
+
 static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		      const struct hook_call *c)
 {
@@ -491,15 +691,7 @@ static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	if (!ns)
 		return -ENOMEM;
 	for (;;) {
-		vfs_inst_lock(in);
-		r = s->sd < 0 ? -EBADF : ns_accept(in->st, s->sd, &peer);
-		if (r >= 0) {
-			ns->sd = (int)r;
-			ns->route = VFS_R_NETFUSE;
-			if ((unsigned)r < in->max_socks)
-				in->by_sd[r] = ns;
-		}
-		vfs_inst_unlock(in);
+		r = accept_any(in, s, ns, &peer);
 		if (r >= 0)
 			break;
 		if (r != -EAGAIN)
@@ -526,9 +718,10 @@ static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	pfd = raw(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
 		  (flags & SOCK_CLOEXEC), 0, 0, 0, 0);
 	if (pfd < 0 || vfs_fd_install((int)pfd, &ns->h) < 0) {
-		vfs_inst_lock(in);
-		detach_sd_locked(in, ns);
-		vfs_inst_unlock(in);
+		struct vfs_inst *nin = vfs_sock_inst(ns);
+		vfs_inst_lock(nin);
+		detach_sd_locked(nin, ns);
+		vfs_inst_unlock(nin);
 		if (pfd >= 0)
 			(void)raw(SYS_close, pfd, 0, 0, 0, 0, 0);
 		r = pfd < 0 ? pfd : -ENOMEM;
@@ -882,6 +1075,8 @@ void vfs_sock_closed(struct vfs_sock *s)
 		s->sd = -1;
 		return;
 	}
+	if (vfs_sock_inst(s))
+		in = vfs_sock_inst(s);
 	vfs_inst_lock(in);
 	vfs_ep_mark_locked(s); /* its epoll item goes */
 	if (s->sd >= 0) {
@@ -890,6 +1085,11 @@ void vfs_sock_closed(struct vfs_sock *s)
 		vfs_inst_timer_check(in);
 	}
 	vfs_inst_unlock(in);
+	if (s->rsd) {
+		close_replicas(s);
+		free(s->rsd);
+		s->rsd = NULL;
+	}
 }
 
 uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s)
@@ -922,11 +1122,15 @@ void vfs_exit_close_all(void)
 	end = vfs_now_ns() + vfs_g.exit_linger_ns;
 	for (;;) {
 		struct timespec ts = { 0, 1000000 };
-		uint32_t left;
-		vfs_inst_poll_try(in);
-		vfs_inst_lock(in);
-		left = ns_stack_closing(in->st);
-		vfs_inst_unlock(in);
+		uint32_t left = 0;
+		int i;
+		for (i = 0; i < vfs_g.ninst; i++) {
+			in = vfs_g.insts[i];
+			vfs_inst_poll_try(in);
+			vfs_inst_lock(in);
+			left += ns_stack_closing(in->st);
+			vfs_inst_unlock(in);
+		}
 		if (!left)
 			break;
 		if (vfs_now_ns() >= end) {
@@ -1203,13 +1407,14 @@ long vfs_sys_splice(const struct hook_call *c)
 	long r = HOOK_PASSTHROUGH;
 	if (oi && oi->kind == VFS_K_SOCK &&
 	    ((struct vfs_sock *)oi)->route == VFS_R_NETFUSE)
-		r = vfs_g.forked_child || !vfs_g.inst ? -EIO :
-		    nf_splice_out(vfs_g.inst, (struct vfs_sock *)oi,
+		r = vfs_g.forked_child || !vfs_sock_inst((struct vfs_sock *)oi) ?
+		    -EIO : nf_splice_out(vfs_sock_inst((struct vfs_sock *)oi),
+				     (struct vfs_sock *)oi,
 				  (int)c->arg[0], c);
 	else if (s && s->route == VFS_R_NETFUSE)
 		r = vfs_g.forked_child ? -EIO :
-		    !vfs_g.inst ? -EIO :
-		    nf_splice(vfs_g.inst, s, (int)c->arg[2], c);
+		    !vfs_sock_inst(s) ? -EIO :
+		    nf_splice(vfs_sock_inst(s), s, (int)c->arg[2], c);
 	if (oi)
 		vfs_obj_put(oi);
 	if (oo)
@@ -1326,9 +1531,12 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 	}
 	if (vfs_g.forked_child)
 		return child_call(c, s, fd);
-	in = vfs_g.inst;
+	in = vfs_sock_inst(s);
 	if (!in)
 		return -EIO;
+	if (vfs_g.ninst > 1 && in != vfs_inst_mine())
+		atomic_fetch_add_explicit(&in->foreign_calls, 1,
+					  memory_order_relaxed);
 
 	switch (c->nr) {
 	case SYS_read:
@@ -1480,6 +1688,8 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		vfs_inst_lock(in);
 		r = s->sd < 0 ? -EBADF : ns_listen(in->st, s->sd, (int)c->arg[1]);
 		vfs_inst_unlock(in);
+		if (r == 0)
+			listen_replicas(s, (int)c->arg[1]);
 		return r;
 	case SYS_accept:
 	case SYS_accept4:
@@ -1508,7 +1718,10 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 	case SYS_getsockopt:
 		return nf_getsockopt(in, s, c);
 	case SYS_setsockopt:
-		return nf_setsockopt(in, s, fd, c);
+		r = nf_setsockopt(in, s, fd, c);
+		if (r == 0 && s->rsd)
+			replicas_setopt(s, (int)c->arg[1], (int)c->arg[2]);
+		return r;
 	case SYS_ioctl:
 		return nf_ioctl(in, s, c);
 	case SYS_fcntl:

@@ -38,6 +38,11 @@ int vfs_setup(vfs_getenv_fn get, void *arg);
  * the netfuse interface for routing. 0 or -errno. */
 int vfs_attach(struct ns_stack *st, struct nf_io_ops *ops, uint32_t ip_be,
 	       uint8_t prefix_len);
+/* The same with n instances (n <= 16), st[i] built on queue ops[i]:
+ * one per queue pair, as NETFUSE_QUEUES makes them (inst.c). */
+int vfs_attach_n(int n, struct ns_stack *const *st,
+		 struct nf_io_ops *const *ops, uint32_t ip_be,
+		 uint8_t prefix_len);
 /* Stop the progress thread and forget the instance (tests). The caller
  * finishes the stack itself. Sockets still open become unusable (EIO). */
 void vfs_detach(void);

@@ -15,11 +15,14 @@
  *     stable memory), so a racing lookup that loses against a close can
  *     touch the counter safely (vfs_obj_tryget()).
  *
- * Locks. One stack instance (struct vfs_inst) per process for now, every
- * stack call made under inst->lock (DESIGN.md rule 2, "under the owner's
- * lock"). The fd table is read without locks; its writers take
- * fdtab.lock. An epoll set's interest list has its own mutex, taken
- * before inst->lock when both are needed.
+ * Locks. One stack instance (struct vfs_inst) per queue pair
+ * (NETFUSE_QUEUES, inst.c), every stack call made under the owning
+ * instance's lock (DESIGN.md rule 2, "under the owner's lock"); a socket
+ * is owned by one instance (vfs_sock.in), a listener has a replica in
+ * every instance (vfs_sock.rsd). The fd table is read without locks; its
+ * writers take fdtab.lock. An epoll set's interest list has its own
+ * mutex, taken before any inst->lock; its ready-candidate list has
+ * rd_lock, taken after (a leaf). Never two inst->locks at once.
  */
 #ifndef VFS_PRIV_H
 #define VFS_PRIV_H
@@ -65,9 +68,19 @@ struct vfs_saved_opt {
 	int len;
 };
 
+#define VFS_MAX_INST 16
+
+struct vfs_inst;
+
 struct vfs_sock {
 	struct vfs_obj h;
 	int type;                 /* (creator) SOCK_STREAM / SOCK_DGRAM */
+	/* The owning instance, set with sd (never changes after). */
+	struct vfs_inst *_Atomic in;
+	/* A listener's replicas: rsd[i] is its sd in instance i (-1 none;
+	 * rsd[in->idx] == sd); NULL for every other socket. Set at listen,
+	 * under each instance's lock in turn; read under that lock. */
+	int *rsd;
 	/* Written under inst->lock once decided; read there. */
 	int route;                /* enum vfs_route */
 	int sd;                   /* stack sd, -1 none or closed */
@@ -93,6 +106,7 @@ struct vfs_sock {
 	 * (ep_owner->lock; a hint, checked before use). */
 	struct vfs_sock *ep_next;
 	int ep_queued;
+	int ep_remark;            /* marked while an epoll_wait held it */
 	int ep_idx;
 	int npoll;                /* poll/select waiters on it (inst->lock) */
 	/* Options set before the socket was decided, replayed on the stack
@@ -126,10 +140,12 @@ struct vfs_epoll {
 	 * list. full_scan: some socket of this set is also in another set
 	 * or twice in this one; then every item is looked at. */
 	struct vfs_sock *rd_head, *rd_tail;
+	pthread_mutex_t rd_lock;  /* the list, and its sockets' ep_next,
+				   * ep_queued, ep_remark (leaf lock) */
 	int full_scan;
 	int dead;                 /* closed: no more candidates */
 };
-/* inst->lock held: put s on its epoll set's ready-candidate list */
+/* s->in's lock held: put s on its epoll set's ready-candidate list */
 void vfs_ep_mark_locked(struct vfs_sock *s);
 
 /* ---- fd table (fdtab.c) --------------------------------------------- */
@@ -182,14 +198,31 @@ int vfs_obj_live(int kind);
  * poll waiters (vfs_sock.npoll). */
 struct vfs_waiter {
 	int evfd;                 /* the sleeping thread's eventfd */
-	int woken;                /* evfd written since it registered */
+	atomic_int woken;         /* evfd written since it registered */
 	struct vfs_sock *sock;
 	struct vfs_epoll *ep;
-	struct vfs_waiter *next, *prev;
+	/* links in each instance's list (a listener's, epoll's and poll's
+	 * waiters are in every instance's) */
+	struct vfs_waiter *next[VFS_MAX_INST], *prev[VFS_MAX_INST];
+};
+
+/* Frames and neighbours handed to an instance by the others (steer.c):
+ * its own lock (a leaf), taken by the producer under the producer's
+ * instance lock, and by the owner under its own. */
+#define VFS_INBOX_CAP 512
+#define VFS_NEIGH_CAP 16
+struct vfs_inbox {
+	pthread_mutex_t m;
+	atomic_int pending;       /* something to take (read without m) */
+	unsigned h, n;
+	struct { struct nf_buf *b; uint8_t hops; } q[VFS_INBOX_CAP];
+	unsigned nn;
+	struct { uint32_t ip_be; uint8_t mac[6]; } neigh[VFS_NEIGH_CAP];
 };
 
 struct vfs_inst {
 	pthread_mutex_t lock;     /* every stack call and the fields below */
+	int idx;                  /* in vfs_g.insts[]; = its queue id */
 	struct ns_stack *st;
 	struct nf_io_ops *ops;
 	struct vfs_sock **by_sd;  /* sd -> socket (for readiness seqs) */
@@ -202,6 +235,7 @@ struct vfs_inst {
 	/* progress thread */
 	pthread_t thr;
 	int thr_started;
+	int thr_tid;              /* its thread id (telemetry) */
 	atomic_int stop;
 	int ctl_fd;               /* eventfd: kick the progress thread */
 	/* the thread spinning on this instance and until when (a lease, no
@@ -231,13 +265,51 @@ struct vfs_inst {
 	uint32_t ip_be, mask_be;  /* the netfuse interface */
 	uint64_t polls, wakeups_sent;
 	uint64_t ep_checks;       /* epoll items looked at (collect) */
-};
+	/* steering (steer.c): the hop count of the frames being polled
+	 * (0: from its own queue), and counters */
+	unsigned rx_hops;
+	uint64_t steered_in, steered_out, steer_full;
+	atomic_ullong foreign_calls; /* calls by threads of another instance */
+	atomic_ullong contended;     /* lock found taken */
+	struct vfs_inbox inbox;
+} __attribute__((aligned(64)));
+
+/* The calling thread's instance (chosen at its first use from its CPU);
+ * NULL before the instances exist. */
+struct vfs_inst *vfs_inst_mine(void);
+/* Lock an instance, counting contention (a trylock first). */
+void vfs_inst_lock_counted(struct vfs_inst *in);
+
+/* ---- steering between instances (steer.c) ------------------------------ */
+/* Set the stack callbacks of every instance (after they exist). */
+void vfs_steer_setup(void);
+/* The instance's lock held: take what the others handed it (frames go
+ * through ns_stack_poll with their hop count). Returns frames taken. */
+unsigned vfs_steer_drain_locked(struct vfs_inst *in, uint64_t now);
 
 /* 0 ready, -errno if no instance can be had (then: kernel fallback). */
 int vfs_inst_get(struct vfs_inst **out);
 /* Take the lock / drop it after reporting readiness changes. */
 void vfs_inst_lock(struct vfs_inst *in);
 void vfs_inst_unlock(struct vfs_inst *in);
+/* Hold at most one instance lock while walking sockets of several:
+ * *held is the instance locked now (NULL none); in NULL: unlock. */
+static inline void vfs_inst_switch(struct vfs_inst **held,
+				   struct vfs_inst *in)
+{
+	if (*held == in)
+		return;
+	if (*held)
+		vfs_inst_unlock(*held);
+	*held = in;
+	if (in)
+		vfs_inst_lock(in);
+}
+/* The instance that owns s (its calls take this lock). */
+static inline struct vfs_inst *vfs_sock_inst(const struct vfs_sock *s)
+{
+	return atomic_load_explicit(&s->in, memory_order_acquire);
+}
 /* May the calling thread spin (poll) in a wait that started at t0? One
  * thread at a time spins on an instance; the others sleep at once and
  * the spinner's polls wake them (their eventfds). */
@@ -257,6 +329,8 @@ uint64_t vfs_now_ns(void);
 int vfs_tls_evfd(void);
 void vfs_waiter_add(struct vfs_inst *in, struct vfs_waiter *w);
 void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w);
+void vfs_waiter_add_all(struct vfs_waiter *w);
+void vfs_waiter_del_all(struct vfs_waiter *w);
 /* Sleep in ppoll on fds[0..nfds) (the caller puts its eventfd there) and,
  * while *use_wake (the caller sets it to 1 once per blocking call), the
  * queue's rx interrupt fd, appended at fds[nfds] (room for it is the
@@ -266,8 +340,9 @@ void vfs_waiter_del(struct vfs_inst *in, struct vfs_waiter *w);
  * a second sleep on it could return at once, again and again (a busy
  * loop that starved the thread doing the work). Returns ppoll's result. */
 struct pollfd;
-long vfs_sleep(struct pollfd *extra, int nextra, uint64_t deadline,
-	       const void *sigmask, int evfd, int *use_wake);
+long vfs_sleep(struct vfs_inst *in, struct pollfd *extra, int nextra,
+	       uint64_t deadline, const void *sigmask, int evfd,
+	       int *use_wake);
 
 /* Wait until sd has one of `want` (or ERR/HUP), or, with seq0, until its
  * readiness-change counter differs from *seq0; or deadline. kfd: a kernel
@@ -332,7 +407,9 @@ struct vfs_state {
 	int log_level;            /* 0 error .. 3 debug */
 	struct vfs_route_cfg route;
 	atomic_int inst_state;    /* 0 not tried, 1 ready, -1 failed */
-	struct vfs_inst *inst;
+	struct vfs_inst *inst;    /* insts[0] */
+	struct vfs_inst *insts[VFS_MAX_INST];
+	int ninst;
 	atomic_int nsocks_live;   /* netfuse/dual sockets open */
 	atomic_ullong fallbacks[VFS_FB_COUNT];
 	atomic_ullong sigpipes;
@@ -361,6 +438,9 @@ long vfs_sys_fcntl_dupfd(const struct hook_call *c);
 long vfs_sys_close_range(const struct hook_call *c);
 void vfs_sock_closed(struct vfs_sock *s);
 uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s);
+/* s's events from the instance(s) it lives in (a listener: the OR of its
+ * replicas), switching the lock held (*held) as it goes. */
+uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held);
 void vfs_after_fork_child(void);
 /* exit_group: close every netfuse socket (FIN now, as the kernel would on
  * exit), then let the stack send what it can for a short while. */
