@@ -300,6 +300,13 @@ void vfs_inst_poll_try(struct vfs_inst *in)
 	vfs_inst_unlock(in);
 }
 
+void vfs_inst_bind(struct vfs_inst *in)
+{
+	tls_inst = in;
+	tls_inst_pid = (pid_t)vfs_g.pid;
+	tls_inst_gen = atomic_load(&inst_gen);
+}
+
 /* ---- the progress thread ---------------------------------------------- */
 void vfs_inst_timer_check(struct vfs_inst *in)
 {
@@ -855,7 +862,7 @@ int vfs_inst_get(struct vfs_inst **out)
 	int s = atomic_load_explicit(&vfs_g.inst_state, memory_order_acquire);
 	sigset_t all, old;
 	if (s == 1) {
-		*out = vfs_g.inst;
+		*out = vfs_inst_mine(); /* new sockets: the thread's own */
 		return 0;
 	}
 	if (s < 0 || vfs_g.forked_child)
@@ -878,7 +885,7 @@ int vfs_inst_get(struct vfs_inst **out)
 	(void)raw3(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0);
 	if (s != 1)
 		return -ENETDOWN;
-	*out = vfs_g.inst;
+	*out = vfs_inst_mine();
 	return 0;
 }
 

@@ -277,6 +277,8 @@ struct vfs_inst {
 /* The calling thread's instance (chosen at its first use from its CPU);
  * NULL before the instances exist. */
 struct vfs_inst *vfs_inst_mine(void);
+/* Bind the calling thread to in (tests; threads are bound at first use) */
+void vfs_inst_bind(struct vfs_inst *in);
 /* Lock an instance, counting contention (a trylock first). */
 void vfs_inst_lock_counted(struct vfs_inst *in);
 
@@ -287,7 +289,8 @@ void vfs_steer_setup(void);
  * through ns_stack_poll with their hop count). Returns frames taken. */
 unsigned vfs_steer_drain_locked(struct vfs_inst *in, uint64_t now);
 
-/* 0 ready, -errno if no instance can be had (then: kernel fallback). */
+/* The calling thread's instance (new sockets go there), loading the
+ * stack on first use; -errno if none can be had (then: kernel fallback). */
 int vfs_inst_get(struct vfs_inst **out);
 /* Take the lock / drop it after reporting readiness changes. */
 void vfs_inst_lock(struct vfs_inst *in);

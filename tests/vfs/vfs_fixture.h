@@ -6,6 +6,9 @@
  *
  *   vfs side: 198.18.0.2/24, attached with vfs_attach(); vfs/'s progress
  *             thread polls it and sleeps on the link's wake eventfd.
+ *             fx_up_n() attaches two instances instead (two queues, as
+ *             NETFUSE_QUEUES=2), and a steering mode says which queue
+ *             the peer's frames land on (FX_STEER_*).
  *   peer:     198.18.0.1/24, polled every 200 us (or on a frame) by the
  *             peer thread, under peer_lock for the test's own calls.
  *
@@ -45,12 +48,23 @@ struct lq {
 	int armed;
 };
 
+/* Which vfs queue the peer's frames land on with two instances */
+enum {
+	FX_STEER_ALL0 = 0,   /* every frame on instance 0's queue */
+	FX_STEER_HASH = 1,   /* TCP/UDP by a symmetric hash of the 4-tuple
+			      * (as RSS or a tap's flow table), the rest 0 */
+};
+
 struct link {
 	pthread_mutex_t m;        /* queues and the pool */
 	struct fio_pool *pool;
-	struct lq q[2];           /* q[i]: frames towards side i */
-	struct nf_io_ops ops[2];
+	/* q[0]: towards vfs instance 0, q[1]: towards the peer, q[2]:
+	 * towards vfs instance 1 (fx_up_n) */
+	struct lq q[3];
+	struct nf_io_ops ops[3];
+	int nvfs, mode;
 	uint64_t drops;
+	uint64_t landed[2];       /* peer frames per vfs queue */
 };
 
 static struct link g_link;
@@ -92,10 +106,41 @@ static inline uint16_t lk_tx0(void *q, struct nf_buf **b, uint16_t n)
 	return lk_tx_to(&g_link.q[1], b, n);
 }
 
+/* the vfs queue a frame from the peer lands on (g_link.mode) */
+static inline int lk_steer(const struct nf_buf *b)
+{
+	const uint8_t *p = b->data;
+	uint32_t h;
+	unsigned ihl;
+	if (g_link.nvfs < 2 || g_link.mode == FX_STEER_ALL0 || b->len < 34 ||
+	    p[12] != 0x08 || p[13] != 0x00 || (p[23] != 6 && p[23] != 17))
+		return 0;
+	ihl = (p[14] & 15u) * 4;
+	if (b->len < 14 + ihl + 4)
+		return 0;
+	/* symmetric: the same for both directions of a flow */
+	h = ((uint32_t)p[26] << 24 | p[27] << 16 | p[28] << 8 | p[29]) ^
+	    ((uint32_t)p[30] << 24 | p[31] << 16 | p[32] << 8 | p[33]) ^
+	    ((uint32_t)(p[14 + ihl] << 8 | p[15 + ihl]) ^
+	     (uint32_t)(p[16 + ihl] << 8 | p[17 + ihl]));
+	h ^= h >> 16;
+	h ^= h >> 8;
+	return (int)(h & 1);
+}
+
 static inline uint16_t lk_tx1(void *q, struct nf_buf **b, uint16_t n)
 {
+	uint16_t k;
 	(void)q;
-	return lk_tx_to(&g_link.q[0], b, n);
+	if (g_link.nvfs < 2)
+		return lk_tx_to(&g_link.q[0], b, n);
+	for (k = 0; k < n; k++) {
+		int t = lk_steer(b[k]);
+		if (lk_tx_to(&g_link.q[t ? 2 : 0], &b[k], 1) != 1)
+			break;
+		__atomic_fetch_add(&g_link.landed[t], 1, __ATOMIC_RELAXED);
+	}
+	return k;
 }
 
 static inline struct nf_buf *lk_alloc(void *q)
@@ -144,6 +189,8 @@ struct peer {
 	volatile int stop;
 	struct ns_stack *vst;     /* the vfs side's instance */
 	void *vmem;
+	struct ns_stack *vst2;    /* its second instance (fx_up_n) */
+	void *vmem2;
 };
 
 static struct peer g_peer;
@@ -201,23 +248,29 @@ static inline const char *fx_env(void *arg, const char *name)
 	return NULL;
 }
 
-/* Bring both sides up. env: NULL-terminated name/value pairs for
- * vfs_setup (NULL: defaults). 0 on success. */
-static inline int fx_up(const char *const *env)
+/* Bring both sides up, the vfs side with nvfs instances (1 or 2) and
+ * the peer's frames steered by mode. env: NULL-terminated name/value
+ * pairs for vfs_setup (NULL: defaults). 0 on success. */
+static inline int fx_up_n(const char *const *env, int nvfs, int mode)
 {
-	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 2}, {2, 0, 0, 0, 0, 1}};
-	int i;
+	static const uint8_t mac[3][6] = {{2, 0, 0, 0, 0, 2}, {2, 0, 0, 0, 0, 1},
+					  {2, 0, 0, 0, 0, 2}};
+	int i, nq = nvfs > 1 ? 3 : 2;
 	memset(&g_link, 0, sizeof(g_link));
 	pthread_mutex_init(&g_link.m, NULL);
+	g_link.nvfs = nvfs;
+	g_link.mode = mode;
 	g_link.pool = fio_pool_new(8192);
 	if (!g_link.pool)
 		return -1;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < nq; i++) {
 		struct nf_io_ops *o = &g_link.ops[i];
 		g_link.q[i].evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		o->q = &g_link.q[i];
 		o->rx_burst = lk_rx;
-		o->tx_burst = i == 0 ? lk_tx0 : lk_tx1;
+		o->tx_burst = i == 1 ? lk_tx1 : lk_tx0;
+		o->queue_id = i == 2 ? 1 : 0;
+		o->nb_queues = i == 1 ? 1 : (uint16_t)nvfs;
 		o->alloc = lk_alloc;
 		o->free = lk_free;
 		o->wake_arm = lk_arm;
@@ -235,11 +288,28 @@ static inline int fx_up(const char *const *env)
 		return -1;
 	if (vfs_setup(fx_env, (void *)env) < 0)
 		return -1;
-	if (vfs_attach(g_peer.vst, &g_link.ops[0], inet_addr(VFS_IP), 24) < 0)
+	if (nvfs > 1) {
+		struct ns_stack *sts[2];
+		struct nf_io_ops *ops[2] = { &g_link.ops[0], &g_link.ops[2] };
+		g_peer.vst2 = fx_stack(VFS_IP, &g_link.ops[2], &g_peer.vmem2, 33);
+		if (!g_peer.vst2)
+			return -1;
+		sts[0] = g_peer.vst;
+		sts[1] = g_peer.vst2;
+		if (vfs_attach_n(2, sts, ops, inet_addr(VFS_IP), 24) < 0)
+			return -1;
+	} else if (vfs_attach(g_peer.vst, &g_link.ops[0], inet_addr(VFS_IP),
+			      24) < 0) {
 		return -1;
+	}
 	if (pthread_create(&g_peer.thr, NULL, peer_main, NULL))
 		return -1;
 	return 0;
+}
+
+static inline int fx_up(const char *const *env)
+{
+	return fx_up_n(env, 1, FX_STEER_ALL0);
 }
 
 static inline void fx_down(void)
@@ -250,7 +320,9 @@ static inline void fx_down(void)
 	vfs_detach();
 	ns_stack_fini(g_peer.vst);
 	ns_stack_fini(g_peer.st);
-	for (i = 0; i < 2; i++) {
+	if (g_peer.vst2)
+		ns_stack_fini(g_peer.vst2);
+	for (i = 0; i < (g_link.nvfs > 1 ? 3 : 2); i++) {
 		struct nf_buf *b[64];
 		uint16_t n;
 		while ((n = lk_rx(&g_link.q[i], b, 64)) > 0)
@@ -260,6 +332,7 @@ static inline void fx_down(void)
 	}
 	free(g_peer.mem);
 	free(g_peer.vmem);
+	free(g_peer.vmem2);
 	fio_pool_del(g_link.pool);
 }
 

@@ -1,0 +1,368 @@
+/*
+ * test_inst.c: two stack instances in one process (NETFUSE_QUEUES=2),
+ * over the in-memory link of vfs_fixture.h with a second vfs queue.
+ *
+ *   - a connection owned by instance 1 whose every frame lands on
+ *     instance 0's queue (a device that cannot steer it) works: the
+ *     frames are handed over (steered_out/in counted), and instance 1
+ *     learnt the peer's MAC from the ARP reply that reached instance 0;
+ *   - a listener exists in both instances: with the peer's frames spread
+ *     by a flow hash, connections are accepted in both, by one accepting
+ *     thread, and each echoes its bytes;
+ *   - sockets of both instances used by four threads at once (each thread
+ *     bound to one instance, half its calls on the other's sockets):
+ *     every byte checked;
+ *   - a segment nobody owns goes round and is answered (RST) where it
+ *     arrived.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <cmocka.h>
+
+#include "tests/vfs/vfs_fixture.h"
+#include "vfs/vfs_priv.h"
+
+static uint16_t next_port;
+
+/* ---- the peer: an echo server on its own thread ------------------------ */
+#define ECHO_MAX 64
+static struct {
+	pthread_t thr;
+	volatile int stop;
+	int lsd, sds[ECHO_MAX], n;
+} echo;
+
+static void *echo_main(void *arg)
+{
+	char buf[4096];
+	(void)arg;
+	while (!echo.stop) {
+		int i, busy = 0;
+		pthread_mutex_lock(&g_peer.lock);
+		for (;;) {
+			struct sockaddr_in a;
+			int sd = ns_accept(g_peer.st, echo.lsd, &a);
+			if (sd < 0 || echo.n == ECHO_MAX) {
+				if (sd >= 0)
+					ns_close(g_peer.st, sd);
+				break;
+			}
+			echo.sds[echo.n++] = sd;
+		}
+		for (i = 0; i < echo.n; i++) {
+			ssize_t r = ns_recv(g_peer.st, echo.sds[i], buf,
+					    sizeof(buf), 0);
+			if (r > 0) {
+				ssize_t w = ns_send(g_peer.st, echo.sds[i], buf,
+						    (size_t)r, 0);
+				/* the test keeps < 64 KiB in flight: fits */
+				assert_int_equal(w, r);
+				busy = 1;
+			} else if (r == 0) {
+				ns_close(g_peer.st, echo.sds[i]);
+				echo.sds[i--] = echo.sds[--echo.n];
+			}
+		}
+		pthread_mutex_unlock(&g_peer.lock);
+		if (!busy)
+			usleep(100);
+	}
+	return NULL;
+}
+
+static void echo_start(uint16_t port)
+{
+	echo.stop = 0;
+	echo.n = 0;
+	echo.lsd = peer_listen(port);
+	assert_true(echo.lsd >= 0);
+	assert_int_equal(pthread_create(&echo.thr, NULL, echo_main, NULL), 0);
+}
+
+static void echo_stop(void)
+{
+	int i;
+	echo.stop = 1;
+	pthread_join(echo.thr, NULL);
+	for (i = 0; i < echo.n; i++)
+		peer_close(echo.sds[i]);
+	peer_close(echo.lsd);
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+static struct vfs_sock *sock_of(int fd)
+{
+	struct vfs_obj *o = vfs_fd_peek(fd);
+	assert_non_null(o);
+	assert_int_equal(o->kind, VFS_K_SOCK);
+	return (struct vfs_sock *)o;
+}
+
+/* a blocking netfuse connect to the peer from the calling thread */
+static int connect_peer(uint16_t port)
+{
+	struct sockaddr_in a = fx_sin(PEER_IP, port);
+	int fd = (int)sys(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(sys(SYS_connect, fd, &a, sizeof(a)), 0);
+	return fd;
+}
+
+/* send n pattern bytes and read them back, in chunks */
+static void echo_check(int fd, size_t n, uint32_t seed)
+{
+	uint8_t *tx = malloc(n), *rx = malloc(n);
+	size_t off = 0;
+	assert_non_null(tx);
+	assert_non_null(rx);
+	fx_pattern(tx, n, seed);
+	while (off < n) {
+		size_t c = n - off < 16384 ? n - off : 16384, got = 0;
+		assert_int_equal(sys(SYS_write, fd, tx + off, c), (long)c);
+		while (got < c) {
+			long r = sys(SYS_read, fd, rx + off + got, c - got);
+			assert_true(r > 0);
+			got += (size_t)r;
+		}
+		off += c;
+	}
+	assert_memory_equal(tx, rx, n);
+	free(tx);
+	free(rx);
+}
+
+static int up(int mode)
+{
+	if (!next_port)
+		next_port = (uint16_t)(21000 + (getpid() * 211) % 30000);
+	return fx_up_n(NULL, 2, mode);
+}
+static int up_all0(void **state)
+{
+	(void)state;
+	return up(FX_STEER_ALL0);
+}
+static int up_hash(void **state)
+{
+	(void)state;
+	return up(FX_STEER_HASH);
+}
+static int down(void **state)
+{
+	(void)state;
+	fx_down();
+	return 0;
+}
+
+/* ---- the tests -------------------------------------------------------------- */
+static void test_two_instances(void **state)
+{
+	(void)state;
+	assert_int_equal(vfs_g.ninst, 2);
+	assert_int_equal(vfs_g.insts[0]->idx, 0);
+	assert_int_equal(vfs_g.insts[1]->idx, 1);
+	assert_ptr_equal(vfs_g.insts[1]->st, g_peer.vst2);
+}
+
+/* Instance 1 connects; the device puts every frame on queue 0 */
+static void test_wrong_queue_handed_over(void **state)
+{
+	uint16_t port = next_port++;
+	struct vfs_inst *i0 = vfs_g.insts[0], *i1 = vfs_g.insts[1];
+	uint64_t out0, in1;
+	int fd;
+	(void)state;
+	echo_start(port);
+	vfs_inst_bind(i1);
+	fd = connect_peer(port);
+	assert_ptr_equal(vfs_sock_inst(sock_of(fd)), i1);
+	echo_check(fd, 200000, 7);
+	assert_int_equal(sys(SYS_close, fd), 0);
+	vfs_inst_lock(i0);
+	out0 = i0->steered_out;
+	vfs_inst_unlock(i0);
+	vfs_inst_lock(i1);
+	in1 = i1->steered_in;
+	vfs_inst_unlock(i1);
+	/* nothing of instance 1's flow reached its own queue */
+	assert_int_equal(g_link.landed[1], 0);
+	assert_true(out0 > 0);
+	assert_true(in1 >= out0 - 1 && in1 <= out0);
+	/* the ARP reply went to instance 0; instance 1 learnt it */
+	assert_true(ns_stack_counters(g_peer.vst2)->arp_shared_in >= 1);
+	echo_stop();
+	vfs_inst_bind(i0);
+}
+
+/* A SYN to a port nobody listens on, landing on instance 0: it goes
+ * round and comes back; instance 0 answers RST (the peer sees refused) */
+static void test_unowned_segment_answered(void **state)
+{
+	uint16_t port = next_port++;
+	uint64_t rst0 = ns_stack_counters(g_peer.vst)->tcp_rst_sent;
+	int sd;
+	(void)state;
+	sd = peer_connect(port);
+	assert_true(sd >= 0);
+	assert_int_equal(peer_connected(sd, 2000), -1);
+	assert_int_equal(ns_stack_counters(g_peer.vst)->tcp_rst_sent, rst0 + 1);
+	assert_int_equal(ns_stack_counters(g_peer.vst2)->tcp_rst_sent, 0);
+	peer_close(sd);
+}
+
+/* Flows spread over both queues by hash: one thread accepts them all,
+ * each is owned by the instance its SYN reached */
+static void test_listener_in_every_instance(void **state)
+{
+	uint16_t port = next_port++;
+	int lfd, sds[16], fds[16], i, owned[2] = { 0, 0 };
+	struct sockaddr_in a = fx_sin(VFS_IP, port);
+	(void)state;
+	vfs_inst_bind(vfs_g.insts[0]);
+	lfd = (int)sys(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(sys(SYS_bind, lfd, &a, sizeof(a)), 0);
+	assert_int_equal(sys(SYS_listen, lfd, 64), 0);
+	assert_non_null(sock_of(lfd)->rsd);
+	assert_true(sock_of(lfd)->rsd[0] >= 0);
+	assert_true(sock_of(lfd)->rsd[1] >= 0);
+	for (i = 0; i < 16; i++) {
+		sds[i] = peer_connect(port);
+		assert_true(sds[i] >= 0);
+	}
+	for (i = 0; i < 16; i++) {
+		struct vfs_inst *in;
+		fds[i] = (int)sys(SYS_accept, lfd, NULL, NULL); /* blocking */
+		assert_true(fds[i] >= 0);
+		in = vfs_sock_inst(sock_of(fds[i]));
+		owned[in->idx]++;
+	}
+	assert_int_equal(owned[0] + owned[1], 16);
+	/* 16 flows, a symmetric hash over their ports: both get some */
+	assert_true(owned[0] > 0);
+	assert_true(owned[1] > 0);
+	/* each peer connection says who it is; the accepted sockets (in
+	 * whatever order accept gave them) echo it back */
+	for (i = 0; i < 16; i++) {
+		char b[16];
+		assert_int_equal(peer_connected(sds[i], 2000), 1);
+		snprintf(b, sizeof(b), "conn %02d", i);
+		assert_int_equal(peer_send_all(sds[i], b, 7, 2000), 7);
+	}
+	for (i = 0; i < 16; i++) {
+		char r[16];
+		assert_int_equal(sys(SYS_read, fds[i], r, 7), 7);
+		assert_int_equal(sys(SYS_write, fds[i], r, 7), 7);
+	}
+	for (i = 0; i < 16; i++) {
+		char b[16], r[16];
+		snprintf(b, sizeof(b), "conn %02d", i);
+		assert_int_equal(peer_recv_all(sds[i], r, 7, 2000), 7);
+		assert_memory_equal(b, r, 7);
+		assert_int_equal(sys(SYS_close, fds[i]), 0);
+		peer_close(sds[i]);
+	}
+	/* the listener's replicas go with it */
+	assert_int_equal(sys(SYS_close, lfd), 0);
+	assert_true(peer_connected(peer_connect(port), 2000) == -1);
+}
+
+/* ---- four threads, sockets of both instances ---------------------------- */
+struct worker {
+	pthread_t t;
+	int idx, fds[2];
+	int failed;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t tx[3000], rx[3000];
+	int round, k;
+	vfs_inst_bind(vfs_g.insts[w->idx % 2]);
+	for (round = 0; round < 300 && !w->failed; round++) {
+		for (k = 0; k < 2 && !w->failed; k++) {
+			size_t n = 1 + (size_t)((round * 131 + k * 17 + w->idx) %
+						 sizeof(tx)), got = 0;
+			fx_pattern(tx, n, (uint32_t)(w->idx * 1000 + round * 2 + k));
+			if (sys(SYS_write, w->fds[k], tx, n) != (long)n) {
+				w->failed = 1;
+				break;
+			}
+			while (got < n) {
+				long r = sys(SYS_read, w->fds[k], rx + got, n - got);
+				if (r <= 0) {
+					w->failed = 2;
+					break;
+				}
+				got += (size_t)r;
+			}
+			if (!w->failed && memcmp(tx, rx, n))
+				w->failed = 3;
+		}
+	}
+	return NULL;
+}
+
+static void test_threads_on_both_instances(void **state)
+{
+	uint16_t port = next_port++;
+	struct worker w[4];
+	uint64_t foreign0, foreign1;
+	int i, k;
+	(void)state;
+	echo_start(port);
+	foreign0 = atomic_load(&vfs_g.insts[0]->foreign_calls);
+	foreign1 = atomic_load(&vfs_g.insts[1]->foreign_calls);
+	for (i = 0; i < 4; i++) {
+		w[i].idx = i;
+		w[i].failed = 0;
+		for (k = 0; k < 2; k++) {
+			vfs_inst_bind(vfs_g.insts[k]); /* one socket in each */
+			w[i].fds[k] = connect_peer(port);
+			assert_int_equal(vfs_sock_inst(sock_of(w[i].fds[k]))->idx, k);
+		}
+	}
+	vfs_inst_bind(vfs_g.insts[0]);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&w[i].t, NULL, worker_main,
+						&w[i]), 0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(w[i].t, NULL);
+		if (w[i].failed)
+			print_error("worker %d failed: %d\n", i, w[i].failed);
+		assert_int_equal(w[i].failed, 0);
+		for (k = 0; k < 2; k++)
+			assert_int_equal(sys(SYS_close, w[i].fds[k]), 0);
+	}
+	/* each instance served calls of threads bound to the other */
+	assert_true(atomic_load(&vfs_g.insts[0]->foreign_calls) > foreign0);
+	assert_true(atomic_load(&vfs_g.insts[1]->foreign_calls) > foreign1);
+	echo_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest all0[] = {
+		cmocka_unit_test(test_two_instances),
+		cmocka_unit_test(test_wrong_queue_handed_over),
+		cmocka_unit_test(test_unowned_segment_answered),
+		cmocka_unit_test(test_threads_on_both_instances),
+	};
+	const struct CMUnitTest hash[] = {
+		cmocka_unit_test(test_listener_in_every_instance),
+		cmocka_unit_test(test_threads_on_both_instances),
+	};
+	int r;
+	r = cmocka_run_group_tests_name("all frames on queue 0", all0,
+					up_all0, down);
+	r += cmocka_run_group_tests_name("frames spread by flow hash", hash,
+					 up_hash, down);
+	return r;
+}
