@@ -165,12 +165,19 @@ void vfs_inst_lock_counted(struct vfs_inst *in)
 	pthread_mutex_lock(&in->lock);
 }
 
-/* The thread's instance: the one of the CPU it runs on at its first
- * netfuse call (glibc's sched_getcpu reads rseq: no system call), kept
- * for its life (a thread that moves keeps its sockets' instance). */
+/* The thread's instance, chosen at its first netfuse call and kept for
+ * its life: a thread pinned to one CPU (sched_setaffinity, taskset -c N
+ * per thread, the usual kernel-bypass deployment) gets that CPU's
+ * instance; others take the instances in turn, in the order of their
+ * first call (memcached -t 2: the listener thread 0, the workers 1, 0;
+ * two client threads 0 and 1), since where an unpinned thread runs at
+ * that moment says little (two threads started together often share a
+ * CPU for their first microseconds). One system call per thread. */
+static atomic_uint inst_rr;
+
 struct vfs_inst *vfs_inst_mine(void)
 {
-	int n = vfs_g.ninst, cpu;
+	int n = vfs_g.ninst;
 	pid_t pid = (pid_t)vfs_g.pid;
 
 	if (tls_inst && tls_inst_pid == pid &&
@@ -181,8 +188,17 @@ struct vfs_inst *vfs_inst_mine(void)
 	if (n <= 1) {
 		tls_inst = vfs_g.inst;
 	} else {
-		cpu = sched_getcpu();
-		tls_inst = vfs_g.insts[(cpu < 0 ? 0 : cpu) % n];
+		cpu_set_t set;
+		int k = -1, c;
+		CPU_ZERO(&set);
+		if (raw3(SYS_sched_getaffinity, 0, sizeof(set), (long)&set) > 0 &&
+		    CPU_COUNT(&set) == 1)
+			for (c = 0; c < CPU_SETSIZE && k < 0; c++)
+				if (CPU_ISSET(c, &set))
+					k = c % n;
+		if (k < 0)
+			k = (int)(atomic_fetch_add(&inst_rr, 1) % (unsigned)n);
+		tls_inst = vfs_g.insts[k];
 	}
 	tls_inst_pid = pid;
 	return tls_inst;
