@@ -155,6 +155,11 @@ $(B)/bench/bench_io: bench/bench_io.c $(LIBIO) $(LIBSTACK)
 $(B)/bench/libzphook_pass.so: bench/zphook_pass.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -o $@ $<
+# bench-scale drives vfs/ directly (no hook, no DPDK), like tests/vfs
+$(B)/bench/bench_scale: bench/bench_scale.c $(VFS_TEST_OBJS) $(LIBSTACK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(VFS_TEST_OBJS) $(LIBSTACK) -lopcodes -lbfd \
+	      -ldl -lpthread
 $(B)/bench/%: bench/%.c $(LIBSTACK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBSTACK) -lpthread -lm

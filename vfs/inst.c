@@ -152,12 +152,9 @@ static void notify_locked(struct vfs_inst *in)
 	}
 }
 
+/* Contention is counted (telemetry, bench-scale): a failed trylock
+ * costs what the lock's own first attempt would */
 void vfs_inst_lock(struct vfs_inst *in)
-{
-	pthread_mutex_lock(&in->lock);
-}
-
-void vfs_inst_lock_counted(struct vfs_inst *in)
 {
 	if (pthread_mutex_trylock(&in->lock) == 0)
 		return;

@@ -279,8 +279,6 @@ struct vfs_inst {
 struct vfs_inst *vfs_inst_mine(void);
 /* Bind the calling thread to in (tests; threads are bound at first use) */
 void vfs_inst_bind(struct vfs_inst *in);
-/* Lock an instance, counting contention (a trylock first). */
-void vfs_inst_lock_counted(struct vfs_inst *in);
 
 /* ---- steering between instances (steer.c) ------------------------------ */
 /* Set the stack callbacks of every instance (after they exist). */

@@ -26,10 +26,13 @@ struct fio_pool {
 
 static inline struct fio_pool *fio_pool_new(uint32_t n)
 {
-	struct fio_pool *p = calloc(1, sizeof(*p));
+	/* a line of its own: pools of two threads (bench-scale) must not
+	 * share their free counts' line */
+	struct fio_pool *p = aligned_alloc(64, 64);
 	uint32_t i;
 	if (!p)
 		return NULL;
+	memset(p, 0, sizeof(*p));
 	p->n = n;
 	p->bufs = calloc(n, sizeof(struct nf_buf));
 	p->mem = malloc((size_t)n * FIO_BUF_SIZE);
