@@ -18,6 +18,12 @@
  *   RESULT bench-scale scale2=X rps1=... rps2=... contended_per_req=...
  *          cross_per_req=...
  * (goal: X >= 1.9, the shared-nothing limit being 2.0; 0 contended).
+ * Beside it: the two-instance run with each thread bound to the other
+ * instance than its socket's (every call a cross-instance call: the
+ * owner's lock taken by a foreign thread; accepted-then-handed-off
+ * sockets are not migrated), the same one-instance run in two processes
+ * at once, and a private-memory loop on the same CPUs (the machine's
+ * own ceiling: a VM's two vCPUs may be one core's hyperthreads).
  * NETFUSE_BENCH_SECONDS (default 3) per run.
  */
 #include <errno.h>
@@ -67,6 +73,7 @@ struct pair {
 
 static volatile int g_stop;
 static int g_cpu0; /* the first pair's CPU */
+static int g_cross; /* threads bound to the other instance after accept */
 
 static uint16_t ring_rx(struct ring *r, struct nf_buf **b, uint16_t n)
 {
@@ -229,6 +236,8 @@ static void *pair_main(void *arg)
 		return NULL;
 	}
 	(void)sys6(SYS_fcntl, fd, F_SETFL, 0, 0, 0, 0); /* blocking */
+	if (g_cross) /* every call then takes the other instance's lock */
+		vfs_inst_bind(vfs_g.insts[(p->idx + 1) % vfs_g.ninst]);
 	while (!(ns_sock_events(p->pst, sd) & NS_EV_OUT))
 		peer_poll(p);
 	while (!g_stop) {
@@ -428,7 +437,7 @@ int main(void)
 {
 	const char *s = getenv("NETFUSE_BENCH_SECONDS");
 	double secs = s && atof(s) > 0 ? atof(s) : 3;
-	struct run_out r1, r2;
+	struct run_out r1, r2, rx;
 	double ref, procs;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -441,10 +450,16 @@ int main(void)
 	if (procs < 0 || vfs_setup(env_get, NULL) < 0 ||
 	    run(1, secs, &r1) < 0 || run(2, secs, &r2) < 0)
 		return 1;
+	g_cross = 1;
+	if (run(2, secs, &rx) < 0)
+		return 1;
 	printf("one instance, one thread on cpu 0:     %10.0f requests/s\n",
 	       r1.rps);
 	printf("two instances, two threads, cpus 0-1:  %10.0f requests/s "
 	       "(%.0f per instance)\n", r2.rps, r2.rps / 2);
+	printf("two instances, each thread on the other's socket: %10.0f "
+	       "requests/s (%.2f cross-instance calls per request)\n",
+	       rx.rps, (double)rx.cross / (double)(rx.reqs ? rx.reqs : 1));
 	printf("two processes, one instance each:      %10.0f requests/s "
 	       "(%.2f x one)\n", procs, procs / r1.rps);
 	printf("scale2 = %.2f (shared-nothing limit 2.00; this machine's own "
@@ -456,10 +471,10 @@ int main(void)
 	       (double)r2.cross / (double)(r2.reqs ? r2.reqs : 1));
 	printf("RESULT bench-scale scale2=%.2f rps1=%.0f rps2=%.0f "
 	       "contended_per_req=%.5f cross_per_req=%.5f cpu_ref2=%.2f "
-	       "procs2=%.2f\n",
+	       "procs2=%.2f rps2_cross=%.0f\n",
 	       r2.rps / r1.rps, r1.rps, r2.rps,
 	       (double)r2.contended / (double)(r2.reqs ? r2.reqs : 1),
 	       (double)r2.cross / (double)(r2.reqs ? r2.reqs : 1), ref,
-	       procs / r1.rps);
+	       procs / r1.rps, rx.rps);
 	return 0;
 }
