@@ -196,9 +196,11 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return -ENOMEM;
-	/* --no-huge memory: the pool, the capture pool, EAL's own needs */
-	nf_io_host_probe(&h, pool_mb(pool_n) + 64 +
-			 (io->cfg.pcap[0] ? 32 : 0));
+	/* --no-huge memory: the pool (and 1/8 for the allocator's
+	 * rounding), the capture pool, EAL's own needs and each queue's
+	 * (a net_tap with 8 queues did not fit in pool + 64 MB) */
+	nf_io_host_probe(&h, pool_mb(pool_n) + pool_mb(pool_n) / 8 + 64 +
+			 16u * io->nb_queues + (io->cfg.pcap[0] ? 32 : 0));
 	r = nf_io_eal_argv(&io->cfg, &h, a, err, sizeof(err));
 	if (r < 0) {
 		nf_io_log(NF_IO_LOG_ERROR, "%s", err);
@@ -275,13 +277,30 @@ static int port_configure(struct nf_io *io)
 	int r;
 
 	memset(&conf, 0, sizeof(conf));
+	/* DPDK 22.11's net_tap hands its rx and tx queue fds to secondary
+	 * processes in one multi-process message when it starts, written
+	 * into a fixed array of RTE_MP_MAX_FD_NUM (8) fds without a bound
+	 * check: from 5 queue pairs on, "EAL: Cannot send more than 8 FDs"
+	 * and a smashed stack (abort) in rte_eth_dev_start. So at most 4. */
+	if (strcmp(di->driver_name, "net_tap") == 0 && di->max_rx_queues > 4)
+		di->max_rx_queues = di->max_tx_queues = 4;
 	if (io->nb_queues > di->max_rx_queues ||
 	    io->nb_queues > di->max_tx_queues) {
-		nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_QUEUES=%u: device %s has "
-			  "at most %u rx / %u tx queues", io->nb_queues,
-			  di->driver_name, di->max_rx_queues,
-			  di->max_tx_queues);
-		return -EINVAL;
+		/* fewer instances rather than none */
+		uint16_t m = di->max_rx_queues < di->max_tx_queues ?
+			     di->max_rx_queues : di->max_tx_queues;
+		if (m == 0) {
+			nf_io_log(NF_IO_LOG_ERROR, "device %s has no rx/tx "
+				  "queue", di->driver_name);
+			return -EINVAL;
+		}
+		nf_io_log(NF_IO_LOG_WARN, "NETFUSE_QUEUES=%u: device %s has "
+			  "at most %u queue pairs; using %u (set NETFUSE_QUEUES "
+			  "to at most %u)", io->nb_queues, di->driver_name, m,
+			  m, m);
+		io->nb_queues = m;
+		io->pool_n = nf_io_pool_size(m, io->bufs_per_queue,
+					     io->nb_desc, NF_IO_CACHE);
 	}
 
 	/* RSS over the TCP/UDP 4-tuple, symmetric key */
@@ -301,9 +320,12 @@ static int port_configure(struct nf_io *io)
 		if (di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
 			io->rx_ol |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
 	} else if (io->nb_queues > 1) {
-		nf_io_log(NF_IO_LOG_WARN, "device %s has no RSS over TCP/UDP "
-			  "(or NETFUSE_OFFLOAD_RSS=0): flows are not steered "
-			  "to their queue's stack instance", di->driver_name);
+		/* not a fault: the device (net_tap's flow table, memif's
+		 * queue pairs) or vfs/'s handover (vfs/steer.c) steers */
+		nf_io_log(NF_IO_LOG_INFO, "device %s has no RSS over TCP/UDP "
+			  "(or NETFUSE_OFFLOAD_RSS=0): frames on the wrong "
+			  "queue are handed to their instance in software",
+			  di->driver_name);
 	}
 	io->rss_on = rss_hf != 0;
 
@@ -521,6 +543,7 @@ int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
 	io->cfg = *cfg;
 	io->nb_queues = cfg->nb_queues ? cfg->nb_queues : 1;
 	io->nb_desc = cfg->nb_desc ? cfg->nb_desc : 1024;
+	io->bufs_per_queue = bufs_per_queue;
 	io->pool_n = nf_io_pool_size(io->nb_queues, bufs_per_queue,
 				     io->nb_desc, NF_IO_CACHE);
 	io->pcap_fd = -1;

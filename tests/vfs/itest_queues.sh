@@ -19,6 +19,9 @@
 #   4. memif, two queue pairs on both sides: pingpong server -t 2
 #      --reuseport and client -t 2 -c 4, no errors, both of the server's
 #      instances carried connections
+#   5. NETFUSE_QUEUES=9 on net_tap (DPDK 22.11's tap aborts above 4 queue
+#      pairs): one line naming the variable and the limit, then 4
+#      instances that serve
 set -u
 cd "$(dirname "$0")/../.."
 B=${B:-build}
@@ -72,12 +75,17 @@ print(json.dumps(json.loads(s.recv(1 << 20).decode())))
 PY
 }
 # samples PATTERN SECONDS: /netfuse/instances of the program matching
-# PATTERN every 0.2 s for SECONDS, one JSON line each
+# PATTERN every 0.2 s, one JSON line each, until one shows every
+# instance with established connections or SECONDS pass
 samples() {
-	local end=$(( $(date +%s%N) + $2 * 1000000000 )) pid
+	local end=$(( $(date +%s%N) + $2 * 1000000000 )) pid line
 	while [ "$(date +%s%N)" -lt $end ]; do
 		pid=$(prog_pid "$1")
-		[ -n "$pid" ] && tel "$pid" /netfuse/instances 2>/dev/null
+		line=$([ -n "$pid" ] && tel "$pid" /netfuse/instances 2>/dev/null)
+		if [ -n "$line" ]; then
+			echo "$line"
+			both_carry "$line" conns >/dev/null && return 0
+		fi
 		sleep 0.2
 	done
 }
@@ -91,6 +99,8 @@ for line in sys.argv[1].splitlines():
     try:
         d = json.loads(line)["/netfuse/instances"]
     except Exception:
+        continue
+    if not isinstance(d, dict):  # asked before io/ registered
         continue
     v = [d[k][sys.argv[2]] for k in sorted(d)]
     if best is None or min(v) > min(best):
@@ -191,9 +201,9 @@ done
 in_ns "$PP" server -a 0.0.0.0 -p 7400 -t 2 >"$TMP/ks.out" 2>&1 &
 KP=$!; PIDS+=("$KP")
 if wait_port 127.0.0.1 7400; then
-	hooked 30 "$PP" client -a $KERN -p 7400 -t 2 -c 4 -d 2 -w 1 >"$TMP/c.out" 2>&1
+	hooked 30 "$PP" client -a $KERN -p 7400 -t 2 -c 4 -d 4 -w 1 >"$TMP/c.out" 2>&1
 	CP=$P
-	t=$(samples "pingpong client -a $KERN -p 7400" 3)
+	t=$(samples "pingpong client -a $KERN -p 7400" 8)
 	wait $CP; crc=$?
 	line=$(grep "requests=" "$TMP/c.out" | tail -1)
 	if [ $crc = 0 ] && echo "$line" | grep -q " errors=0"; then
@@ -224,9 +234,9 @@ nf server 198.18.0.2 timeout 60 "$PP" server -a 0.0.0.0 -p 7500 -t 2 \
 MS=$!; PIDS+=("$MS")
 for _ in $(seq 200); do grep -q listening "$TMP/ms.out" && break; sleep 0.1; done
 nf client 198.18.0.3 timeout 30 "$PP" client -a 198.18.0.2 -p 7500 -t 2 -c 4 \
-	-d 2 -w 1 >"$TMP/mc2.out" 2>&1 &
+	-d 4 -w 1 >"$TMP/mc2.out" 2>&1 &
 CP=$!
-t=$(samples 'pingpong server -a 0.0.0.0 -p 7500' 4)
+t=$(samples 'pingpong server -a 0.0.0.0 -p 7500' 8)
 wait $CP; crc=$?
 line=$(grep "requests=" "$TMP/mc2.out" | tail -1)
 if [ $crc = 0 ] && echo "$line" | grep -q " errors=0"; then
@@ -240,6 +250,24 @@ else
 	bad "memif, 2 queue pairs: both server instances hold connections (conns ${c:-?}; $t)"
 fi
 kill -TERM $MS 2>/dev/null; wait $MS 2>/dev/null
+
+# 5. more queues than the device can have
+timeout -k 5 20 ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_QUEUES=9 \
+	NETFUSE_HUGE=off NETFUSE_ADDR=$STACK/24 NETFUSE_TAP_ADDR=$KERN/24 \
+	"$PP" server -p 7600 -d 6 >"$TMP/q9.out" 2>&1 &
+QP=$!; PIDS+=("$QP")
+for _ in $(seq 100); do
+	in_ns ip addr show nf0 2>/dev/null | grep -q "$KERN" && break
+	sleep 0.1
+done
+r=$(in_ns timeout 20 "$PP" client -a $STACK -p 7600 -c 4 -d 1 -w 0 2>&1 | tail -1)
+wait $QP
+n=$(grep -c "NETFUSE_QUEUES=9: device net_tap has at most 4 queue pairs; using 4" "$TMP/q9.out")
+if [ "$n" = 1 ] && echo "$r" | grep -q " errors=0" && ! echo "$r" | grep -q "^pingpong rps=0 "; then
+	ok "NETFUSE_QUEUES=9 on net_tap: one line names the limit, 4 instances serve (${r:0:40})"
+else
+	bad "NETFUSE_QUEUES=9 on net_tap: $n limit line(s), client: $r ($(grep -v TELEMETRY "$TMP/q9.out" | head -3 | tr '\n' ' '))"
+fi
 
 echo "# itest_queues.sh: $(( $(date +%s) - T0 )) s"
 exit $fail
