@@ -411,6 +411,10 @@ int nf_io_eal_argv(const struct nf_io_config *c, const struct nf_io_host *h,
 	 * flow rules) as errors on every start; keep them for info/debug */
 	if (c->log < NF_IO_LOG_INFO && strstr(c->dev, "net_tap"))
 		push(&b, "--log-level=pmd.net.tap:critical", 32);
+	/* and the telemetry library says "No legacy callbacks, legacy
+	 * socket not created" on every start: a normal run prints nothing */
+	if (c->log < NF_IO_LOG_INFO)
+		push(&b, "--log-level=lib.telemetry:error", 31);
 
 	switch (c->huge) {
 	case NF_IO_HUGE_ON:

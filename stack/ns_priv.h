@@ -350,7 +350,9 @@ struct ns_stack {
 	uint64_t chal_sec;
 	uint32_t chal_cnt;
 	uint16_t next_port;
-	uint64_t cookie_secret;  /* SYN cookies (tcp_in.c) */
+	uint8_t key_isn[16];     /* RFC 6528 F() (tcp_subr.c) */
+	uint8_t key_cookie[16];  /* SYN cookie MAC (tcp_in.c) */
+	uint8_t key_ts[16];      /* timestamp offsets (RFC 7323 7.1) */
 	uint8_t *scratch;        /* 64 KiB: a UDP datagram being fragmented */
 	ns_event_fn event_fn;    /* native callback API (stack.h) */
 	void *event_arg;
@@ -493,7 +495,15 @@ void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu);
 void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state);
 void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so);
-uint32_t ns_tcp_iss(struct ns_stack *st);
+uint32_t ns_tcp_iss(struct ns_stack *st, uint32_t lip_be, uint16_t lport_be,
+		    uint32_t rip_be, uint16_t rport_be);
+/* a new connection's ISN and timestamp offset, from its 4-tuple */
+void ns_tcp_secure_init(struct ns_stack *st, struct ns_sock *so);
+/* siphash.c */
+uint64_t ns_siphash(const uint8_t key[16], const void *msg, size_t len);
+uint64_t ns_secure_tuple(const uint8_t key[16], uint32_t laddr_be,
+			 uint16_t lport_be, uint32_t raddr_be,
+			 uint16_t rport_be, uint64_t extra);
 /* free everything and the socket if orphaned; error -> so_error */
 void ns_tcp_drop(struct ns_stack *st, struct ns_sock *so, int err);
 void ns_tcp_close_done(struct ns_stack *st, struct ns_sock *so);

@@ -127,7 +127,27 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->now_ms = (uint32_t)(now_ns / NS_MS);
 	st->rng = c->seed ^ (uint64_t)io->queue_id << 48;
 	st->ip_id = (uint16_t)ns_rand(st);
-	st->cookie_secret = ns_rand(st) ^ ns_rand(st) << 1;
+	{
+		/* three keys from the secret, one per purpose */
+		static const char tag[3] = { 'i', 'c', 't' };
+		uint8_t *keys[3] = { st->key_isn, st->key_cookie, st->key_ts };
+		uint8_t sec[16], zero[16] = { 0 };
+		int k, j;
+		memcpy(sec, c->secret, 16);
+		if (!memcmp(sec, zero, 16))
+			for (j = 0; j < 16; j += 8) {
+				uint64_t r = ns_rand(st);
+				memcpy(sec + j, &r, 8);
+			}
+		for (k = 0; k < 3; k++) {
+			uint8_t m0[2] = { (uint8_t)tag[k], 0 },
+				m1[2] = { (uint8_t)tag[k], 1 };
+			uint64_t a = ns_siphash(sec, m0, 2),
+				 b = ns_siphash(sec, m1, 2);
+			memcpy(keys[k], &a, 8);
+			memcpy(keys[k] + 8, &b, 8);
+		}
+	}
 	{
 		uint32_t room = io->buf_size;
 		uint32_t l3 = io->mtu;

@@ -254,35 +254,34 @@ static void process_fin(struct ns_stack *st, struct ns_sock *so, int finacked)
 }
 
 /* ---- SYN cookies (RFC 4987 3.6) ----------------------------------------- */
-/* ISS = slot (5 bits) | MSS index (3 bits) | 24-bit keyed hash of the
- * 4-tuple, the peer's ISN and the slot. The hash is a keyed 64-bit mix,
- * not a cryptographic MAC. Cookie connections carry no window scale,
- * timestamps or SACK (nothing is kept to remember them). */
+/* ISS = slot (5 bits) | MSS index (3 bits) | 24-bit MAC: SipHash-2-4
+ * under the stack's cookie key of the 4-tuple, the peer's ISN and the
+ * slot's full number (32 s each), so the key in effect rotates every
+ * slot: a cookie more than one slot old is refused (RFC 4987 3.6). Cookie
+ * connections carry no window scale, timestamps or SACK (nothing is kept
+ * to remember them). */
 static const uint16_t cookie_mss[8] = {
 	216, 536, 1024, 1200, 1360, 1400, 1440, 1460};
 
 static uint32_t cookie_hash(const struct ns_stack *st,
 			    const struct ns_ip_info *ii,
 			    const struct ns_tcp_hdr *th, uint32_t peer_isn,
-			    uint32_t slot)
+			    uint64_t slot)
 {
-	uint64_t h = st->cookie_secret;
-	h ^= ((uint64_t)ii->src_be << 32 | ii->dst_be) * 0x9e3779b97f4a7c15ull;
-	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
-	h ^= ((uint64_t)th->sport_be << 48 | (uint64_t)th->dport_be << 32 |
-	      peer_isn) + slot;
-	h = (h ^ (h >> 29)) * 0x94d049bb133111ebull;
-	h ^= h >> 32;
-	return (uint32_t)h & 0xffffff;
+	return (uint32_t)ns_secure_tuple(st->key_cookie, ii->dst_be,
+					 th->dport_be, ii->src_be, th->sport_be,
+					 (uint64_t)peer_isn << 32 ^ slot) &
+	       0xffffff;
 }
 
 static uint32_t cookie_make(struct ns_stack *st, const struct ns_ip_info *ii,
 			    const struct ns_tcp_hdr *th, uint16_t mss)
 {
-	uint32_t slot = (uint32_t)(st->now / NS_SYNCOOKIE_SLOT_NS) & 31, i;
+	uint64_t slot = st->now / NS_SYNCOOKIE_SLOT_NS;
+	uint32_t i;
 	for (i = 7; i > 0 && cookie_mss[i] > mss; i--)
 		;
-	return slot << 27 | i << 24 |
+	return (uint32_t)(slot & 31) << 27 | i << 24 |
 	       cookie_hash(st, ii, th, ns_ntohl(th->seq_be), slot);
 }
 
@@ -291,11 +290,12 @@ static uint16_t cookie_check(struct ns_stack *st, const struct ns_ip_info *ii,
 			     const struct ns_tcp_hdr *th)
 {
 	uint32_t c = ns_ntohl(th->ack_be) - 1, slot = c >> 27;
-	uint32_t cur = (uint32_t)(st->now / NS_SYNCOOKIE_SLOT_NS) & 31;
-	if (((cur - slot) & 31) > 1)
+	uint64_t cur = st->now / NS_SYNCOOKIE_SLOT_NS;
+	uint32_t age = ((uint32_t)cur - slot) & 31;
+	if (age > 1 || cur < age)
 		return 0; /* older than one or two slots */
 	if ((c & 0xffffff) != cookie_hash(st, ii, th, ns_ntohl(th->seq_be) - 1,
-					  slot))
+					  cur - age))
 		return 0;
 	return cookie_mss[(c >> 24) & 7];
 }
@@ -500,7 +500,7 @@ static struct ns_sock *listen_input(struct ns_stack *st, struct ns_sock *l,
 	tp->irs = ns_ntohl(th->seq_be);
 	tp->rcv_nxt = tp->irs + 1;
 	tp->rcv_adv = tp->rcv_nxt;
-	tp->iss = ns_tcp_iss(st);
+	ns_tcp_secure_init(st, c);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
 	tp->sb_seq = tp->iss + 1;
 	tp->recover = tp->iss;

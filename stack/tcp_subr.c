@@ -16,13 +16,36 @@ const char *const ns_tcp_state_names[NS_TCPS_COUNT] = {
 	"TIME_WAIT",
 };
 
-uint32_t ns_tcp_iss(struct ns_stack *st)
+/* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey), M a 4 us clock, F SipHash-2-4 under a key from the
+ * embedder's secret: unpredictable off path, and increasing for one
+ * 4-tuple across incarnations (TIME_WAIT reuse, RFC 6191). */
+uint32_t ns_tcp_iss(struct ns_stack *st, uint32_t lip_be, uint16_t lport_be,
+		    uint32_t rip_be, uint16_t rport_be)
 {
 	if (st->iss_next_set) {
 		/* tests pin the ISN (e.g. just below 2^32) */
 		return st->iss_next;
 	}
-	return (uint32_t)(st->now / 4000) + (uint32_t)ns_rand(st);
+	return (uint32_t)(st->now / 4000) +
+	       (uint32_t)ns_secure_tuple(st->key_isn, lip_be, lport_be, rip_be,
+					 rport_be, 0);
+}
+
+/* RFC 7323 7.1: a timestamp offset per connection, keyed by its 4-tuple
+ * (no clock shared across connections for an observer to read) */
+static uint32_t ts_offset_of(struct ns_stack *st, const struct ns_sock *so)
+{
+	return (uint32_t)ns_secure_tuple(st->key_ts, so->lip_be, so->lport_be,
+					 so->rip_be, so->rport_be, 0);
+}
+
+void ns_tcp_secure_init(struct ns_stack *st, struct ns_sock *so)
+{
+	struct ns_tcb *tp = &so->tcb;
+	tp->iss = ns_tcp_iss(st, so->lip_be, so->lport_be, so->rip_be,
+			     so->rport_be);
+	tp->ts_offset = ts_offset_of(st, so);
 }
 
 void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so)
@@ -309,7 +332,7 @@ int ns_tcp_connect(struct ns_stack *st, struct ns_sock *so)
 {
 	struct ns_tcb *tp = &so->tcb;
 
-	tp->iss = ns_tcp_iss(st);
+	ns_tcp_secure_init(st, so);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
 	tp->sb_seq = tp->iss + 1;
 	tp->recover = tp->iss;

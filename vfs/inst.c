@@ -781,6 +781,16 @@ static int load_nfio(void)
 			return -ENODEV;
 		sc.seed = (uint64_t)vfs_now_ns() ^ (uint64_t)getpid() ^
 			  ((uint64_t)q * 0x9e3779b97f4a7c15ull);
+		/* the key of ISNs, SYN cookies and timestamp offsets
+		 * (RFC 6528): from the kernel's CSPRNG, never from the
+		 * clock or pid; stack/ makes no system call itself */
+		if (raw3(SYS_getrandom, (long)sc.secret, sizeof(sc.secret), 0) !=
+		    (long)sizeof(sc.secret)) {
+			vfs_log(0, "getrandom failed: the stack's sequence "
+				"numbers would be guessable; every socket stays "
+				"on the kernel stack");
+			return -EIO;
+		}
 		/* only the first instance announces the address */
 		sc.no_garp = q > 0;
 		sz = ns_stack_size(&sc);

@@ -518,6 +518,47 @@ static void t_syncookie_expired_rejected(void **state)
 	assert_int_equal(ns_accept(f->st, f->lsd, NULL), -EAGAIN);
 }
 
+/* The cookie MAC covers the slot's full number, so the key in effect
+ * rotates every slot: accepted one slot later, refused two later, and
+ * refused 32 slots later, when the 5 bits the cookie carries come round
+ * again (the old 5-bit slot in the hash took it) */
+static void syncookie_after(void **state, uint64_t slots, int ok)
+{
+	struct fx *f = *state;
+	struct seg s;
+	uint32_t cookie;
+
+	fx_tcp_base(f);
+	tu_listen(f, 1);
+	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
+	assert_true(fx_out(f, &s));
+	f->pport = 40012;
+	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
+	assert_true(fx_out(f, &s));
+	cookie = s.seq;
+	/* to the start of the cookie's slot, then on */
+	fx_advance(f, NS_SYNCOOKIE_SLOT_NS - f->st->now % NS_SYNCOOKIE_SLOT_NS);
+	fx_advance(f, (slots - 1) * NS_SYNCOOKIE_SLOT_NS + 1000);
+	fio_clear(&f->io);
+	fx_tcp_raw(f, F_ACK, PEER_ISS + 1, cookie + 1, 65535, NULL, 0, NULL, 0);
+	assert_int_equal(CNT(f, tcp_syncookies_ok), ok);
+}
+
+static void t_syncookie_one_slot_later_ok(void **state)
+{
+	syncookie_after(state, 1, 1);
+}
+
+static void t_syncookie_two_slots_later_rejected(void **state)
+{
+	syncookie_after(state, 2, 0);
+}
+
+static void t_syncookie_32_slots_later_rejected(void **state)
+{
+	syncookie_after(state, 32, 0);
+}
+
 static void t_syncookie_wrong_peer_seq_rejected(void **state)
 {
 	struct fx *f = *state;
@@ -707,6 +748,9 @@ int main(void)
 		TU(t_listener_close_resets_queued),
 		TU(t_syncookie_small_mss_encoded),
 		TU(t_syncookie_ack_beats_embryonic_child),
+		TU(t_syncookie_one_slot_later_ok),
+		TU(t_syncookie_two_slots_later_rejected),
+		TU(t_syncookie_32_slots_later_rejected),
 		TU(t_syncookie_expired_rejected),
 		TU(t_syncookie_wrong_peer_seq_rejected),
 		TU(t_isn_wrap_both_directions),

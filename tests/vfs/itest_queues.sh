@@ -256,8 +256,8 @@ timeout -k 5 20 ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_QUEUES=9 \
 	NETFUSE_HUGE=off NETFUSE_ADDR=$STACK/24 NETFUSE_TAP_ADDR=$KERN/24 \
 	"$PP" server -p 7600 -d 6 >"$TMP/q9.out" 2>&1 &
 QP=$!; PIDS+=("$QP")
-for _ in $(seq 100); do
-	in_ns ip addr show nf0 2>/dev/null | grep -q "$KERN" && break
+for _ in $(seq 150); do # listening (the tap has its address before)
+	grep -q listening "$TMP/q9.out" 2>/dev/null && break
 	sleep 0.1
 done
 r=$(in_ns timeout 20 "$PP" client -a $STACK -p 7600 -c 4 -d 1 -w 0 2>&1 | tail -1)
