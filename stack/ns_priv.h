@@ -353,6 +353,8 @@ struct ns_stack {
 	uint8_t key_isn[16];     /* RFC 6528 F() (tcp_subr.c) */
 	uint8_t key_cookie[16];  /* SYN cookie MAC (tcp_in.c) */
 	uint8_t key_ts[16];      /* timestamp offsets (RFC 7323 7.1) */
+	uint8_t key_port[16];    /* connect's port offsets (RFC 6056) */
+	uint32_t port_counter;   /* RFC 6056 algorithm 3's next_ephemeral */
 	uint8_t *scratch;        /* 64 KiB: a UDP datagram being fragmented */
 	ns_event_fn event_fn;    /* native callback API (stack.h) */
 	void *event_arg;

@@ -257,12 +257,21 @@ int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so)
 }
 
 /* RSS-aware source port for an active open (DESIGN.md "Shared nothing") */
+/* RFC 6056 algorithm 3: the search starts at a keyed hash of the
+ * destination plus a counter, so ports to one destination still step
+ * (no quick reuse of a 4-tuple) while an observer of one destination's
+ * ports learns nothing of another's; then the first port that is free
+ * and whose RSS hash lands on this instance's queue. */
 static int pick_conn_port(struct ns_stack *st, struct ns_sock *so)
 {
-	uint32_t n, lip = so->lip_be ? so->lip_be : st->ip_be;
+	uint32_t n, lip = so->lip_be ? so->lip_be : st->ip_be,
+		 num = NS_EPHEMERAL_HI - NS_EPHEMERAL_LO + 1,
+		 off = (uint32_t)ns_secure_tuple(st->key_port, lip, 0,
+						 so->rip_be, so->rport_be, 0);
 
-	for (n = 0; n <= NS_EPHEMERAL_HI - NS_EPHEMERAL_LO; n++) {
-		uint16_t p = ns_htons(next_ephemeral(st));
+	for (n = 0; n < num; n++) {
+		uint16_t p = ns_htons((uint16_t)(NS_EPHEMERAL_LO +
+			(off + st->port_counter++) % num));
 		if (ns_rss_queue(&st->io, so->rip_be, lip, so->rport_be, p) !=
 		    st->io.queue_id)
 			continue;

@@ -129,8 +129,9 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->ip_id = (uint16_t)ns_rand(st);
 	{
 		/* three keys from the secret, one per purpose */
-		static const char tag[3] = { 'i', 'c', 't' };
-		uint8_t *keys[3] = { st->key_isn, st->key_cookie, st->key_ts };
+		static const char tag[4] = { 'i', 'c', 't', 'p' };
+		uint8_t *keys[4] = { st->key_isn, st->key_cookie, st->key_ts,
+				     st->key_port };
 		uint8_t sec[16], zero[16] = { 0 };
 		int k, j;
 		memcpy(sec, c->secret, 16);
@@ -139,7 +140,7 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 				uint64_t r = ns_rand(st);
 				memcpy(sec + j, &r, 8);
 			}
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < 4; k++) {
 			uint8_t m0[2] = { (uint8_t)tag[k], 0 },
 				m1[2] = { (uint8_t)tag[k], 1 };
 			uint64_t a = ns_siphash(sec, m0, 2),
@@ -185,6 +186,7 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->aging_due = UINT64_MAX;
 	st->next_port = (uint16_t)(NS_EPHEMERAL_LO +
 		ns_rand(st) % (NS_EPHEMERAL_HI - NS_EPHEMERAL_LO + 1));
+	st->port_counter = (uint32_t)ns_rand(st);
 	if (!c->no_garp && st->ip_be) {
 		/* gratuitous ARP (RFC 5227 3): announce our address */
 		ns_arp_send_request(st, st->ip_be, 1);

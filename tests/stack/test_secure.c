@@ -21,6 +21,8 @@
 
 #include "stack/ns_priv.h"
 #include "tests/stack/fake_io.h"
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 static void t_siphash_reference(void **state)
 {
@@ -158,12 +160,57 @@ static void t_isn_neighbours_unstructured(void **state)
 	free(d);
 }
 
+/* RFC 6056 algorithm 3: connect's ports to one destination step by
+ * one; to another destination they start somewhere unrelated */
+static void t_ports_keyed_per_destination(void **state)
+{
+	uint8_t sec[16];
+	struct stk a;
+	struct sockaddr_in d1, d2;
+	uint16_t p1[4], p2;
+	int i, sd;
+	(void)state;
+	memset(sec, 0x5a, 16);
+	stk_up(&a, sec, 7, 1000000000ull);
+	memset(&d1, 0, sizeof(d1));
+	d1.sin_family = AF_INET;
+	d1.sin_addr.s_addr = RIP;
+	d1.sin_port = 0x5000;
+	d2 = d1;
+	d2.sin_port = 0x5100;
+	for (i = 0; i < 4; i++) {
+		struct sockaddr_in l;
+		sd = ns_socket(a.st, SOCK_STREAM);
+		assert_true(sd >= 0);
+		(void)ns_connect(a.st, sd, &d1);
+		assert_int_equal(ns_getsockname(a.st, sd, &l), 0);
+		p1[i] = ns_ntohs(l.sin_port);
+		assert_true(p1[i] >= NS_EPHEMERAL_LO && p1[i] <= NS_EPHEMERAL_HI);
+		if (i) /* the next port, or round from HI to LO */
+			assert_true(p1[i] == p1[i - 1] + 1 ||
+				    (p1[i - 1] == NS_EPHEMERAL_HI &&
+				     p1[i] == NS_EPHEMERAL_LO));
+	}
+	{
+		struct sockaddr_in l;
+		sd = ns_socket(a.st, SOCK_STREAM);
+		(void)ns_connect(a.st, sd, &d2);
+		assert_int_equal(ns_getsockname(a.st, sd, &l), 0);
+		p2 = ns_ntohs(l.sin_port);
+	}
+	/* not the next in line: another destination's offset (a 1 in
+	 * 28232 chance of landing there anyway) */
+	assert_int_not_equal(p2, (uint16_t)(p1[3] + 1));
+	stk_down(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_siphash_reference),
 		cmocka_unit_test(t_isn_keyed),
 		cmocka_unit_test(t_isn_neighbours_unstructured),
+		cmocka_unit_test(t_ports_keyed_per_destination),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
