@@ -317,6 +317,9 @@ void ns_stack_set_steer_cb(struct ns_stack *st, ns_foreign_fn foreign,
  * take the frame? (stack.h) 1 if it was taken. */
 int ns_steer_foreign(struct ns_stack *st, struct nf_buf *b)
 {
+	uint8_t *data = b->data;
+	uint32_t len = b->len, pkt_len = b->pkt_len;
+
 	if (!st->foreign_fn || b->seg_next || !st->rx_frame_data)
 		return 0;
 	b->data = st->rx_frame_data;
@@ -326,6 +329,9 @@ int ns_steer_foreign(struct ns_stack *st, struct nf_buf *b)
 		NS_CNT(st, rx_steered_out);
 		return 1;
 	}
+	b->data = data; /* not taken: the caller goes on with it */
+	b->len = len;
+	b->pkt_len = pkt_len;
 	return 0;
 }
 

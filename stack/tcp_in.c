@@ -1161,6 +1161,15 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 	if (!so) {
 		struct ns_sock *l = ns_bind_lookup(st, NS_SOCK_TCP, ii->dst_be,
 						   th->dport_be);
+		/* a listener here, but not a SYN: another instance's
+		 * connection whose segment landed on our queue (its
+		 * listener has a replica in every instance) goes on to
+		 * its owner before LISTEN's answer (RST to an ACK) would
+		 * kill it; one nobody owns comes back and is answered
+		 * here (a SYN cookie's ACK is checked where its SYN was) */
+		if (l && (th->flags & (NS_TH_SYN | NS_TH_ACK)) != NS_TH_SYN &&
+		    ns_steer_foreign(st, b))
+			return;
 		if (l) {
 			so = listen_input(st, l, ii, th, &to, seglen);
 			if (so)

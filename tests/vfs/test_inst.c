@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <cmocka.h>
 
@@ -273,6 +274,59 @@ static void test_listener_in_every_instance(void **state)
 	assert_true(peer_connected(peer_connect(port), 2000) == -1);
 }
 
+/* Established flows whose frames then land on the other instance's
+ * queue (a tap's flow entry expires after 3 s idle): that instance has
+ * a replica of the listener on the same port, and its LISTEN answer to
+ * an ACK (RST) killed the connection; now the segment goes on to the
+ * owner first */
+static void test_established_flow_on_wrong_queue(void **state)
+{
+	uint16_t port = next_port++;
+	int lfd, sds[4], fds[4], i;
+	struct sockaddr_in a = fx_sin(VFS_IP, port);
+	uint64_t out0 = vfs_g.insts[0]->steered_out +
+			vfs_g.insts[1]->steered_out;
+	(void)state;
+	vfs_inst_bind(vfs_g.insts[0]);
+	lfd = (int)sys(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(sys(SYS_bind, lfd, &a, sizeof(a)), 0);
+	assert_int_equal(sys(SYS_listen, lfd, 16), 0);
+	for (i = 0; i < 4; i++)
+		assert_true((sds[i] = peer_connect(port)) >= 0);
+	for (i = 0; i < 4; i++) {
+		struct timeval tv = { 3, 0 }; /* a lost segment: fail, not hang */
+		assert_true((fds[i] = (int)sys(SYS_accept, lfd, NULL, NULL)) >= 0);
+		assert_int_equal(sys(SYS_setsockopt, fds[i], SOL_SOCKET,
+				     SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+		assert_int_equal(peer_connected(sds[i], 2000), 1);
+	}
+	g_link.mode = FX_STEER_FLIP; /* every flow now lands wrong */
+	for (i = 0; i < 4; i++) {
+		char b[8];
+		snprintf(b, sizeof(b), "late %d", i);
+		assert_int_equal(peer_send_all(sds[i], b, 6, 2000), 6);
+	}
+	for (i = 0; i < 4; i++) {
+		char r[8];
+		assert_int_equal(sys(SYS_read, fds[i], r, 6), 6);
+		assert_int_equal(sys(SYS_write, fds[i], r, 6), 6);
+	}
+	for (i = 0; i < 4; i++) {
+		char b[8], r[8];
+		snprintf(b, sizeof(b), "late %d", i);
+		assert_int_equal(peer_recv_all(sds[i], r, 6, 2000), 6);
+		assert_memory_equal(b, r, 6);
+	}
+	g_link.mode = FX_STEER_HASH;
+	assert_true(vfs_g.insts[0]->steered_out + vfs_g.insts[1]->steered_out >
+		    out0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(sys(SYS_close, fds[i]), 0);
+		peer_close(sds[i]);
+	}
+	assert_int_equal(sys(SYS_close, lfd), 0);
+}
+
 /* ---- four threads, sockets of both instances ---------------------------- */
 struct worker {
 	pthread_t t;
@@ -357,6 +411,7 @@ int main(void)
 	};
 	const struct CMUnitTest hash[] = {
 		cmocka_unit_test(test_listener_in_every_instance),
+		cmocka_unit_test(test_established_flow_on_wrong_queue),
 		cmocka_unit_test(test_threads_on_both_instances),
 	};
 	int r;

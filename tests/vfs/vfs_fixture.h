@@ -53,6 +53,8 @@ enum {
 	FX_STEER_ALL0 = 0,   /* every frame on instance 0's queue */
 	FX_STEER_HASH = 1,   /* TCP/UDP by a symmetric hash of the 4-tuple
 			      * (as RSS or a tap's flow table), the rest 0 */
+	FX_STEER_FLIP = 2,   /* TCP/UDP on the other queue than HASH's (a
+			      * tap's flow entry that expired) */
 };
 
 struct link {
@@ -125,7 +127,7 @@ static inline int lk_steer(const struct nf_buf *b)
 	     (uint32_t)(p[16 + ihl] << 8 | p[17 + ihl]));
 	h ^= h >> 16;
 	h ^= h >> 8;
-	return (int)(h & 1);
+	return (int)(h & 1) ^ (g_link.mode == FX_STEER_FLIP);
 }
 
 static inline uint16_t lk_tx1(void *q, struct nf_buf **b, uint16_t n)
