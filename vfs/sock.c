@@ -506,7 +506,6 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 {
 	struct vfs_inst *own = vfs_sock_inst(s);
 	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
 	int vals[sizeof(inherit_opts) / sizeof(inherit_opts[0])], i, k, r;
 	int *rsd;
 
@@ -527,7 +526,6 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 	}
 	rsd[own->idx] = s->sd;
 	vfs_inst_unlock(own);
-	(void)al;
 	if (r < 0) {
 		free(rsd);
 		return;

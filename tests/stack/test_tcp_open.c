@@ -496,20 +496,28 @@ static void t_syncookie_ack_beats_embryonic_child(void **state)
 	}
 }
 
-static void t_syncookie_expired_rejected(void **state)
+/* A listener with a SYN queue of 1, filled by one SYN: a second SYN from
+ * peer port pport is answered with a SYN cookie, returned */
+static uint32_t cookie_of_full_queue(struct fx *f, uint16_t pport)
 {
-	struct fx *f = *state;
 	struct seg s;
-	uint32_t cookie;
 
 	fx_tcp_base(f);
 	tu_listen(f, 1);
 	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
 	assert_true(fx_out(f, &s));
-	f->pport = 40011;
+	f->pport = pport;
 	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
 	assert_true(fx_out(f, &s));
-	cookie = s.seq;
+	return s.seq;
+}
+
+static void t_syncookie_expired_rejected(void **state)
+{
+	struct fx *f = *state;
+	uint32_t cookie;
+
+	cookie = cookie_of_full_queue(f, 40011);
 	/* the embryonic child gives up long before; the cookie ages out */
 	fx_advance(f, 10 * NS_SYNCOOKIE_SLOT_NS);
 	fio_clear(&f->io);
@@ -525,17 +533,9 @@ static void t_syncookie_expired_rejected(void **state)
 static void syncookie_after(void **state, uint64_t slots, int ok)
 {
 	struct fx *f = *state;
-	struct seg s;
 	uint32_t cookie;
 
-	fx_tcp_base(f);
-	tu_listen(f, 1);
-	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
-	assert_true(fx_out(f, &s));
-	f->pport = 40012;
-	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
-	assert_true(fx_out(f, &s));
-	cookie = s.seq;
+	cookie = cookie_of_full_queue(f, 40012);
 	/* to the start of the cookie's slot, then on */
 	fx_advance(f, NS_SYNCOOKIE_SLOT_NS - f->st->now % NS_SYNCOOKIE_SLOT_NS);
 	fx_advance(f, (slots - 1) * NS_SYNCOOKIE_SLOT_NS + 1000);
@@ -562,17 +562,9 @@ static void t_syncookie_32_slots_later_rejected(void **state)
 static void t_syncookie_wrong_peer_seq_rejected(void **state)
 {
 	struct fx *f = *state;
-	struct seg s;
 	uint32_t cookie;
 
-	fx_tcp_base(f);
-	tu_listen(f, 1);
-	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
-	assert_true(fx_out(f, &s));
-	f->pport = 40012;
-	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
-	assert_true(fx_out(f, &s));
-	cookie = s.seq;
+	cookie = cookie_of_full_queue(f, 40012);
 	/* the cookie binds the peer's ISN: another seq fails */
 	fx_tcp_raw(f, F_ACK, PEER_ISS + 5001, cookie + 1, 65535, NULL, 0, NULL, 0);
 	assert_int_equal(CNT(f, tcp_syncookies_ok), 0);
