@@ -144,10 +144,13 @@ static long do_fork(const struct hook_call *c)
 		if (ca.flags & CLONE_VM)
 			return HOOK_PASSTHROUGH;
 	}
+	vfs_inst_fork_prepare();
 	r = hook_raw_syscall(c->nr, c->arg[0], c->arg[1], c->arg[2],
 			     c->arg[3], c->arg[4], c->arg[5]);
 	if (r == 0)
-		vfs_after_fork_child();
+		vfs_after_fork_child(vfs_inst_fork_child());
+	else
+		vfs_inst_fork_parent();
 	return r;
 }
 

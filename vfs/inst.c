@@ -932,6 +932,29 @@ int vfs_inst_get(struct vfs_inst **out)
 	return 0;
 }
 
+/* fork. A process that forks before its stack ever started (daemon(3),
+ * memcached -d, redis' daemonize: fork, the parent exits, the child
+ * opens the listeners) hands the child nothing to share: the child is a
+ * new netfuse process and starts its own stack at its first socket. The
+ * start-up lock is held across the fork so the child never inherits a
+ * start half done by another thread. A child of a process whose stack
+ * runs keeps the forked-child rules (README, "fork, vfork, exec"). */
+void vfs_inst_fork_prepare(void)
+{
+	pthread_mutex_lock(&load_lock);
+}
+
+void vfs_inst_fork_parent(void)
+{
+	pthread_mutex_unlock(&load_lock);
+}
+
+int vfs_inst_fork_child(void)
+{
+	pthread_mutex_init(&load_lock, NULL);
+	return atomic_load(&vfs_g.inst_state) == 0;
+}
+
 /* ---- waiting ------------------------------------------------------------ */
 /* Each thread that ever sleeps gets an eventfd, closed when the thread
  * exits (thread-per-connection servers must not leak one per thread). */

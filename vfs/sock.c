@@ -1141,9 +1141,9 @@ void vfs_exit_close_all(void)
 	}
 }
 
-void vfs_after_fork_child(void)
+void vfs_after_fork_child(int fresh)
 {
-	vfs_g.forked_child = 1;
+	vfs_g.forked_child = !fresh; /* fresh: no stack to share yet */
 	vfs_g.pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
 	vfs_fdtab_after_fork(); /* the instance lock is never taken here */
 }

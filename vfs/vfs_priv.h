@@ -325,6 +325,11 @@ void vfs_inst_poll_try(struct vfs_inst *in);
 int vfs_inst_start(struct vfs_inst *in);
 void vfs_inst_stop(struct vfs_inst *in);
 uint64_t vfs_now_ns(void);
+/* Around fork (dispatch.c): the child may start its own stack (1) when
+ * the parent never started one; 0: the forked-child rules apply. */
+void vfs_inst_fork_prepare(void);
+void vfs_inst_fork_parent(void);
+int vfs_inst_fork_child(void);
 
 /* Waiting: register (lock held), check, then sleep. */
 int vfs_tls_evfd(void);
@@ -442,7 +447,9 @@ uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s);
 /* s's events from the instance(s) it lives in (a listener: the OR of its
  * replicas), switching the lock held (*held) as it goes. */
 uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held);
-void vfs_after_fork_child(void);
+/* In a fork child; fresh: the parent had no stack (the child may start
+ * its own, vfs_inst_fork_child) */
+void vfs_after_fork_child(int fresh);
 /* exit_group: close every netfuse socket (FIN now, as the kernel would on
  * exit), then let the stack send what it can for a short while. */
 void vfs_exit_close_all(void);
