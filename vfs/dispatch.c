@@ -295,7 +295,7 @@ long vfs_dispatch(void *ctx, const struct hook_call *c)
 			return HOOK_PASSTHROUGH;
 		break;
 	case SYS_socket:
-		if (c->arg[0] != AF_INET)
+		if (c->arg[0] != AF_INET && c->arg[0] != AF_INET6)
 			return HOOK_PASSTHROUGH;
 		break;
 	case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
@@ -432,6 +432,7 @@ void vfs_get_stats(struct vfs_stats *s)
 		atomic_load(&vfs_g.fallbacks[VFS_FB_no_instance]);
 	s->fallback_other_addr =
 		atomic_load(&vfs_g.fallbacks[VFS_FB_other_addr]);
+	s->fallback_ipv6 = atomic_load(&vfs_g.fallbacks[VFS_FB_ipv6]);
 	if (vfs_g.inst) {
 		vfs_inst_lock(vfs_g.inst);
 		s->polls = vfs_g.inst->polls;

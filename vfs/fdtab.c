@@ -216,6 +216,7 @@ struct vfs_sock *vfs_sock_new(int type)
 	/* reset everything but the header (racers may touch refs) */
 	memset((char *)s + sizeof(s->h), 0, sizeof(*s) - sizeof(s->h));
 	s->type = type;
+	s->family = AF_INET;
 	s->sd = -1;
 	s->route = VFS_R_UNDECIDED;
 	return s;

@@ -185,15 +185,33 @@ int vfs_route_decide(const struct vfs_route_cfg *rc, uint32_t addr_be,
 	return VFS_TO_KERNEL;
 }
 
+/* quiet: never a warning (an expected, not a configured, fallback) */
+static void note(int why, int fd, const char *a, uint16_t port_be, int quiet)
+{
+	unsigned long long n = atomic_fetch_add(&vfs_g.fallbacks[why], 1);
+	int first = n == 0 && !quiet;
+	vfs_log(first ? 1 : 2, "fd %d (%s:%u) uses the kernel stack: %s%s",
+		fd, a, ntohs(port_be), vfs_fallback_names[why],
+		first ? " (later ones at NETFUSE_LOG=info)" : "");
+}
+
 void vfs_fallback_note(int why, int fd, uint32_t addr_be, uint16_t port_be)
 {
 	char a[INET_ADDRSTRLEN] = "?";
-	unsigned long long n;
 	if (why < 0 || why >= VFS_FB_COUNT)
 		why = VFS_FB_unsupported;
-	n = atomic_fetch_add(&vfs_g.fallbacks[why], 1);
 	inet_ntop(AF_INET, &addr_be, a, sizeof(a));
-	vfs_log(n == 0 ? 1 : 2, "fd %d (%s:%u) uses the kernel stack: %s%s",
-		fd, a, ntohs(port_be), vfs_fallback_names[why],
-		n == 0 ? " (later ones at NETFUSE_LOG=info)" : "");
+	note(why, fd, a, port_be, 0);
+}
+
+void vfs_fallback_note6(int fd, const struct in6_addr *a6, uint16_t port_be)
+{
+	char a[INET6_ADDRSTRLEN + 2] = "[?]";
+	if (inet_ntop(AF_INET6, a6, a + 1, INET6_ADDRSTRLEN)) {
+		a[0] = '[';
+		strcat(a, "]");
+	}
+	/* IPV6_V6ONLY listeners beside an IPv4 one (memcached, nginx) are
+	 * normal: the stack has no IPv6 yet, the kernel serves them */
+	note(VFS_FB_ipv6, fd, a, port_be, 1);
 }

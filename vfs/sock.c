@@ -55,6 +55,8 @@ long vfs_sys_socket(const struct hook_call *c)
 
 	if (fd < 0 || !vfs_g.enabled || vfs_g.forked_child)
 		return fd;
+	if (c->arg[0] != AF_INET && c->arg[0] != AF_INET6)
+		return fd;
 	if (base != SOCK_STREAM && base != SOCK_DGRAM)
 		return fd;
 	if (proto && proto != (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
@@ -62,6 +64,7 @@ long vfs_sys_socket(const struct hook_call *c)
 	s = vfs_sock_new(base);
 	if (!s)
 		return fd; /* kernel socket: still correct */
+	s->family = (int)c->arg[0];
 	if (vfs_fd_install((int)fd, &s->h) < 0)
 		vfs_fd_remove((int)fd);
 	vfs_obj_put(&s->h);
@@ -115,6 +118,14 @@ static long to_kernel(int fd, int why, uint32_t addr_be, uint16_t port_be)
 	return HOOK_PASSTHROUGH;
 }
 
+/* The same for a real IPv6 address (the user-space stack has none yet) */
+static long to_kernel6(int fd, const struct in6_addr *a6, uint16_t port_be)
+{
+	vfs_fallback_note6(fd, a6, port_be);
+	vfs_fd_remove(fd);
+	return HOOK_PASSTHROUGH;
+}
+
 static void listen_replicas(struct vfs_sock *s, int backlog);
 
 /* Wildcard: a stack socket on the same port beside the bound (TCP:
@@ -154,24 +165,16 @@ static void make_dual(struct vfs_sock *s, int fd, uint16_t port_be,
 	take_over_flags(s, fd);
 }
 
-/* Read a sockaddr_in argument the way Linux checks it. 0, or
- * HOOK_PASSTHROUGH-worthy (1) when the kernel should answer (bad length,
- * other family: it gives the exact errno), or -EFAULT. */
-static int get_sin(struct sockaddr_in *a, long uaddr, long len)
-{
-	if (len < (long)sizeof(*a) || !uaddr)
-		return 1;
-	if (vfs_copy_in_safe(a, (void *)uaddr, sizeof(*a)) < 0)
-		return -EFAULT;
-	return a->sin_family == AF_INET ? 0 : 1;
-}
-
 static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
 			   int fd)
 {
 	struct sockaddr_in a;
+	struct in6_addr a6;
 	struct vfs_inst *in;
-	int why, r = get_sin(&a, c->arg[1], c->arg[2]);
+	int why, r = vfs_addr_in(s->family, vfs_addr_v6only(s->family, fd), 1,
+				 &a, c->arg[1], c->arg[2], &a6);
+	if (r == VFS_A_V6)
+		return to_kernel6(fd, &a6, a.sin_port);
 	if (r)
 		return r > 0 ? HOOK_PASSTHROUGH : r;
 	if (vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr, a.sin_port, 1,
@@ -179,16 +182,15 @@ static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
 		return to_kernel(fd, why, a.sin_addr.s_addr, a.sin_port);
 	if (a.sin_addr.s_addr == htonl(INADDR_ANY)) {
 		long k = raw(SYS_bind, fd, c->arg[1], c->arg[2], 0, 0, 0);
-		struct sockaddr_in b;
-		socklen_t bl = sizeof(b);
+		uint16_t port_be;
 		if (k < 0)
 			return k;
-		if (raw(SYS_getsockname, fd, (long)&b, (long)&bl, 0, 0, 0) < 0)
+		if (!vfs_addr_wild_port(s->family, fd, &port_be))
 			return 0;
 		s->wild_bound = 1;
-		s->bound_port_be = b.sin_port;
+		s->bound_port_be = port_be;
 		if (s->type == SOCK_DGRAM)
-			make_dual(s, fd, b.sin_port, 0);
+			make_dual(s, fd, port_be, 0);
 		return 0;
 	}
 	/* the netfuse address: the kernel does not own it */
@@ -214,8 +216,7 @@ static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
 static long undecided_listen(const struct hook_call *c, struct vfs_sock *s,
 			     int fd)
 {
-	struct sockaddr_in b;
-	socklen_t bl = sizeof(b);
+	uint16_t port_be;
 	long k;
 	int why;
 	if (s->type != SOCK_STREAM)
@@ -223,15 +224,14 @@ static long undecided_listen(const struct hook_call *c, struct vfs_sock *s,
 	k = raw(SYS_listen, fd, c->arg[1], 0, 0, 0, 0);
 	if (k < 0)
 		return k;
-	if (raw(SYS_getsockname, fd, (long)&b, (long)&bl, 0, 0, 0) < 0 ||
-	    b.sin_addr.s_addr != htonl(INADDR_ANY))
-		return 0;
-	if (vfs_route_decide(&vfs_g.route, 0, b.sin_port, 1, &why) ==
+	if (!vfs_addr_wild_port(s->family, fd, &port_be))
+		return 0; /* bound to another (kernel) address */
+	if (vfs_route_decide(&vfs_g.route, 0, port_be, 1, &why) ==
 	    VFS_TO_KERNEL) {
-		(void)to_kernel(fd, why, 0, b.sin_port);
+		(void)to_kernel(fd, why, 0, port_be);
 		return 0;
 	}
-	make_dual(s, fd, b.sin_port, (int)c->arg[1]);
+	make_dual(s, fd, port_be, (int)c->arg[1]);
 	return 0;
 }
 
@@ -456,28 +456,6 @@ static long nf_recv(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	}
 }
 
-/* Write a sockaddr_in result the Linux way (truncate, report full len). */
-static int put_addr(long uaddr, long ulen, const struct sockaddr_in *a,
-		    int have)
-{
-	int len;
-	if (!uaddr || !ulen)
-		return 0;
-	if (vfs_copy_in(&len, (void *)ulen, sizeof(len)) < 0)
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
-	if (!have) {
-		len = 0;
-		return vfs_copy_out((void *)ulen, &len, sizeof(len));
-	}
-	if (vfs_copy_out((void *)uaddr, a, (size_t)len < sizeof(*a) ?
-			 (size_t)len : sizeof(*a)) < 0)
-		return -EFAULT;
-	len = (int)sizeof(*a);
-	return vfs_copy_out((void *)ulen, &len, sizeof(len));
-}
-
 /* Options a listener's connections inherit, copied to its replicas */
 static const int inherit_opts[][2] = {
 	{ SOL_SOCKET, SO_RCVBUF }, { SOL_SOCKET, SO_SNDBUF },
@@ -688,6 +666,7 @@ static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	ns = vfs_sock_new(SOCK_STREAM);
 	if (!ns)
 		return -ENOMEM;
+	ns->family = s->family;
 	for (;;) {
 		r = accept_any(in, s, ns, &peer);
 		if (r >= 0)
@@ -713,7 +692,7 @@ static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 			goto out;
 	}
 	/* the placeholder: a real (unconnected) kernel TCP socket */
-	pfd = raw(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+	pfd = raw(SYS_socket, s->family, SOCK_STREAM | SOCK_NONBLOCK |
 		  (flags & SOCK_CLOEXEC), 0, 0, 0, 0);
 	if (pfd < 0 || vfs_fd_install((int)pfd, &ns->h) < 0) {
 		struct vfs_inst *nin = vfs_sock_inst(ns);
@@ -728,7 +707,7 @@ static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	atomic_store(&ns->nonblock, (flags & SOCK_NONBLOCK) ? 1 : 0);
 	atomic_fetch_add(&vfs_g.nsocks_live, 1);
 	vfs_obj_put(&ns->h);
-	(void)put_addr(c->arg[1], c->arg[2], &peer, 1);
+	(void)vfs_addr_out(s->family, c->arg[1], c->arg[2], &peer, 1);
 	return pfd;
 out:
 	vfs_obj_put(&ns->h);
@@ -768,7 +747,7 @@ static long nf_getsockopt(struct vfs_inst *in, struct vfs_sock *s,
 		case SO_DOMAIN:
 		case SO_PROTOCOL:
 		case SO_INCOMING_CPU:
-			v = name == SO_DOMAIN ? AF_INET :
+			v = name == SO_DOMAIN ? s->family :
 			    name == SO_PROTOCOL ? (s->type == SOCK_STREAM ?
 						   IPPROTO_TCP : IPPROTO_UDP) : 0;
 			if (len > sizeof(v))
@@ -1420,6 +1399,45 @@ long vfs_sys_splice(const struct hook_call *c)
 	return r;
 }
 
+/* A destination (sendto, sendmsg) of a decided UDP socket: 0 with *a
+ * for the stack; HOOK_PASSTHROUGH: the kernel half of a dual socket
+ * sends it (an address routed to the kernel, IPv6); or -errno. */
+static long dest_of(struct vfs_sock *s, struct sockaddr_in *a, long uaddr,
+		    long len)
+{
+	int why, kind = vfs_addr_in(s->family, 0, 0, a, uaddr, len, NULL);
+	if (kind < 0)
+		return kind;
+	if (kind != VFS_A_V4 && s->route == VFS_R_DUAL)
+		return HOOK_PASSTHROUGH;
+	if (kind == VFS_A_KERNEL)
+		return len < (long)(s->family == AF_INET6 ? 24 : sizeof(*a)) ?
+		       -EINVAL : -EAFNOSUPPORT;
+	if (kind == VFS_A_V6)
+		return -ENETUNREACH;
+	if (s->route == VFS_R_DUAL &&
+	    vfs_route_decide(&vfs_g.route, a->sin_addr.s_addr, a->sin_port, 0,
+			     &why) == VFS_TO_KERNEL)
+		return HOOK_PASSTHROUGH;
+	return 0;
+}
+
+/* An undecided socket's destination (connect, sendto): 0 with *a;
+ * HOOK_PASSTHROUGH when the kernel takes the call (a real IPv6
+ * address: the socket becomes the kernel's); -EFAULT */
+static long undecided_dest(struct vfs_sock *s, int fd, struct sockaddr_in *a,
+			   long uaddr, long len)
+{
+	struct in6_addr a6;
+	int kind = vfs_addr_in(s->family, vfs_addr_v6only(s->family, fd), 0,
+			       a, uaddr, len, &a6);
+	if (kind == VFS_A_V6)
+		return to_kernel6(fd, &a6, a->sin_port);
+	if (kind == VFS_A_KERNEL)
+		return HOOK_PASSTHROUGH;
+	return kind; /* 0 or -EFAULT */
+}
+
 /* ---- msghdr helpers ------------------------------------------------------- */
 static long do_sendmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		       const struct msghdr *m, int flags)
@@ -1434,21 +1452,15 @@ static long do_sendmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		if (s->type == SOCK_STREAM) {
 			top = NULL; /* Linux ignores it on connected TCP */
 		} else {
-			if (m->msg_namelen < sizeof(to))
-				return -EINVAL;
-			if (vfs_copy_in(&to, m->msg_name, sizeof(to)) < 0)
-				return -EFAULT;
-			if (to.sin_family != AF_INET)
-				return -EAFNOSUPPORT;
-			top = &to;
-			if (s->route == VFS_R_DUAL) { /* by destination */
-				int why;
-				if (vfs_route_decide(&vfs_g.route,
-						     to.sin_addr.s_addr, to.sin_port,
-						     0, &why) == VFS_TO_KERNEL)
-					return raw(SYS_sendmsg, fd, (long)m, flags,
-						   0, 0, 0);
-			}
+			long r = dest_of(s, &to, (long)m->msg_name,
+					 (long)m->msg_namelen);
+			if (r == HOOK_PASSTHROUGH)
+				return raw(SYS_sendmsg, fd, (long)m, flags,
+					   0, 0, 0);
+			if (r < 0)
+				return r;
+			top = &to; /* a dual socket's kernel-routed ones
+				    * went to its kernel half (dest_of) */
 		}
 	}
 	if (m->msg_iovlen && !vfs_user_ok(m->msg_iov,
@@ -1479,9 +1491,11 @@ static long do_recvmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	m->msg_controllen = 0;
 	m->msg_flags = 0;
 	if (s->type == SOCK_DGRAM && m->msg_name) {
-		nl = m->msg_namelen < sizeof(from) ? m->msg_namelen : sizeof(from);
-		memcpy(m->msg_name, &from, nl);
-		m->msg_namelen = sizeof(from);
+		union vfs_sa sa;
+		socklen_t full = vfs_addr_make(s->family, &from, &sa);
+		nl = m->msg_namelen < full ? m->msg_namelen : full;
+		memcpy(m->msg_name, &sa, nl);
+		m->msg_namelen = full;
 	} else {
 		m->msg_namelen = 0;
 	}
@@ -1506,9 +1520,9 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		case SYS_setsockopt:
 			return undecided_setsockopt(s, fd, c);
 		case SYS_connect:
-			r = get_sin(&a, c->arg[1], c->arg[2]);
+			r = undecided_dest(s, fd, &a, c->arg[1], c->arg[2]);
 			if (r)
-				return r > 0 ? HOOK_PASSTHROUGH : r;
+				return r;
 			r = decide_by_dest(s, fd, &a);
 			if (r)
 				return r;
@@ -1516,9 +1530,9 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		case SYS_sendto:
 			if (s->type != SOCK_DGRAM || !c->arg[4])
 				return HOOK_PASSTHROUGH;
-			r = get_sin(&a, c->arg[4], c->arg[5]);
+			r = undecided_dest(s, fd, &a, c->arg[4], c->arg[5]);
 			if (r)
-				return r > 0 ? HOOK_PASSTHROUGH : r;
+				return r;
 			r = decide_by_dest(s, fd, &a);
 			if (r)
 				return r;
@@ -1575,8 +1589,8 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 				(void)vfs_copy_out((void *)c->arg[5], &l, sizeof(l));
 			return r;
 		}
-		if (put_addr(c->arg[4], c->arg[5], &from,
-			     s->type == SOCK_DGRAM) < 0)
+		if (vfs_addr_out(s->family, c->arg[4], c->arg[5], &from,
+				 s->type == SOCK_DGRAM) < 0)
 			return -EFAULT;
 		return r;
 	}
@@ -1614,18 +1628,11 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		iov.iov_base = (void *)c->arg[1];
 		iov.iov_len = (size_t)c->arg[2];
 		if (c->arg[4] && s->type == SOCK_DGRAM) {
-			int why;
-			if (c->arg[5] < (long)sizeof(a))
-				return -EINVAL;
-			if (vfs_copy_in(&a, (void *)c->arg[4], sizeof(a)) < 0)
-				return -EFAULT;
-			if (a.sin_family != AF_INET)
-				return -EAFNOSUPPORT;
-			if (s->route == VFS_R_DUAL &&
-			    vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr,
-					     a.sin_port, 0, &why) ==
-			    VFS_TO_KERNEL)
+			r = dest_of(s, &a, c->arg[4], c->arg[5]);
+			if (r == HOOK_PASSTHROUGH)
 				return hook_syscall_kernel(c);
+			if (r < 0)
+				return r;
 			top = &a;
 		}
 		return nf_send(in, s, fd, &iov, 1, (int)c->arg[3], top);
@@ -1646,16 +1653,19 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		}
 		return (long)i;
 	}
-	case SYS_connect:
-		r = get_sin(&a, c->arg[1], c->arg[2]);
-		if (r > 0)
-			return c->arg[2] < (long)sizeof(a) ? -EINVAL : -EAFNOSUPPORT;
-		if (r < 0)
-			return r;
+	case SYS_connect: {
+		int kind = vfs_addr_in(s->family, 0, 0, &a, c->arg[1], c->arg[2],
+				       NULL), why;
+		if (kind < 0)
+			return kind;
+		if (kind == VFS_A_KERNEL)
+			return c->arg[2] < (long)(s->family == AF_INET6 ? 24 :
+						  sizeof(a)) ?
+			       -EINVAL : -EAFNOSUPPORT;
 		if (s->route == VFS_R_DUAL && s->type == SOCK_DGRAM) {
 			/* a connected UDP socket has one peer: keep one half */
-			int why;
-			if (vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr,
+			if (kind == VFS_A_V6 ||
+			    vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr,
 					     a.sin_port, 0, &why) ==
 			    VFS_TO_KERNEL) {
 				r = raw(SYS_connect, fd, c->arg[1], c->arg[2],
@@ -1677,7 +1687,10 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 				s->route = VFS_R_NETFUSE;
 			return r;
 		}
+		if (kind == VFS_A_V6) /* an IPv4(-mapped) socket */
+			return -ENETUNREACH;
 		return nf_connect(in, s, &a);
+	}
 	case SYS_bind:
 		return -EINVAL; /* already bound */
 	case SYS_listen:
@@ -1712,10 +1725,14 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		vfs_inst_unlock(in);
 		if (r < 0)
 			return r;
-		return put_addr(c->arg[1], c->arg[2], &a, 1);
+		return vfs_addr_out(s->family, c->arg[1], c->arg[2], &a, 1);
 	case SYS_getsockopt:
+		if (s->family == AF_INET6 && c->arg[1] == IPPROTO_IPV6)
+			return HOOK_PASSTHROUGH; /* the AF_INET6 placeholder's */
 		return nf_getsockopt(in, s, c);
 	case SYS_setsockopt:
+		if (s->family == AF_INET6 && c->arg[1] == IPPROTO_IPV6)
+			return HOOK_PASSTHROUGH;
 		r = nf_setsockopt(in, s, fd, c);
 		if (r == 0 && s->rsd)
 			replicas_setopt(s, (int)c->arg[1], (int)c->arg[2]);

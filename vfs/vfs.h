@@ -53,6 +53,7 @@ struct vfs_stats {
 	uint64_t fallbacks;       /* sockets sent to the kernel, any reason */
 	uint64_t fallback_loopback, fallback_rule, fallback_no_instance;
 	uint64_t fallback_other_addr;
+	uint64_t fallback_ipv6;   /* a real IPv6 address (kernel's stack) */
 	uint64_t polls;           /* stack polls by vfs/ */
 	uint64_t wakeups;         /* waiter wake-ups sent */
 	uint64_t sigpipes;

@@ -75,6 +75,8 @@ struct vfs_inst;
 struct vfs_sock {
 	struct vfs_obj h;
 	int type;                 /* (creator) SOCK_STREAM / SOCK_DGRAM */
+	int family;               /* (creator) AF_INET, or AF_INET6 (dual
+				   * stack: IPv4 as ::ffff:a.b.c.d, addr.c) */
 	/* The owning instance, set with sd (never changes after). */
 	struct vfs_inst *_Atomic in;
 	/* A listener's replicas: rsd[i] is its sd in instance i (-1 none;
@@ -385,7 +387,7 @@ struct vfs_route_cfg {
 /* Why a socket went to the kernel (counters + one log line each). */
 #define VFS_FALLBACKS(X) \
 	X(loopback) X(other_addr) X(rule) X(no_instance) X(ns_error) \
-	X(unsupported)
+	X(unsupported) X(ipv6)
 enum vfs_fallback {
 #define VFS_X_ENUM(n) VFS_FB_##n,
 	VFS_FALLBACKS(VFS_X_ENUM)
@@ -402,6 +404,8 @@ int vfs_route_parse(struct vfs_route_cfg *rc, const char *spec, char *err,
 int vfs_route_decide(const struct vfs_route_cfg *rc, uint32_t addr_be,
 		     uint16_t port_be, int is_bind, int *why);
 void vfs_fallback_note(int why, int fd, uint32_t addr_be, uint16_t port_be);
+/* The same for a real IPv6 address (reason ipv6) */
+void vfs_fallback_note6(int fd, const struct in6_addr *a6, uint16_t port_be);
 
 /* ---- global state (dispatch.c) --------------------------------------- */
 struct vfs_state {
@@ -433,6 +437,36 @@ int vfs_copy_in(void *dst, const void *user_src, size_t n);
 int vfs_copy_out(void *user_dst, const void *src, size_t n);
 int vfs_copy_in_safe(void *dst, const void *user_src, size_t n);
 int vfs_copy_out_safe(void *user_dst, const void *src, size_t n);
+
+/* ---- addresses (addr.c) ------------------------------------------------ */
+/* The program's address of a socket of family fam (AF_INET, or AF_INET6:
+ * dual-stack, IPv4 as ::ffff:a.b.c.d) as the stack's sockaddr_in. */
+union vfs_sa {
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+enum {
+	VFS_A_V4 = 0,      /* *a is an IPv4 address for the stack */
+	VFS_A_KERNEL = 1,  /* let the kernel answer (bad length, family,
+			    * mapped address on an IPV6_V6ONLY socket) */
+	VFS_A_V6 = 2,      /* a real IPv6 address: the kernel's stack */
+};
+/* Read (uaddr, len): VFS_A_* or -EFAULT. is_bind: :: is the wildcard
+ * (0.0.0.0) unless v6only; a6_out (may be NULL): the IPv6 address. */
+int vfs_addr_in(int fam, int v6only, int is_bind, struct sockaddr_in *a,
+		long uaddr, long len, struct in6_addr *a6_out);
+/* a in the program's form; returns its length */
+socklen_t vfs_addr_make(int fam, const struct sockaddr_in *a,
+			union vfs_sa *out);
+/* Write a to (uaddr, *ulen) the Linux way (truncate, report the full
+ * length); have 0: report length 0. 0 or -EFAULT/-EINVAL. */
+int vfs_addr_out(int fam, long uaddr, long ulen, const struct sockaddr_in *a,
+		 int have);
+/* The kernel socket fd's IPV6_V6ONLY (0 for AF_INET). */
+int vfs_addr_v6only(int fam, int fd);
+/* Is kernel socket fd bound to the (dual-stack) wildcard? *port_be: its
+ * port. */
+int vfs_addr_wild_port(int fam, int fd, uint16_t *port_be);
 
 /* ---- the calls (sock.c, epoll.c) --------------------------------------- */
 long vfs_sys_socket(const struct hook_call *c);
