@@ -173,6 +173,7 @@ static long vfs_slow(const struct hook_call *c)
 	case SYS_socket: case SYS_epoll_create: case SYS_epoll_create1:
 	case SYS_dup: case SYS_dup2: case SYS_dup3: case SYS_close:
 	case SYS_close_range: case SYS_accept: case SYS_accept4:
+	case SYS_rt_sigaction:
 		if (foreign_process())
 			return HOOK_PASSTHROUGH;
 		break;
@@ -185,6 +186,8 @@ static long vfs_slow(const struct hook_call *c)
 	switch (c->nr) {
 	case SYS_socket:
 		return vfs_sys_socket(c);
+	case SYS_rt_sigaction:
+		return vfs_sys_rt_sigaction(c);
 	case SYS_epoll_create:
 	case SYS_epoll_create1:
 		return vfs_sys_epoll_create(c);
@@ -262,7 +265,9 @@ static __attribute__((noinline)) long slow_path(const struct hook_call *c)
 	void *buf = (void *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
 	long r;
 	hook_fpu_save(buf);
+	vfs_sig_enter();
 	r = vfs_slow(c);
+	vfs_sig_leave(); /* handlers deferred meanwhile run here */
 	hook_fpu_restore(buf);
 	return r;
 }
@@ -304,7 +309,7 @@ long vfs_dispatch(void *ctx, const struct hook_call *c)
 			return HOOK_PASSTHROUGH;
 		break;
 	case SYS_epoll_create: case SYS_epoll_create1: case SYS_close_range:
-	case SYS_fork: case SYS_clone: case SYS_clone3:
+	case SYS_fork: case SYS_clone: case SYS_clone3: case SYS_rt_sigaction:
 		break;
 	case SYS_exit_group: case SYS_execve: case SYS_execveat:
 		/* once the stack runs, even with no socket left open: the
@@ -433,6 +438,7 @@ void vfs_get_stats(struct vfs_stats *s)
 	s->fallback_other_addr =
 		atomic_load(&vfs_g.fallbacks[VFS_FB_other_addr]);
 	s->fallback_ipv6 = atomic_load(&vfs_g.fallbacks[VFS_FB_ipv6]);
+	s->sig_deferred = vfs_sig_deferred();
 	if (vfs_g.inst) {
 		vfs_inst_lock(vfs_g.inst);
 		s->polls = vfs_g.inst->polls;

@@ -1078,12 +1078,22 @@ static void sleeper_disarm(struct vfs_inst *in)
 	vfs_inst_unlock(in);
 }
 
+void vfs_wake_self(void)
+{
+	if (tls_evfd >= 0)
+		evfd_signal(tls_evfd);
+}
+
 long vfs_sleep(struct vfs_inst *in, struct pollfd *fds, int nfds,
 	       uint64_t deadline, const void *sigmask, int evfd, int *use_wake)
 {
 	struct timespec ts, *tp = NULL;
 	int wi = -1, held = 0;
 	long r;
+	/* a handler deferred meanwhile (signal.c): the call ends or
+	 * restarts after running it, as a signal would interrupt ppoll */
+	if (vfs_sig_pending())
+		return -EINTR;
 	if (deadline != UINT64_MAX) {
 		uint64_t now = vfs_now_ns(), t = deadline > now ? deadline - now : 0;
 		ts.tv_sec = (time_t)(t / 1000000000ull);
@@ -1132,6 +1142,8 @@ long vfs_sleep(struct vfs_inst *in, struct pollfd *fds, int nfds,
 				break;
 			}
 	}
+	if (r >= 0 && vfs_sig_pending())
+		r = -EINTR;
 	return r;
 }
 
@@ -1143,7 +1155,9 @@ long vfs_sleep(struct vfs_inst *in, struct pollfd *fds, int nfds,
 int vfs_sig_restart(void)
 {
 	struct { unsigned long handler, flags, restorer, mask; } ka;
-	int sig;
+	int sig, restart;
+	if (vfs_sig_restart_pending(&restart)) /* signal.c knows which */
+		return restart;
 	for (sig = 1; sig <= 64; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
 		    sig == SIGSYS)

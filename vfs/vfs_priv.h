@@ -438,6 +438,21 @@ int vfs_copy_out(void *user_dst, const void *src, size_t n);
 int vfs_copy_in_safe(void *dst, const void *user_src, size_t n);
 int vfs_copy_out_safe(void *user_dst, const void *src, size_t n);
 
+/* ---- signal handlers (signal.c) ----------------------------------------- */
+/* Around every slow-path call: handlers of signals that arrive inside
+ * run at the end (or at vfs_sig_restart), never inside vfs/. */
+void vfs_sig_enter(void);
+void vfs_sig_leave(void);
+/* A deferred signal waits: a sleep must return -EINTR. */
+int vfs_sig_pending(void);
+/* After EINTR, no lock held: 1 if deferred signals came (then they are
+ * run now and *restart says whether each had SA_RESTART), else 0. */
+int vfs_sig_restart_pending(int *restart);
+uint64_t vfs_sig_deferred(void);
+long vfs_sys_rt_sigaction(const struct hook_call *c);
+/* Async-signal-safe: make the calling thread's sleep return (inst.c) */
+void vfs_wake_self(void);
+
 /* ---- addresses (addr.c) ------------------------------------------------ */
 /* The program's address of a socket of family fam (AF_INET, or AF_INET6:
  * dual-stack, IPv4 as ::ffff:a.b.c.d) as the stack's sockaddr_in. */
