@@ -331,13 +331,28 @@ void vfs_inst_timer_check(struct vfs_inst *in)
 	}
 }
 
+/* Every signal but the synchronous ones: the hook's SIGSYS (Syscall
+ * User Dispatch) and SIGSEGV must still reach it, and a fault with its
+ * signal blocked kills the process. */
+static void async_signals(sigset_t *s)
+{
+	sigfillset(s);
+	sigdelset(s, SIGSYS);
+	sigdelset(s, SIGSEGV);
+	sigdelset(s, SIGBUS);
+	sigdelset(s, SIGILL);
+	sigdelset(s, SIGFPE);
+	sigdelset(s, SIGTRAP);
+}
+
 static void *progress_main(void *arg)
 {
 	struct vfs_inst *in = arg;
 	sigset_t all;
-	sigfillset(&all);
+	async_signals(&all);
 	/* the program's handlers never run here; our calls bypass the policy */
-	(void)raw3(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 8);
+	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, 8,
+			       0, 0);
 	/* its timed sleeps end when a spinner's lease does: 1 us of slack
 	 * instead of the default 50 */
 	(void)raw3(SYS_prctl, PR_SET_TIMERSLACK, 1000, 0);
@@ -910,8 +925,12 @@ int vfs_inst_get(struct vfs_inst **out)
 	}
 	if (s < 0 || vfs_g.forked_child)
 		return -ENETDOWN;
-	sigfillset(&all);
-	(void)raw3(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&old);
+	async_signals(&all);
+	/* threads started meanwhile (DPDK's, our progress threads) inherit
+	 * every signal blocked: a program's handler never runs on them
+	 * (their calls bypass vfs/: it would act on placeholders) */
+	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all,
+			       (long)&old, 8, 0, 0);
 	hook_guard_enter();
 	pthread_mutex_lock(&load_lock);
 	s = atomic_load(&vfs_g.inst_state);
@@ -925,7 +944,8 @@ int vfs_inst_get(struct vfs_inst **out)
 	}
 	pthread_mutex_unlock(&load_lock);
 	hook_guard_leave();
-	(void)raw3(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0);
+	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0,
+			       8, 0, 0);
 	if (s != 1)
 		return -ENETDOWN;
 	*out = vfs_inst_mine();
