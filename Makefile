@@ -56,7 +56,7 @@ LIBIO_SO   := $(B)/libnfio.so
 # ---- tests --------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/*/test_*.c)
 UNIT_BINS  := $(patsubst %.c,$(B)/%,$(UNIT_SRCS))
-UNIT_SAN   := $(patsubst %.c,$(B)/san/%,$(filter tests/stack/% tests/apps/%,$(UNIT_SRCS)))
+UNIT_SAN   := $(patsubst %.c,$(B)/san/%,$(filter tests/stack/% tests/apps/% tests/vfs/%,$(UNIT_SRCS)))
 ITEST_SRCS := $(wildcard tests/*/itest_*.c)
 ITEST_BINS := $(patsubst %.c,$(B)/%,$(ITEST_SRCS))
 ITEST_ASM  := $(wildcard tests/*/asm_*.S)
@@ -143,6 +143,14 @@ $(B)/san/tests/apps/%: tests/apps/%.c $(wildcard apps/*.h)
 $(B)/san/tests/stack/%: tests/stack/%.c $(B)/san/libnfstack.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(B)/san/libnfstack.a -lcmocka
+# vfs/ under ASan/UBSan: its objects and the stack's sanitized; the hook's
+# (general registers only, raw system calls) as they are
+$(B)/san/tests/vfs/%: tests/vfs/%.c $(call san,$(VFS_SRCS)) $(HOOK_TEST_OBJS) \
+		$(B)/san/libnfstack.a $(wildcard tests/vfs/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(call san,$(VFS_SRCS)) \
+	      $(HOOK_TEST_OBJS) $(B)/san/libnfstack.a -lopcodes -lbfd -ldl \
+	      -lpthread -lcmocka
 
 $(B)/apps/%: apps/%.c $(wildcard apps/*.h)
 	@mkdir -p $(@D)
