@@ -212,6 +212,7 @@ int nf_io_wake_setup(struct nf_io *io, struct nf_io_queue *q)
 			q->tap_sig = io->driver &&
 				     strcmp(io->driver, "net_tap") == 0 ?
 				     tap_kick_signal(fd) : 0;
+			q->ops.wake_signal = q->tap_sig;
 			q->wake = NF_IO_WAKE_INTR;
 			q->intr_fd = fd;
 			q->intr_is_eventfd = nf_io_fd_is_anon(fd, "[eventfd]") ||

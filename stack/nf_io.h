@@ -92,6 +92,9 @@ struct nf_io_ops {
 	uint8_t rss_key_len;     /* 0: no RSS, every flow lands here */
 	uint16_t reta_size;
 	const uint16_t *reta;    /* reta_size entries of queue ids */
+	/* A signal wake_arm raises on the calling thread (net_tap's rx
+	 * signal, io/wake.c): a thread that arms must not block it; 0 none */
+	int wake_signal;
 };
 
 #endif

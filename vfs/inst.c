@@ -350,9 +350,14 @@ static void *progress_main(void *arg)
 	struct vfs_inst *in = arg;
 	sigset_t all;
 	async_signals(&all);
-	/* the program's handlers never run here; our calls bypass the policy */
-	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, 8,
-			       0, 0);
+	/* but the signal arming raises on this thread (net_tap's: blocked,
+	 * it stays pending and the driver's rx trigger never moves) */
+	if (in->ops && in->ops->wake_signal > 0)
+		sigdelset(&all, in->ops->wake_signal);
+	/* the program's handlers never run here; our calls bypass the
+	 * policy. SETMASK: it was started with every async signal blocked */
+	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0,
+			       8, 0, 0);
 	/* its timed sleeps end when a spinner's lease does: 1 us of slack
 	 * instead of the default 50 */
 	(void)raw3(SYS_prctl, PR_SET_TIMERSLACK, 1000, 0);

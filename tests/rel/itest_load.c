@@ -432,7 +432,8 @@ static int loop(const char *ip, int port, int secs)
 		if (e) {
 			fail++;
 			if (fail < 5)
-				fprintf(stderr, "loop: %s\n", strerror(e));
+				fprintf(stderr, "loop: %s (attempt %d, at %.1f s)\n",
+					strerror(e), ok + fail, now_s() - (end - secs));
 		} else {
 			ok++;
 		}
