@@ -707,7 +707,12 @@ static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	atomic_store(&ns->nonblock, (flags & SOCK_NONBLOCK) ? 1 : 0);
 	atomic_fetch_add(&vfs_g.nsocks_live, 1);
 	vfs_obj_put(&ns->h);
-	(void)vfs_addr_out(s->family, c->arg[1], c->arg[2], &peer, 1);
+	if (vfs_addr_out(s->family, c->arg[1], c->arg[2], &peer, 1) < 0) {
+		/* Linux: the connection is taken, then dropped, and the
+		 * program gets EFAULT (no fd) */
+		(void)vfs_sys_close((int)pfd);
+		return -EFAULT;
+	}
 	return pfd;
 out:
 	vfs_obj_put(&ns->h);
