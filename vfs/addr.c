@@ -62,6 +62,13 @@ int vfs_addr_in(int fam, int v6only, int is_bind, struct sockaddr_in *a,
 	return VFS_A_V6;
 }
 
+int vfs_addr_refused(int fam, long len)
+{
+	long min = fam == AF_INET6 ? SIN6_MIN_LEN :
+		   (long)sizeof(struct sockaddr_in);
+	return len < min ? -EINVAL : -EAFNOSUPPORT;
+}
+
 socklen_t vfs_addr_make(int fam, const struct sockaddr_in *a,
 			union vfs_sa *out)
 {

@@ -1416,8 +1416,7 @@ static long dest_of(struct vfs_sock *s, struct sockaddr_in *a, long uaddr,
 	if (kind != VFS_A_V4 && s->route == VFS_R_DUAL)
 		return HOOK_PASSTHROUGH;
 	if (kind == VFS_A_KERNEL)
-		return len < (long)(s->family == AF_INET6 ? 24 : sizeof(*a)) ?
-		       -EINVAL : -EAFNOSUPPORT;
+		return vfs_addr_refused(s->family, len);
 	if (kind == VFS_A_V6)
 		return -ENETUNREACH;
 	if (s->route == VFS_R_DUAL &&
@@ -1664,9 +1663,7 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		if (kind < 0)
 			return kind;
 		if (kind == VFS_A_KERNEL)
-			return c->arg[2] < (long)(s->family == AF_INET6 ? 24 :
-						  sizeof(a)) ?
-			       -EINVAL : -EAFNOSUPPORT;
+			return vfs_addr_refused(s->family, c->arg[2]);
 		if (s->route == VFS_R_DUAL && s->type == SOCK_DGRAM) {
 			/* a connected UDP socket has one peer: keep one half */
 			if (kind == VFS_A_V6 ||

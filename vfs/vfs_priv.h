@@ -470,6 +470,9 @@ enum {
  * (0.0.0.0) unless v6only; a6_out (may be NULL): the IPv6 address. */
 int vfs_addr_in(int fam, int v6only, int is_bind, struct sockaddr_in *a,
 		long uaddr, long len, struct in6_addr *a6_out);
+/* The errno for an address vfs_addr_in answered VFS_A_KERNEL on a
+ * decided socket: too short (EINVAL) or of another family */
+int vfs_addr_refused(int fam, long len);
 /* a in the program's form; returns its length */
 socklen_t vfs_addr_make(int fam, const struct sockaddr_in *a,
 			union vfs_sa *out);
