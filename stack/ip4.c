@@ -31,7 +31,7 @@ int ns_ip_output(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
 		 uint32_t dst_be, uint8_t proto, uint16_t l4len)
 {
 	return ns_ip_output_ex(st, b, src_be, dst_be, proto, l4len,
-			       st->ip_id++, NS_IP4_DF);
+			       ns_ip_id(st, src_be, dst_be, proto), NS_IP4_DF);
 }
 
 int ns_ip_output_ex(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,

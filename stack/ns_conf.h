@@ -35,5 +35,6 @@
 #define NS_SYNCOOKIE_SLOT_NS   (64000 * NS_MS) /* cookie time step, 5 bits */
 #define NS_EPHEMERAL_LO         32768        /* Linux ip_local_port_range */
 #define NS_EPHEMERAL_HI         60999
+#define NS_IP_ID_BUCKETS        64           /* RFC 7739 5.3 hashed counters */
 
 #endif

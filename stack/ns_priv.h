@@ -185,6 +185,7 @@ struct ns_tcb {
 
 	/* timestamps (RFC 7323 3, 5) */
 	uint32_t ts_recent, ts_offset;
+	uint16_t ip_id;         /* next IPv4 ID, from a keyed start (ip4.c) */
 	uint64_t ts_recent_ns;
 
 	/* RTT and RTO (RFC 6298) */
@@ -319,8 +320,7 @@ struct ns_stack {
 	uint32_t ip_be, mask_be, gw_be;
 	uint64_t now;           /* time of the current / last poll */
 	uint32_t now_ms;        /* now / 1 ms, for TCP timestamps */
-	uint64_t rng;
-	uint16_t ip_id;
+	uint64_t rng;           /* ns_rand()'s counter */
 	uint16_t mss_max;       /* largest payload per TCP segment */
 	uint16_t hdr_room;      /* bytes a frame may hold */
 	uint8_t in_api;
@@ -349,12 +349,14 @@ struct ns_stack {
 	uint64_t aging_due;
 	uint64_t chal_sec;
 	uint32_t chal_cnt;
-	uint16_t next_port;
 	uint8_t key_isn[16];     /* RFC 6528 F() (tcp_subr.c) */
 	uint8_t key_cookie[16];  /* SYN cookie MAC (tcp_in.c) */
 	uint8_t key_ts[16];      /* timestamp offsets (RFC 7323 7.1) */
 	uint8_t key_port[16];    /* connect's port offsets (RFC 6056) */
 	uint32_t port_counter;   /* RFC 6056 algorithm 3's next_ephemeral */
+	uint8_t key_rng[16];     /* ns_rand(): SipHash of a counter */
+	uint8_t key_ipid[16];    /* IPv4 IDs per destination (ip4.c) */
+	uint16_t ip_id_ctr[NS_IP_ID_BUCKETS];
 	uint8_t *scratch;        /* 64 KiB: a UDP datagram being fragmented */
 	ns_event_fn event_fn;    /* native callback API (stack.h) */
 	void *event_arg;
@@ -378,6 +380,8 @@ void ns_buf_free(struct ns_stack *st, struct nf_buf *b);
 void ns_tx(struct ns_stack *st, struct nf_buf *b);   /* takes ownership */
 void ns_tx_flush(struct ns_stack *st);
 uint64_t ns_rand(struct ns_stack *st);
+uint16_t ns_ip_id(struct ns_stack *st, uint32_t src_be, uint32_t dst_be,
+		  uint8_t proto);
 void ns_timer_note(struct ns_stack *st, uint64_t deadline);
 void ns_api_end(struct ns_stack *st);
 

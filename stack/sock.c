@@ -234,19 +234,16 @@ static int port_in_use(struct ns_stack *st, struct ns_sock *me, int type,
 	return 0;
 }
 
-static uint16_t next_ephemeral(struct ns_stack *st)
-{
-	uint16_t p = st->next_port++;
-	if (st->next_port > NS_EPHEMERAL_HI || st->next_port < NS_EPHEMERAL_LO)
-		st->next_port = NS_EPHEMERAL_LO;
-	return p;
-}
-
+/* bind(0), and UDP's implicit bind: RFC 6056 algorithm 1 (Linux's
+ * choice for bind(0)): the search starts at a fresh random port each
+ * time, so one port tells nothing of the next */
 int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so)
 {
-	uint32_t n;
-	for (n = 0; n <= NS_EPHEMERAL_HI - NS_EPHEMERAL_LO; n++) {
-		uint16_t p = ns_htons(next_ephemeral(st));
+	uint32_t n, num = NS_EPHEMERAL_HI - NS_EPHEMERAL_LO + 1,
+		 start = (uint32_t)(ns_rand(st) % num);
+	for (n = 0; n < num; n++) {
+		uint16_t p = ns_htons((uint16_t)(NS_EPHEMERAL_LO +
+						 (start + n) % num));
 		if (!port_in_use(st, so, so->type, so->lip_be, p)) {
 			so->lport_be = p;
 			bind_insert(st, so);

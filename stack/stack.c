@@ -93,13 +93,36 @@ size_t ns_stack_size(const struct ns_config *c)
 	return l.total;
 }
 
-uint64_t ns_rand(struct ns_stack *st)
+/* splitmix64: only to stretch a test's seed into a secret */
+static uint64_t splitmix(uint64_t *x)
 {
-	/* splitmix64 */
-	uint64_t z = (st->rng += 0x9e3779b97f4a7c15ull);
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
+}
+
+/* Random numbers (bind(0)'s ports, ...): SipHash of a counter under a
+ * key from the secret; no output tells anything of the next without
+ * the key (splitmix64's output function is invertible). */
+uint64_t ns_rand(struct ns_stack *st)
+{
+	uint64_t n = st->rng++;
+	return ns_siphash(st->key_rng, &n, sizeof(n));
+}
+
+/* IPv4 IDs of datagrams that belong to no connection (UDP, ICMP, RSTs):
+ * RFC 7739 5.3's hashed counters. The destination picks one of
+ * NS_IP_ID_BUCKETS counters and a keyed offset, so an observer of one
+ * destination's IDs learns neither another destination's IDs nor how
+ * much we send elsewhere (no global counter, RFC 6274 3.5.1). */
+uint16_t ns_ip_id(struct ns_stack *st, uint32_t src_be, uint32_t dst_be,
+		  uint8_t proto)
+{
+	uint64_t h = ns_secure_tuple(st->key_ipid, src_be, 0, dst_be, 0,
+				     proto);
+	return (uint16_t)((uint16_t)(h >> 16) +
+			  st->ip_id_ctr[h % NS_IP_ID_BUCKETS]++);
 }
 
 struct ns_stack *ns_stack_init(void *mem, size_t len,
@@ -125,22 +148,21 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->gw_be = c->gw_be;
 	st->now = now_ns;
 	st->now_ms = (uint32_t)(now_ns / NS_MS);
-	st->rng = c->seed ^ (uint64_t)io->queue_id << 48;
-	st->ip_id = (uint16_t)ns_rand(st);
 	{
-		/* three keys from the secret, one per purpose */
-		static const char tag[4] = { 'i', 'c', 't', 'p' };
-		uint8_t *keys[4] = { st->key_isn, st->key_cookie, st->key_ts,
-				     st->key_port };
+		/* one key from the secret per purpose */
+		static const char tag[6] = { 'i', 'c', 't', 'p', 'r', 'd' };
+		uint8_t *keys[6] = { st->key_isn, st->key_cookie, st->key_ts,
+				     st->key_port, st->key_rng, st->key_ipid };
 		uint8_t sec[16], zero[16] = { 0 };
+		uint64_t x = c->seed;
 		int k, j;
 		memcpy(sec, c->secret, 16);
-		if (!memcmp(sec, zero, 16))
+		if (!memcmp(sec, zero, 16)) /* tests: a secret from the seed */
 			for (j = 0; j < 16; j += 8) {
-				uint64_t r = ns_rand(st);
+				uint64_t r = splitmix(&x);
 				memcpy(sec + j, &r, 8);
 			}
-		for (k = 0; k < 4; k++) {
+		for (k = 0; k < 6; k++) {
 			uint8_t m0[2] = { (uint8_t)tag[k], 0 },
 				m1[2] = { (uint8_t)tag[k], 1 };
 			uint64_t a = ns_siphash(sec, m0, 2),
@@ -184,8 +206,8 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->act_head = st->chg_head = st->chg_tail = st->out_head = NS_NONE;
 	st->timer_due = UINT64_MAX;
 	st->aging_due = UINT64_MAX;
-	st->next_port = (uint16_t)(NS_EPHEMERAL_LO +
-		ns_rand(st) % (NS_EPHEMERAL_HI - NS_EPHEMERAL_LO + 1));
+	/* instances sharing a secret draw different numbers */
+	st->rng = (uint64_t)io->queue_id << 48;
 	st->port_counter = (uint32_t)ns_rand(st);
 	if (!c->no_garp && st->ip_be) {
 		/* gratuitous ARP (RFC 5227 3): announce our address */

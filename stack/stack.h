@@ -46,10 +46,11 @@ struct ns_config {
 	uint32_t reass_slots;    /* datagrams being reassembled at once */
 	uint32_t reass_bytes;    /* bytes held by all reassembly slots */
 	uint32_t time_wait_ms;   /* 2*MSL (RFC 9293 3.6.1) */
-	uint64_t seed;           /* port / ID randomisation */
-	/* The key of the stack's unpredictable numbers (RFC 6528 ISNs,
-	 * SYN cookies, timestamp offsets: SipHash-2-4). The embedder fills
-	 * it from getrandom() (vfs/ does); all zero: derived from seed
+	uint64_t seed;           /* only if secret is all zero (below) */
+	/* The key of every unpredictable number the stack makes (RFC 6528
+	 * ISNs, SYN cookies, timestamp offsets, ephemeral ports, IPv4 IDs:
+	 * SipHash-2-4 under keys derived from it). The embedder fills it
+	 * from getrandom() (vfs/ does); all zero: derived from seed
 	 * (tests, where reproducible is the point). */
 	uint8_t secret[16];
 	uint8_t no_garp;         /* 1: do not send gratuitous ARP at init */

@@ -224,8 +224,8 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 	else if ((tp->tf & TF_SACK_OK) && !(flags & NS_TH_SYN) &&
 		 (len || (flags & NS_TH_FIN)))
 		ns_rack_sent(tp, seq, len + !!(flags & NS_TH_FIN), st->now);
-	return ns_ip_output(st, b, so->lip_be, so->rip_be, NS_IPPROTO_TCP,
-			    (uint16_t)(hlen + len));
+	return ns_ip_output_ex(st, b, so->lip_be, so->rip_be, NS_IPPROTO_TCP,
+			       (uint16_t)(hlen + len), tp->ip_id++, NS_IP4_DF);
 }
 
 void ns_tcp_respond(struct ns_stack *st, struct ns_sock *so, uint32_t seq,

@@ -46,6 +46,12 @@ void ns_tcp_secure_init(struct ns_stack *st, struct ns_sock *so)
 	tp->iss = ns_tcp_iss(st, so->lip_be, so->lport_be, so->rip_be,
 			     so->rport_be);
 	tp->ts_offset = ts_offset_of(st, so);
+	/* IDs per connection from a keyed start, as Linux's inet_id; only
+	 * a DF datagram's ID (RFC 6864 4.1: no meaning, but not a counter
+	 * an observer could read our other traffic from) */
+	tp->ip_id = (uint16_t)(ns_secure_tuple(st->key_ipid, so->lip_be,
+					       so->lport_be, so->rip_be,
+					       so->rport_be, 0) >> 32);
 }
 
 void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so)
@@ -76,7 +82,7 @@ void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so)
 	tp->keepintvl_s = NS_TCP_KEEPINTVL_S;
 	tp->keepcnt = NS_TCP_KEEPCNT;
 	tp->cc_algo = NS_CC_CUBIC;
-	tp->ts_offset = (uint32_t)ns_rand(st);
+	tp->ts_offset = 0; /* keyed by the 4-tuple at ns_tcp_secure_init */
 	tp->persist_ns = NS_TCP_PERSIST_MIN_NS;
 }
 

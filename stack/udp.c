@@ -92,7 +92,7 @@ static ssize_t udp_send_frags(struct ns_stack *st, struct ns_sock *so,
 	uint8_t *p = st->scratch;
 	struct ns_udp_hdr *uh = (struct ns_udp_hdr *)p;
 	uint32_t total = (uint32_t)len + NS_UDP_HLEN, off, fs, room;
-	uint16_t id = st->ip_id++;
+	uint16_t id = ns_ip_id(st, src_be, dst_be, NS_IPPROTO_UDP);
 	size_t o = NS_UDP_HLEN;
 	int i;
 

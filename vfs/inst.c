@@ -799,11 +799,11 @@ static int load_nfio(void)
 		ops = f_queue(io, (uint16_t)q);
 		if (!ops)
 			return -ENODEV;
-		sc.seed = (uint64_t)vfs_now_ns() ^ (uint64_t)getpid() ^
-			  ((uint64_t)q * 0x9e3779b97f4a7c15ull);
-		/* the key of ISNs, SYN cookies and timestamp offsets
-		 * (RFC 6528): from the kernel's CSPRNG, never from the
-		 * clock or pid; stack/ makes no system call itself */
+		/* the key of every number the stack must not let anyone
+		 * guess (ISNs, SYN cookies, timestamp offsets, ports, IP
+		 * IDs: RFC 6528, 6056, 7739): from the kernel's CSPRNG,
+		 * never from the clock or pid (sc.seed stays 0: it is used
+		 * only without a secret); stack/ makes no system call */
 		if (raw3(SYS_getrandom, (long)sc.secret, sizeof(sc.secret), 0) !=
 		    (long)sizeof(sc.secret)) {
 			vfs_log(0, "getrandom failed: the stack's sequence "

@@ -9,6 +9,9 @@
  *   - ISNs of connections to neighbouring ports show no structure: every
  *     bit is set in about half of 4096 neighbours, and no difference
  *     between neighbours repeats more than chance allows.
+ *   - bind(0)'s ports are fresh keyed draws (RFC 6056 algorithm 1),
+ *     IPv4 IDs outside connections come from keyed per-destination
+ *     counters (RFC 7739 5.3).
  * (SYN cookie rotation: tests/stack/test_tcp_open.c.)
  */
 #include <stdarg.h>
@@ -204,6 +207,113 @@ static void t_ports_keyed_per_destination(void **state)
 	stk_down(&a);
 }
 
+/* the first ephemeral port bind(0) gives on a fresh stack */
+static uint16_t first_bind0(const uint8_t sec[16], uint64_t seed)
+{
+	struct stk a;
+	struct sockaddr_in l = { .sin_family = AF_INET };
+	uint16_t p;
+	int sd;
+	stk_up(&a, sec, seed, 1000000000ull);
+	sd = ns_socket(a.st, SOCK_DGRAM);
+	assert_true(sd >= 0);
+	assert_int_equal(ns_bind(a.st, sd, &l), 0);
+	assert_int_equal(ns_getsockname(a.st, sd, &l), 0);
+	p = ns_ntohs(l.sin_port);
+	stk_down(&a);
+	return p;
+}
+
+/* RFC 6056 algorithm 1 for bind(0) and UDP: each port is a fresh draw
+ * from a keyed generator, not the next of a counter; the secret decides
+ * (two stacks started with the same seed, as two processes in the same
+ * nanosecond with the same pid would have had, differ) */
+static void t_bind0_ports_unpredictable(void **state)
+{
+	enum { N = 64 };
+	uint8_t sec[16], s2[16];
+	struct stk a;
+	uint16_t p[N];
+	int i, steps_of_one = 0, sd;
+	(void)state;
+	memset(sec, 0x33, 16);
+	stk_up(&a, sec, 9, 1000000000ull);
+	for (i = 0; i < N; i++) {
+		struct sockaddr_in l = { .sin_family = AF_INET };
+		sd = ns_socket(a.st, i & 1 ? SOCK_STREAM : SOCK_DGRAM);
+		assert_true(sd >= 0);
+		assert_int_equal(ns_bind(a.st, sd, &l), 0);
+		assert_int_equal(ns_getsockname(a.st, sd, &l), 0);
+		p[i] = ns_ntohs(l.sin_port);
+		assert_true(p[i] >= NS_EPHEMERAL_LO && p[i] <= NS_EPHEMERAL_HI);
+		if (i && (uint16_t)(p[i] - p[i - 1]) == 1)
+			steps_of_one++;
+		if (i && (i & 7) == 7) { /* stay within max_socks (8) */
+			int k;
+			for (k = 0; k < 8; k++)
+				(void)ns_close(a.st, k);
+		}
+	}
+	/* a counter steps by one every time; 63 draws from 28232 ports
+	 * land on the next port by chance about 0.002 times */
+	assert_true(steps_of_one <= 1);
+	stk_down(&a);
+	memcpy(s2, sec, 16);
+	s2[0] ^= 1;
+	assert_int_equal(first_bind0(sec, 9), first_bind0(sec, 77));
+	assert_int_not_equal(first_bind0(sec, 9), first_bind0(s2, 9));
+}
+
+/* the IPv4 ID of the next datagram to dst (sent and captured) */
+static uint16_t udp_id_to(struct stk *k, int sd, uint32_t dst_be)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = 0x3500,
+				  .sin_addr.s_addr = dst_be };
+	struct iovec v = { (void *)"x", 1 };
+	struct nf_buf *b;
+	uint16_t id;
+	assert_int_equal(ns_sendmsg(k->st, sd, &v, 1, 0, &to), 1);
+	b = fio_pop(&k->io);
+	assert_non_null(b);
+	/* Ethernet 14 + IPv4 ID at 4 */
+	id = (uint16_t)(b->data[14 + 4] << 8 | b->data[14 + 5]);
+	assert_true(b->data[14 + 16] == (uint8_t)dst_be); /* to dst */
+	fio_pool_put(b);
+	return id;
+}
+
+/* RFC 7739 5.3: IDs of datagrams outside connections come from hashed
+ * counters: one destination sees its own IDs step by one however much
+ * is sent to others in between (no global counter to read our traffic
+ * from), and another destination's IDs start somewhere unrelated */
+static void t_ip_ids_per_destination(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 9 };
+	uint8_t sec[16];
+	struct stk a;
+	uint32_t da = 0x090012c6, db = 0x0a0012c6; /* 198.18.0.9, .10 */
+	uint16_t ia0, ia1, ib0;
+	int sd, i;
+	(void)state;
+	memset(sec, 0x44, 16);
+	stk_up(&a, sec, 1, 1000000000ull);
+	ns_arp_learn(a.st, da, mac);
+	ns_arp_learn(a.st, db, mac);
+	sd = ns_socket(a.st, SOCK_DGRAM);
+	assert_true(sd >= 0);
+	ia0 = udp_id_to(&a, sd, da);
+	ib0 = udp_id_to(&a, sd, db);
+	for (i = 0; i < 20; i++)
+		(void)udp_id_to(&a, sd, db);
+	ia1 = udp_id_to(&a, sd, da);
+	assert_int_equal((uint16_t)(ia1 - ia0), 1);
+	/* with this secret the two destinations use different counters
+	 * (checked: a shared one would step ia by 22) and offsets */
+	assert_true((uint16_t)(ib0 - ia0) > 64 &&
+		    (uint16_t)(ia0 - ib0) > 64);
+	stk_down(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +321,8 @@ int main(void)
 		cmocka_unit_test(t_isn_keyed),
 		cmocka_unit_test(t_isn_neighbours_unstructured),
 		cmocka_unit_test(t_ports_keyed_per_destination),
+		cmocka_unit_test(t_bind0_ports_unpredictable),
+		cmocka_unit_test(t_ip_ids_per_destination),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
