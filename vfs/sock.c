@@ -83,16 +83,23 @@ static void take_over_flags(struct vfs_sock *s, int fd)
 	atomic_fetch_add(&vfs_g.nsocks_live, 1);
 }
 
-/* Give the socket a stack sd (lock held). 0 or -errno. */
-static int attach_sd_locked(struct vfs_inst *in, struct vfs_sock *s)
+/* A new stack sd with the options the program set (lock held) */
+static int new_sd_locked(struct vfs_inst *in, const struct vfs_sock *s)
 {
 	int sd = ns_socket(in->st, s->type), i;
-	if (sd < 0)
-		return sd;
-	for (i = 0; i < s->nopts; i++)
+	for (i = 0; sd >= 0 && i < s->nopts; i++)
 		(void)ns_setsockopt(in->st, sd, s->opts[i].level,
 				    s->opts[i].name, &s->opts[i].val,
 				    (socklen_t)s->opts[i].len);
+	return sd;
+}
+
+/* Give the socket a stack sd (lock held). 0 or -errno. */
+static int attach_sd_locked(struct vfs_inst *in, struct vfs_sock *s)
+{
+	int sd = new_sd_locked(in, s);
+	if (sd < 0)
+		return sd;
 	if ((unsigned)sd < in->max_socks)
 		in->by_sd[sd] = s;
 	s->sd = sd;
@@ -128,17 +135,48 @@ static long to_kernel6(int fd, const struct in6_addr *a6, uint16_t port_be)
 
 static void listen_replicas(struct vfs_sock *s, int backlog);
 
+/* Would the running stack take a wildcard bind of port_be for s, with
+ * its options? 0, or -EADDRINUSE (a socket of this process holds the
+ * port on the netfuse address, where Linux refuses the wildcard too).
+ * A probe: nothing stays bound. No stack running yet: nothing holds it. */
+static int stack_wild_port_free(const struct vfs_sock *s, uint16_t port_be)
+{
+	struct sockaddr_in a;
+	int i, r = 0;
+	if (!port_be || atomic_load_explicit(&vfs_g.inst_state,
+					     memory_order_acquire) != 1)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = port_be;
+	for (i = 0; i < vfs_g.ninst && r != -EADDRINUSE; i++) {
+		struct vfs_inst *in = vfs_g.insts[i];
+		int sd;
+		vfs_inst_lock(in);
+		sd = new_sd_locked(in, s);
+		if (sd >= 0) {
+			r = ns_bind(in->st, sd, &a);
+			(void)ns_close(in->st, sd);
+		}
+		vfs_inst_unlock(in);
+	}
+	return r == -EADDRINUSE ? r : 0;
+}
+
 /* Wildcard: a stack socket on the same port beside the bound (TCP:
- * listening) kernel socket. Failure leaves a kernel-only socket. */
-static void make_dual(struct vfs_sock *s, int fd, uint16_t port_be,
-		      int backlog)
+ * listening) kernel socket. 0: dual; -EADDRINUSE: the stack holds the
+ * port (nothing changed: the caller fails both halves together, as
+ * Linux refuses one listener); 1: any other failure left a kernel-only
+ * socket (logged). */
+static int make_dual(struct vfs_sock *s, int fd, uint16_t port_be,
+		     int backlog)
 {
 	struct vfs_inst *in;
 	struct sockaddr_in a;
 	int r;
 	if (vfs_inst_get(&in) < 0) {
 		(void)to_kernel(fd, VFS_FB_no_instance, 0, port_be);
-		return;
+		return 1;
 	}
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
@@ -154,15 +192,33 @@ static void make_dual(struct vfs_sock *s, int fd, uint16_t port_be,
 	else
 		s->route = VFS_R_DUAL;
 	vfs_inst_unlock(in);
+	if (r == -EADDRINUSE)
+		return r;
 	if (r < 0) {
 		vfs_log(1, "fd %d: user-stack half of the wildcard socket on "
 			"port %u failed (%d)", fd, ntohs(port_be), r);
 		(void)to_kernel(fd, VFS_FB_ns_error, 0, port_be);
-		return;
+		return 1;
 	}
 	if (s->type == SOCK_STREAM)
 		listen_replicas(s, backlog);
 	take_over_flags(s, fd);
+	return 0;
+}
+
+/* The kernel refused a wildcard bind: say once why that can differ
+ * from a run without netfuse (the program may skip the address
+ * silently, as memcached does) */
+static void note_kernel_port_busy(int fd, uint16_t port_be)
+{
+	static atomic_int said;
+	if (atomic_exchange(&said, 1))
+		return;
+	vfs_log(1, "fd %d: bind to the wildcard address, port %u: EADDRINUSE "
+		"from the kernel: another process holds the kernel's port (a "
+		"netfuse wildcard listener holds it too, for loopback "
+		"clients); to run two netfuse servers on one port, bind each "
+		"to its own NETFUSE_ADDR", fd, ntohs(port_be));
 }
 
 static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
@@ -181,16 +237,27 @@ static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
 			     &why) == VFS_TO_KERNEL)
 		return to_kernel(fd, why, a.sin_addr.s_addr, a.sin_port);
 	if (a.sin_addr.s_addr == htonl(INADDR_ANY)) {
-		long k = raw(SYS_bind, fd, c->arg[1], c->arg[2], 0, 0, 0);
+		long k;
 		uint16_t port_be;
+		/* both halves or neither: the stack's half first (the
+		 * kernel's cannot be unbound) */
+		r = stack_wild_port_free(s, a.sin_port);
+		if (r < 0)
+			return r;
+		k = raw(SYS_bind, fd, c->arg[1], c->arg[2], 0, 0, 0);
+		if (k == -EADDRINUSE)
+			note_kernel_port_busy(fd, a.sin_port);
 		if (k < 0)
 			return k;
 		if (!vfs_addr_wild_port(s->family, fd, &port_be))
 			return 0;
 		s->wild_bound = 1;
 		s->bound_port_be = port_be;
-		if (s->type == SOCK_DGRAM)
-			make_dual(s, fd, port_be, 0);
+		/* port 0: the kernel chose one; should the stack hold it,
+		 * the socket stays the kernel's (logged) */
+		if (s->type == SOCK_DGRAM &&
+		    make_dual(s, fd, port_be, 0) == -EADDRINUSE)
+			(void)to_kernel(fd, VFS_FB_ns_error, 0, port_be);
 		return 0;
 	}
 	/* the netfuse address: the kernel does not own it */
@@ -231,7 +298,14 @@ static long undecided_listen(const struct hook_call *c, struct vfs_sock *s,
 		(void)to_kernel(fd, why, 0, port_be);
 		return 0;
 	}
-	make_dual(s, fd, port_be, (int)c->arg[1]);
+	if (make_dual(s, fd, port_be, (int)c->arg[1]) == -EADDRINUSE) {
+		/* the stack's half is taken (since bind): stop the kernel's
+		 * listen (AF_UNSPEC connect: back to bound, not listening)
+		 * so neither half listens, and say so as Linux would */
+		struct sockaddr sa = { .sa_family = AF_UNSPEC };
+		(void)raw(SYS_connect, fd, (long)&sa, sizeof(sa), 0, 0, 0);
+		return -EADDRINUSE;
+	}
 	return 0;
 }
 
