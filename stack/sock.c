@@ -1208,9 +1208,11 @@ uint32_t ns_stack_max_socks(const struct ns_stack *st)
 	return st->cfg.max_socks;
 }
 
-uint32_t ns_stack_closing(const struct ns_stack *st)
+uint32_t ns_stack_closing(const struct ns_stack *st, uint64_t *unacked)
 {
 	uint32_t sd, n = 0;
+	if (unacked)
+		*unacked = 0;
 	for (sd = 0; sd < st->cfg.max_socks; sd++) {
 		const struct ns_sock *so = &st->socks[sd];
 		if (so->type != NS_SOCK_TCP || !(so->sf & SF_ORPHAN))
@@ -1223,6 +1225,8 @@ uint32_t ns_stack_closing(const struct ns_stack *st)
 		case NS_TCPS_CLOSING:
 		case NS_TCPS_LAST_ACK:
 			n++;
+			if (unacked)
+				*unacked += so->tcb.sb_len;
 			break;
 		default: /* FIN_WAIT_2, TIME_WAIT: our side is delivered */
 			break;

@@ -238,8 +238,9 @@ uint32_t ns_sock_events(struct ns_stack *st, int sd);
 int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len);
 uint32_t ns_stack_max_socks(const struct ns_stack *st);
 /* TCP sockets the program closed whose data or FIN the peer has not yet
- * acknowledged (a process about to exit waits for 0; O(max_socks)). */
-uint32_t ns_stack_closing(const struct ns_stack *st);
+ * acknowledged (a process about to exit waits for 0; O(max_socks)).
+ * unacked (may be NULL): their data bytes not yet acknowledged. */
+uint32_t ns_stack_closing(const struct ns_stack *st, uint64_t *unacked);
 /* TCP connections in ESTABLISHED (telemetry). */
 uint32_t ns_stack_established(const struct ns_stack *st);
 /* Native event API for apps that want callbacks instead of the changed

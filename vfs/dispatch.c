@@ -447,6 +447,8 @@ void vfs_get_stats(struct vfs_stats *s)
 		vfs_inst_unlock(vfs_g.inst);
 	}
 	s->sigpipes = atomic_load(&vfs_g.sigpipes);
+	s->exit_unacked_conns = atomic_load(&vfs_g.exit_unacked_conns);
+	s->exit_unacked_bytes = atomic_load(&vfs_g.exit_unacked_bytes);
 	s->objs_sock = vfs_obj_live(VFS_K_SOCK);
 	s->objs_epoll = vfs_obj_live(VFS_K_EPOLL);
 }

@@ -619,6 +619,10 @@ static int tel_stats(void *arg, struct nf_io_tel *t, const char *params)
 	p_tel_u64(t, "vfs_polls", polls);
 	p_tel_u64(t, "vfs_wakeups", wakeups);
 	p_tel_u64(t, "vfs_sigpipes", atomic_load(&vfs_g.sigpipes));
+	p_tel_u64(t, "vfs_exit_unacked_conns",
+		  atomic_load(&vfs_g.exit_unacked_conns));
+	p_tel_u64(t, "vfs_exit_unacked_bytes",
+		  atomic_load(&vfs_g.exit_unacked_bytes));
 	p_tel_u64(t, "vfs_instances", (uint64_t)vfs_g.ninst);
 	return 0;
 }

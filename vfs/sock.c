@@ -1179,20 +1179,30 @@ void vfs_exit_close_all(void)
 	for (;;) {
 		struct timespec ts = { 0, 1000000 };
 		uint32_t left = 0;
+		uint64_t bytes = 0;
 		int i;
 		for (i = 0; i < vfs_g.ninst; i++) {
+			uint64_t b;
 			in = vfs_g.insts[i];
 			vfs_inst_poll_try(in);
 			vfs_inst_lock(in);
-			left += ns_stack_closing(in->st);
+			left += ns_stack_closing(in->st, &b);
 			vfs_inst_unlock(in);
+			bytes += b;
 		}
 		if (!left)
 			break;
 		if (vfs_now_ns() >= end) {
-			vfs_log(1, "exit: %u connection(s) still had unacknowledged "
-				"data or FIN after NETFUSE_EXIT_LINGER_MS; their "
-				"peers will see them time out", left);
+			atomic_fetch_add(&vfs_g.exit_unacked_conns, left);
+			atomic_fetch_add(&vfs_g.exit_unacked_bytes, bytes);
+			vfs_log(1, "exit: %u connection(s) with %llu byte(s) of "
+				"data (and their FINs) not acknowledged after "
+				"NETFUSE_EXIT_LINGER_MS (%llu ms): lost; their "
+				"peers will see them time out. A slow reader "
+				"needs a longer NETFUSE_EXIT_LINGER_MS", left,
+				(unsigned long long)bytes,
+				(unsigned long long)(vfs_g.exit_linger_ns /
+						     1000000));
 			break;
 		}
 		(void)raw(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);

@@ -57,6 +57,8 @@ struct vfs_stats {
 	uint64_t polls;           /* stack polls by vfs/ */
 	uint64_t wakeups;         /* waiter wake-ups sent */
 	uint64_t sigpipes;
+	uint64_t exit_unacked_conns; /* lost at exit: linger ran out */
+	uint64_t exit_unacked_bytes;
 	uint64_t sig_deferred;    /* handlers run after the vfs/ call they
 				   * interrupted (signal.c) */
 	uint64_t ep_checks;       /* epoll items looked at by epoll_wait */

@@ -423,6 +423,9 @@ struct vfs_state {
 	atomic_int nsocks_live;   /* netfuse/dual sockets open */
 	atomic_ullong fallbacks[VFS_FB_COUNT];
 	atomic_ullong sigpipes;
+	/* exit: connections (and their bytes) the peers had not
+	 * acknowledged when NETFUSE_EXIT_LINGER_MS ran out */
+	atomic_ullong exit_unacked_conns, exit_unacked_bytes;
 	long pid;                 /* getpid(), refreshed in a fork child */
 };
 extern struct vfs_state vfs_g;

@@ -12,7 +12,9 @@
  *
  * And the last wait of all: exit_group closes every netfuse socket and
  * waits until the peers acknowledged their data and FINs (the kernel
- * would deliver them after exit; the stack dies with the process).
+ * would deliver them after exit; the stack dies with the process), and
+ * what a peer has not acknowledged when NETFUSE_EXIT_LINGER_MS runs out
+ * is counted and reported.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -276,7 +278,7 @@ static void test_exit_delivers_unsent(void **state)
 	t0 = fx_now();
 	vfs_exit_close_all();
 	vfs_inst_lock(vfs_g.inst);
-	left = ns_stack_closing(vfs_g.inst->st);
+	left = ns_stack_closing(vfs_g.inst->st, NULL);
 	vfs_inst_unlock(vfs_g.inst);
 	print_message("  exit waited %.0f ms; %ld bytes read by then\n",
 		      (fx_now() - t0) / 1e6, rd.got);
@@ -288,13 +290,56 @@ static void test_exit_delivers_unsent(void **state)
 	peer_close(rd.sd);
 }
 
+/* Runs after it: a peer that never reads. Exit waits the linger out,
+ * then counts the connection and its unacknowledged bytes and says so
+ * in one line (they are lost, as nothing will send them after exit). */
+static void test_exit_reports_unacked(void **state)
+{
+	static uint8_t out[1 << 20];
+	uint16_t port = next_port++;
+	int lfd = nf_listener(port), c, sd;
+	size_t off = 0;
+	uint64_t end = fx_now() + 3000000000ull, t0, saved;
+	struct vfs_stats s0, s1;
+	(void)state;
+	sd = peer_connect(port);
+	assert_int_equal(peer_connected(sd, 2000), 1);
+	c = (int)sys(SYS_accept4, lfd, 0, 0, SOCK_NONBLOCK);
+	assert_true(c >= 0);
+	/* until our send buffer is full: the peer's window closed */
+	while (fx_now() < end) {
+		long n = sys(SYS_sendto, c, out, sizeof(out), 0, 0, 0);
+		if (n > 0) {
+			off += (size_t)n;
+			end = fx_now() + 300000000ull; /* 0.3 s quiet: full */
+		} else {
+			usleep(1000);
+		}
+	}
+	assert_true(off > 0);
+	vfs_get_stats(&s0);
+	saved = vfs_g.exit_linger_ns;
+	vfs_g.exit_linger_ns = 200000000ull;
+	t0 = fx_now();
+	vfs_exit_close_all();
+	vfs_g.exit_linger_ns = saved;
+	vfs_get_stats(&s1);
+	assert_true(fx_now() - t0 >= 200000000ull);
+	assert_int_equal(s1.exit_unacked_conns, s0.exit_unacked_conns + 1);
+	/* what the peer's stack did not take (its buffer holds the rest) */
+	assert_true(s1.exit_unacked_bytes > s0.exit_unacked_bytes);
+	assert_true(s1.exit_unacked_bytes - s0.exit_unacked_bytes <= off);
+	peer_close(sd); /* unread data: RST, which frees our orphan */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idle_epoll_sleeps_while_busy),
 		cmocka_unit_test(test_idle_poll_sleeps_while_busy),
 		cmocka_unit_test(test_epoll_looks_at_changes_only),
-		cmocka_unit_test(test_exit_delivers_unsent), /* last */
+		cmocka_unit_test(test_exit_delivers_unsent), /* last two */
+		cmocka_unit_test(test_exit_reports_unacked),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
