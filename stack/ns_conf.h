@@ -36,5 +36,6 @@
 #define NS_EPHEMERAL_LO         32768        /* Linux ip_local_port_range */
 #define NS_EPHEMERAL_HI         60999
 #define NS_IP_ID_BUCKETS        64           /* RFC 7739 5.3 hashed counters */
+#define NS_PMTU_MIN             552          /* Linux ip_rt_min_pmtu */
 
 #endif

@@ -106,6 +106,7 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(drop_frag_overlap) X(drop_frag_too_big) X(drop_frag_nomem) \
 	X(drop_frag_timeout) X(drop_frag_proto) X(frag_reassembled) \
 	X(drop_icmp_short) X(drop_icmp_cksum) X(drop_icmp_type) \
+	X(drop_icmp_unmatched) \
 	X(icmp_echo_replied) X(icmp_unreach_sent) X(icmp_pmtu_updates) \
 	X(drop_udp_short) X(drop_udp_cksum) X(drop_udp_noport) \
 	X(drop_udp_rcvbuf) \
@@ -113,6 +114,7 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(drop_tcp_noport) X(drop_tcp_state) X(drop_tcp_seq) \
 	X(drop_tcp_ack) X(drop_tcp_paws) X(drop_tcp_rst) X(drop_tcp_syn) \
 	X(drop_tcp_backlog) X(drop_tcp_nosock) X(drop_tcp_ooo_full) \
+	X(drop_tcp_flags) \
 	X(tcp_rst_sent) X(tcp_challenge_acks) X(tcp_retransmits) \
 	X(tcp_fast_retransmits) X(tcp_rto_timeouts) X(tcp_zwp_sent) \
 	X(tcp_keepalive_sent) X(tcp_conn_active) X(tcp_conn_passive) \

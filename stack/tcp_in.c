@@ -485,6 +485,12 @@ static struct ns_sock *listen_input(struct ns_stack *st, struct ns_sock *l,
 		NS_CNT(st, drop_tcp_syn);
 		return NULL;
 	}
+	if (fl & NS_TH_FIN) {
+		/* SYN+FIN: no host sends it, scanners do; Linux drops it
+		 * (tcp_rcv_state_process, SKB_DROP_REASON_TCP_FLAGS) */
+		NS_CNT(st, drop_tcp_flags);
+		return NULL;
+	}
 	/* the SYN queue is bounded by the backlog and by half the socket
 	 * table: embryonic connections from a SYN flood must not take every
 	 * socket, or the ACKs of valid SYN cookies find none and get RST */
@@ -1211,23 +1217,32 @@ void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 	struct ns_tcb *tp;
 	uint16_t sport_be, dport_be;
 
-	if (avail < hlen + 8)
+	if (avail < hlen + 8) {
+		NS_CNT(st, drop_icmp_short);
 		return;
+	}
 	sport_be = ns_get16(l4);
 	dport_be = ns_get16(l4 + 2);
 	seq = ns_ntohl(ns_get32(l4 + 4));
 	so = ns_conn_lookup(st, ih->src_be, sport_be, ih->dst_be, dport_be);
-	if (!so)
+	/* RFC 5927 4.1: only believe errors about data in flight (an
+	 * off-path attacker must guess a sequence number) */
+	if (!so || !SEQ_IN(seq, so->tcb.snd_una, so->tcb.snd_max + 1)) {
+		NS_CNT(st, drop_icmp_unmatched);
 		return;
+	}
 	tp = &so->tcb;
-	/* RFC 5927 4.1: only believe errors about data in flight */
-	if (!SEQ_IN(seq, tp->snd_una, tp->snd_max + 1))
-		return;
 	if (type == NS_ICMP_UNREACH && code == NS_ICMP_UNREACH_NEEDFRAG) {
-		/* RFC 1191: lower the MSS to fit, never below 68 - 40 */
+		/* RFC 1191: lower the MSS to fit. Not below Linux's
+		 * min_pmtu (552): a forged "MTU 68" must not cut every
+		 * segment to 28 bytes (RFC 5927 7.3, RFC 8201's floor) */
 		uint32_t m;
-		if (mtu < 68 || mtu >= st->io.mtu)
+		if (mtu >= st->io.mtu) {
+			NS_CNT(st, drop_icmp_unmatched);
 			return;
+		}
+		if (mtu < NS_PMTU_MIN)
+			mtu = NS_PMTU_MIN;
 		m = (uint32_t)mtu - NS_IP4_HLEN_MIN - NS_TCP_HLEN_MIN -
 		    ((tp->tf & TF_TS_OK) ? 12 : 0);
 		if (m < tp->mss) {

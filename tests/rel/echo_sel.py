@@ -1,13 +1,13 @@
 # echo_sel.py PORT: echo server on 0.0.0.0:PORT, one thread, selectors
 # (epoll), any number of connections; a connection error closes only that
-# connection. Runs under the hook in itest_hostile.sh.
-import selectors, socket, sys
+# connection. Prints "READY PID". Runs under the hook in itest_hostile.sh.
+import os, selectors, socket, sys
 sel = selectors.DefaultSelector()
 ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("0.0.0.0", int(sys.argv[1]))); ls.listen(64); ls.setblocking(False)
 sel.register(ls, selectors.EVENT_READ)
-print("READY", flush=True)
+print("READY", os.getpid(), flush=True)
 while True:
     for key, _ in sel.select(1.0):
         s = key.fileobj

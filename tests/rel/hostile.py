@@ -3,12 +3,26 @@
 # hostile frame (or a few) per case with scapy on nf0, then checks that
 # a ping to 198.18.0.2 is answered, a new TCP connection echoes, and an
 # established connection (opened before the first case) still echoes.
-# Prints one TAP line per case. Usage: hostile.py PORT [known_bugs]
-import os, random, socket, subprocess, sys, time
+# Each case names the stack counters its frames must move (read before
+# and after through the server's telemetry socket, /netfuse/stats): a
+# hostile frame is dropped *and counted* under the right reason.
+# Prints one TAP line per case. Usage: hostile.py PORT TELEMETRY_SOCKET
+import json, os, random, socket, subprocess, sys, time
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, AsyncSniffer,
                        conf, fragment, sendp)
 conf.verb = 0
 PORT = int(sys.argv[1])
+TEL = sys.argv[2]
+DUMP = os.environ.get("HOSTILE_DUMP") == "1"
+def stats():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(5)
+    s.connect(TEL)
+    s.recv(4096)
+    s.send(b"/netfuse/stats")
+    d = json.loads(s.recv(1 << 20).decode())
+    s.close()
+    return list(d.values())[0]
 IFC, ME, HIM = "nf0", "198.18.0.1", "198.18.0.2"
 fail = 0
 def mac_of(ip):
@@ -67,9 +81,11 @@ def sniff_around(send, match, wait=1.0):
     return [p for p in sn.stop() if match(p)]
 def sport():
     return random.randint(20000, 60000)
-def case(name, frames=None, fn=None):
+def case(name, frames=None, fn=None, expect=None):
+    """expect: {counter: least increase}; {} = no counter to check"""
     global fail
     extra = ""
+    before = stats()
     try:
         if fn:
             extra = fn()
@@ -78,6 +94,20 @@ def case(name, frames=None, fn=None):
             time.sleep(0.1)
     except Exception as e:
         extra = "EXCEPTION %r" % e
+    time.sleep(0.1)
+    after = stats()
+    moved = {k: after[k] - before.get(k, 0) for k in after
+             if isinstance(after[k], int) and after[k] != before.get(k, 0)
+             and not k.startswith(("rx_", "tx_", "vfs_"))}
+    if DUMP:
+        print("# %s: %s" % (name, moved), flush=True)
+    short = ["%s +%d < +%d" % (k, moved.get(k, 0), v)
+             for k, v in (expect or {}).items() if moved.get(k, 0) < v]
+    if short:
+        extra = "FAIL: counted %s (moved: %s)" % (", ".join(short), moved)
+    elif expect:
+        extra = (extra + "; " if extra else "") + "counted " + ", ".join(
+            "%s +%d" % (k, moved[k]) for k in expect)
     p, n, e = ping(), new_conn_echo(), False
     try:
         e = echo(est)
@@ -99,58 +129,80 @@ syn = lambda **k: TCP(sport=sport(), dport=PORT, flags="S", seq=random.getrandbi
 
 # IP header
 f = ipb() / syn(); r = bytearray(bytes(f)); r[16:18] = (10).to_bytes(2, "big")
-case("IP total length 10 < header 20", [Ether(bytes(r))])
+case("IP total length 10 < header 20", [Ether(bytes(r))], expect={"drop_ip_len": 1})
 f = ipb(ihl=3) / syn()
-case("IP IHL 3 < 5", [f])
-case("IP IHL 15 past the packet", [ipb(ihl=15) / Raw(b"\0" * 20)])
+case("IP IHL 3 < 5", [f], expect={"drop_ip_ihl": 1})
+case("IP IHL 15 past the packet", [ipb(ihl=15) / Raw(b"\0" * 20)],
+     expect={"drop_ip_ihl": 1})
 f = ipb(len=1400) / syn()
-case("IP total length 1400 past a 54-byte frame", [f])
-case("IP version 6 in an IPv4 ethertype", [ipb(version=6) / syn()])
-case("IP bad header checksum", [ipb(chksum=0x1234) / syn()])
+case("IP total length 1400 past a 54-byte frame", [f], expect={"drop_ip_len": 1})
+case("IP version 6 in an IPv4 ethertype", [ipb(version=6) / syn()],
+     expect={"drop_ip_version": 1})
+case("IP bad header checksum", [ipb(chksum=0x1234) / syn()], expect={"drop_ip_cksum": 1})
 case("IP source = the stack's own address (land)", [L2() / IP(src=HIM, dst=HIM) /
-     TCP(sport=PORT, dport=PORT, flags="S")])
-# fragments
-big = ipb(id=4242) / ICMP(id=7, seq=1) / Raw(b"A" * 1200)
+     TCP(sport=PORT, dport=PORT, flags="S")], expect={"drop_ip_noroute": 1})
+# fragments (the stack reassembles UDP only: TCP never fragments under
+# DF, and other protocols' fragments are dropped and counted)
+big = ipb(id=4242) / UDP(sport=5, dport=9) / Raw(b"A" * 1200)
 fr = fragment(big, fragsize=400)
-ov = ipb(id=4243, flags="MF", frag=0) / ICMP(id=7, seq=2) / Raw(b"B" * 392)
-ov2 = ipb(id=4243, flags=0, frag=25) / Raw(b"C" * 400)   # overlaps 200..400
-case("IP overlapping fragments", [ov, ov2])
+ov = ipb(id=4243, flags="MF", frag=0) / UDP(sport=5, dport=9, len=808) / Raw(b"B" * 392)
+ov2 = ipb(id=4243, flags=0, frag=25, proto=17) / Raw(b"C" * 400)   # overlaps 200..400
+case("IP overlapping fragments (RFC 5722: the datagram dropped)", [ov, ov2],
+     expect={"drop_frag_overlap": 1})
 case("IP fragment offset+length past 64 KiB",
-     [ipb(id=4244, flags="MF", frag=0, proto=1) / Raw(b"D" * 400),
-      ipb(id=4244, flags=0, frag=8189, proto=1) / Raw(b"E" * 400)])
-case("IP fragments, reassembled ping (valid, sanity)", fr)
+     [ipb(id=4244, flags="MF", frag=0, proto=17) / Raw(b"D" * 400),
+      ipb(id=4244, flags=0, frag=8189, proto=17) / Raw(b"E" * 400)],
+     expect={"drop_frag_too_big": 1})
+case("IP fragments of a valid UDP datagram to a closed port (sanity)", fr,
+     expect={"frag_reassembled": 1, "drop_udp_noport": 1})
+case("IP fragments of ICMP (not reassembled)",
+     fragment(ipb(id=4245) / ICMP(id=7, seq=1) / Raw(b"G" * 1200), fragsize=400),
+     expect={"drop_frag_proto": 4})
 case("IP 200 unfinished fragment trains", [ipb(id=5000 + i, flags="MF", frag=0, proto=17) /
-     Raw(b"F" * 64) for i in range(200)])
+     Raw(b"F" * 64) for i in range(200)], expect={"drop_frag_nomem": 100})
 # TCP header
-case("TCP data offset 3 < 5", [ipb() / syn(dataofs=3)])
-case("TCP data offset 15 past the packet", [ipb() / syn(dataofs=15)])
+case("TCP data offset 3 < 5", [ipb() / syn(dataofs=3)], expect={"drop_tcp_off": 1})
+case("TCP data offset 15 past the packet", [ipb() / syn(dataofs=15)],
+     expect={"drop_tcp_off": 1})
 for nm, o in (("option length 0", b"\x02\x00\x05\xb4"),
               ("option length 1", b"\x08\x01\x00\x00"),
               ("option length past the header", b"\x02\x08\x05\xb4"),
               ("window scale 200, SACK-permitted length 7", b"\x03\x03\xc8\x04\x07\x00\x00\x00")):
-    case("TCP SYN " + nm, [ipb() / syn(dataofs=5 + len(o) // 4) / Raw(o)])
-case("TCP SYN+FIN", [ipb() / TCP(sport=sport(), dport=PORT, flags="SF")])
-case("TCP SYN+RST", [ipb() / TCP(sport=sport(), dport=PORT, flags="SR")])
+    case("TCP SYN " + nm, [ipb() / syn(dataofs=5 + len(o) // 4) / Raw(o)],
+         expect={"drop_tcp_opt": 1})
+case("TCP SYN+FIN", [ipb() / TCP(sport=sport(), dport=PORT, flags="SF")],
+     expect={"drop_tcp_flags": 1})
+case("TCP SYN+RST", [ipb() / TCP(sport=sport(), dport=PORT, flags="SR")],
+     expect={"drop_tcp_rst": 1})
 case("TCP SYN+URG urgent pointer 65535 past the data",
-     [ipb() / TCP(sport=sport(), dport=PORT, flags="SU", urgptr=65535) / Raw(b"x")])
-case("TCP bad checksum SYN", [ipb() / syn(chksum=0xbeef)])
-case("TCP all flags set, closed port", [ipb() / TCP(sport=sport(), dport=9, flags=0xff)])
+     [ipb() / TCP(sport=sport(), dport=PORT, flags="SU", urgptr=65535) / Raw(b"x")],
+     expect={"tcp_urg_ignored": 1})
+case("TCP bad checksum SYN", [ipb() / syn(chksum=0xbeef)], expect={"drop_tcp_cksum": 1})
+case("TCP all flags set, closed port", [ipb() / TCP(sport=sport(), dport=9, flags=0xff)],
+     expect={"drop_tcp_noport": 1})
+# (not dropped: each gets its SYN-ACK, whose RST frees the embryo)
 case("TCP 500 SYNs from spoofed sources (kernel RSTs the SYN-ACKs)",
-     [ipb() / syn() for _ in range(500)])
+     [ipb() / syn() for _ in range(500)], expect={})
 # UDP / ICMP / ARP
-case("UDP length 2000 past the packet", [ipb() / UDP(sport=5, dport=7, len=2000) / Raw(b"u")])
-case("UDP length 4 < header", [ipb() / UDP(sport=5, dport=7, len=4)])
-case("ICMP echo bad checksum", [ipb() / ICMP(chksum=0x1111)])
+case("UDP length 2000 past the packet", [ipb() / UDP(sport=5, dport=7, len=2000) / Raw(b"u")],
+     expect={"drop_udp_short": 1})
+case("UDP length 4 < header", [ipb() / UDP(sport=5, dport=7, len=4)],
+     expect={"drop_udp_short": 1})
+case("ICMP echo bad checksum", [ipb() / ICMP(chksum=0x1111)], expect={"drop_icmp_cksum": 1})
 q = bytes(IP(src=HIM, dst=ME) / TCP(sport=PORT, dport=eport))[:8]
 case("ICMP unreachable quoting a truncated header",
-     [ipb() / ICMP(type=3, code=4, nexthopmtu=68) / Raw(q)])
-case("ICMP frag-needed MTU 68 quoting the established connection",
-     [ipb() / ICMP(type=3, code=4, nexthopmtu=68) /
-      Raw(bytes(IP(src=HIM, dst=ME) / TCP(sport=PORT, dport=eport))[:28])])
+     [ipb() / ICMP(type=3, code=4, nexthopmtu=68) / Raw(q)], expect={"drop_icmp_short": 1})
+case("ICMP frag-needed quoting a sequence number not in flight (RFC 5927)",
+     [ipb() / ICMP(type=3, code=4, nexthopmtu=1000) /
+      Raw(bytes(IP(src=HIM, dst=ME) / TCP(sport=PORT, dport=eport, seq=0))[:28])],
+     expect={"drop_icmp_unmatched": 1})
 case("ARP hwlen 10 plen 2", [Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff") /
-     ARP(hwlen=10, plen=2, op=1, psrc=ME, pdst=HIM)])
-case("ARP truncated", [Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff", type=0x806) / Raw(b"\x00\x01\x08")])
-case("Ethernet runt (6 bytes)", [Raw(bytes.fromhex(DMAC.replace(":", "")))])
+     ARP(hwlen=10, plen=2, op=1, psrc=ME, pdst=HIM)], expect={"drop_arp_bad": 1})
+case("ARP truncated", [Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff", type=0x806) / Raw(b"\x00\x01\x08")],
+     expect={"drop_arp_bad": 1})
+# the kernel pads it to 60 bytes of type 0
+case("Ethernet runt (6 bytes)", [Raw(bytes.fromhex(DMAC.replace(":", "")))],
+     expect={"drop_eth_type": 1})
 
 # RFC 5961 on the established connection
 def rst_in_window():
@@ -203,10 +255,38 @@ def data_old_ack():
     sendp([ipb() / TCP(sport=eport, dport=PORT, flags="PA", seq=rcv,
                        ack=(snd + 0x80000000) & 0xffffffff) / Raw(b"Z" * 10)], iface=IFC)
     return ""
-case("RST in window, not at rcv.nxt, on the established connection (RFC 5961 3.2)", fn=rst_in_window)
-case("RST out of window on the established connection", fn=rst_out_of_window)
-case("SYN out of window on the established connection (RFC 5961 4)", fn=syn_established)
-case("SYN at rcv.nxt on the established connection (RFC 5961 4)", fn=syn_in_window)
-case("data with an ACK for never-sent data (RFC 5961 5.2: dropped)", fn=data_old_ack)
+def pmtu_floor():
+    st = est_state()
+    if not st:
+        return "FAIL: could not learn the connection state"
+    snd, rcv, win = st
+    # about data in flight (nothing is: snd.una = snd.nxt = snd)
+    sendp([ipb() / ICMP(type=3, code=4, nexthopmtu=68) /
+           Raw(bytes(IP(src=HIM, dst=ME) / TCP(sport=PORT, dport=eport,
+                                               seq=snd))[:28])], iface=IFC)
+    time.sleep(0.1)
+    # the next echo's segments: at least 552 - 40 - 12 bytes where the
+    # data allows (not 68 - 40)
+    sn = AsyncSniffer(iface=IFC, lfilter=lambda p: TCP in p and
+                      p[IP].src == HIM and p[TCP].dport == eport)
+    sn.start(); time.sleep(0.2)
+    ok = echo(est, 2000)
+    time.sleep(0.2)
+    sizes = [len(p[TCP].payload) for p in sn.stop()]
+    if not ok or not sizes or max(sizes) < 500:
+        return "FAIL: segments after MTU 68: %s" % sizes
+    return "largest segment after it %d bytes" % max(sizes)
+case("ICMP frag-needed MTU 68 about data in flight: MSS stops at 552 - 40",
+     fn=pmtu_floor, expect={"icmp_pmtu_updates": 1})
+case("RST in window, not at rcv.nxt, on the established connection (RFC 5961 3.2)",
+     fn=rst_in_window, expect={"tcp_challenge_acks": 1})
+case("RST out of window on the established connection", fn=rst_out_of_window,
+     expect={"drop_tcp_seq": 1})
+case("SYN out of window on the established connection (RFC 5961 4)", fn=syn_established,
+     expect={"drop_tcp_seq": 1})
+case("SYN at rcv.nxt on the established connection (RFC 5961 4)", fn=syn_in_window,
+     expect={"drop_tcp_syn": 1, "tcp_challenge_acks": 1})
+case("data with an ACK for never-sent data (RFC 5961 5.2: dropped)", fn=data_old_ack,
+     expect={"drop_tcp_ack": 1})
 est.close()
 sys.exit(fail)

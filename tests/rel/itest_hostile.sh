@@ -68,7 +68,12 @@ in_ns ethtool -K nf0 tx off tso off gso off >/dev/null 2>&1 ||
 	{ echo "not ok - ethtool -K nf0 tx off tso off gso off"; fail=1; }
 
 # in the background: a TERM to this script runs the trap at once
-timeout 240 ip netns exec "$NS" $PY "$REL/hostile.py" 7300 2>"$TMP/h.err" \
+SPID=$(awk '/^READY/ { print $2; exit }' "$TMP/s.out")
+TEL=/var/run/dpdk/netfuse-$SPID/dpdk_telemetry.v2
+for _ in $(seq 50); do [ -S "$TEL" ] && break; sleep 0.1; done
+[ -S "$TEL" ] || { echo "not ok - no telemetry socket $TEL"; exit 1; }
+timeout 240 ip netns exec "$NS" env HOSTILE_DUMP="${HOSTILE_DUMP:-0}" \
+	$PY "$REL/hostile.py" 7300 "$TEL" 2>"$TMP/h.err" \
 	> >(tee "$TMP/h.out") &
 H=$!; PIDS+=("$H")
 wait "$H"; rc=$?

@@ -291,11 +291,28 @@ static void t_icmp_pmtu_bogus_values_ignored(void **state)
 
 	fx_established_passive(f);
 	tu_send_pop(f, 3000);
-	icmp_about(f, 3, 4, 60, 1);                   /* below 68 */
 	icmp_about(f, 3, 4, 1500, 1);                 /* not smaller */
 	icmp_about(f, 3, 4, 1000, 50000);             /* not in flight */
 	assert_int_equal(fx_tcb(f)->mss, 1460);
 	assert_int_equal(CNT(f, icmp_pmtu_updates), 0);
+	assert_int_equal(CNT(f, drop_icmp_unmatched), 2);
+	fio_clear(&f->io);
+}
+
+/* a forged "fragmentation needed, MTU 60" (or 68) must not cut every
+ * segment to a few bytes: the path MTU stops at Linux's min_pmtu, 552 */
+static void t_icmp_pmtu_floor(void **state)
+{
+	struct fx *f = *state;
+
+	fx_established_passive(f);
+	tu_send_pop(f, 3000);
+	icmp_about(f, 3, 4, 60, 1);
+	assert_int_equal(fx_tcb(f)->mss, 552 - 40);
+	assert_int_equal(CNT(f, icmp_pmtu_updates), 1);
+	icmp_about(f, 3, 4, 68, 1);                   /* no lower */
+	assert_int_equal(fx_tcb(f)->mss, 552 - 40);
+	assert_int_equal(CNT(f, icmp_pmtu_updates), 1);
 	fio_clear(&f->io);
 }
 
@@ -333,6 +350,7 @@ int main(void)
 		TU(t_time_wait_no_keepalive),
 		TU(t_icmp_port_unreach_soft_when_established),
 		TU(t_icmp_pmtu_bogus_values_ignored),
+		TU(t_icmp_pmtu_floor),
 		TU(t_icmp_pmtu_with_timestamps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

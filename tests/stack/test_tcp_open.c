@@ -102,6 +102,20 @@ static void t_listener_fin_only_dropped(void **state)
 	assert_int_equal(f->st->socks[f->lsd].qlen, 0);
 }
 
+/* SYN+FIN (a scanner's probe): dropped and counted, as Linux does; no
+ * SYN-ACK, no embryonic connection */
+static void t_listener_syn_fin_dropped(void **state)
+{
+	struct fx *f = *state;
+
+	fx_tcp_base(f);
+	tu_listen(f, 4);
+	fx_tcp(f, F_SYN | F_FIN, 0, 0, 65535, NULL, 0);
+	assert_int_equal(fx_nout(f), 0);
+	assert_int_equal(f->st->socks[f->lsd].qlen, 0);
+	assert_int_equal(CNT(f, drop_tcp_flags), 1);
+}
+
 static void t_syn_received_dup_syn_resends_synack(void **state)
 {
 	struct fx *f = *state;
@@ -721,6 +735,7 @@ int main(void)
 		TU(t_listener_ack_gets_rst),
 		TU(t_listener_rst_ignored),
 		TU(t_listener_fin_only_dropped),
+		TU(t_listener_syn_fin_dropped),
 		TU(t_syn_received_dup_syn_resends_synack),
 		TU(t_syn_received_rst_frees_child),
 		TU(t_syn_received_ack_with_data),
