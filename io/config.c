@@ -234,6 +234,13 @@ int nf_io_config_parse(struct nf_io_config *c, nf_io_getenv_fn get,
 			   "in 64..8192 (ring descriptors per queue)", v);
 	c->nb_desc = (uint16_t)u;
 
+	v = get_or(get, arg, "NETFUSE_MTU", "0");
+	if (strcmp(v, "0") != 0 && parse_uint(v, 576, NF_IO_MTU_MAX, &u) < 0)
+		return bad(c->err, "NETFUSE_MTU='%.64s': want an IPv4 MTU in "
+			   "576..%d (9000 for jumbo frames), or 0 for the "
+			   "device's", v, NF_IO_MTU_MAX);
+	c->mtu = strcmp(v, "0") == 0 ? 0 : (uint16_t)u;
+
 	v = get_or(get, arg, "NETFUSE_HUGE", "auto");
 	if (strcmp(v, "auto") == 0)
 		c->huge = NF_IO_HUGE_AUTO;

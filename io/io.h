@@ -61,6 +61,7 @@
 /* ---- configuration (io/config.c) -------------------------------------- */
 
 #define NF_IO_MAX_QUEUES   64
+#define NF_IO_MTU_MAX      9000   /* NETFUSE_MTU's largest (jumbo) */
 #define NF_IO_STR_MAX      512
 #define NF_IO_ERR_MAX      256
 
@@ -106,6 +107,7 @@ struct nf_io_config {
 	char tap_iface[16];           /* iface= of a net_tap dev, else "" */
 	uint16_t nb_queues;           /* NETFUSE_QUEUES, 1..NF_IO_MAX_QUEUES */
 	uint16_t nb_desc;             /* NETFUSE_DESC: rx/tx ring size */
+	uint16_t mtu;                 /* NETFUSE_MTU; 0 = the device's */
 	enum nf_io_huge huge;         /* NETFUSE_HUGE: auto | on | off */
 	enum nf_io_log_level log;     /* NETFUSE_LOG */
 	char eal_args[NF_IO_STR_MAX]; /* NETFUSE_EAL_ARGS, appended */

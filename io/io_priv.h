@@ -102,6 +102,7 @@ struct nf_io {
 	struct rte_mempool *pools[NF_IO_MAX_SOCKETS];
 	uint32_t pool_n;                /* buffers per pool */
 	uint32_t bufs_per_queue;  /* nf_io_init's, for pool_n */
+	uint32_t buf_room;              /* mbuf data room (port.c) */
 	struct nf_io_queue *q[NF_IO_MAX_QUEUES];
 	uint64_t startup_ns, eal_ns;
 	uint32_t caps;                  /* NF_CAP_* offered */

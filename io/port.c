@@ -113,11 +113,23 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* An mbuf's data room: headroom and the largest frame, in one segment
+ * (the stack builds each frame in one buffer): DPDK's default 2 KB up
+ * to a 1500 MTU, more for NETFUSE_MTU jumbo frames */
+static uint32_t buf_room_for(uint16_t mtu)
+{
+	uint32_t need = RTE_PKTMBUF_HEADROOM + (uint32_t)mtu +
+			RTE_ETHER_HDR_LEN + 4 /* VLAN */ + RTE_ETHER_CRC_LEN;
+	if (need <= RTE_MBUF_DEFAULT_BUF_SIZE)
+		return RTE_MBUF_DEFAULT_BUF_SIZE;
+	return (need + 1023) & ~1023u;
+}
+
 /* Bytes of memory one pool of n buffers needs, rounded up, in MB. */
-static unsigned pool_mb(uint32_t n)
+static unsigned pool_mb(const struct nf_io *io, uint32_t n)
 {
 	uint64_t elt = sizeof(struct rte_mbuf) + NF_IO_PRIV_SIZE +
-		       RTE_MBUF_DEFAULT_BUF_SIZE + 64 /* mempool header */;
+		       io->buf_room + 64 /* mempool header */;
 
 	return (unsigned)((elt * n) >> 20) + 1;
 }
@@ -150,18 +162,18 @@ static struct rte_mempool *pool_for(struct nf_io *io, int socket)
 		return io->pools[socket];
 	snprintf(name, sizeof(name), "nf_pool_s%d", socket);
 	mp = rte_pktmbuf_pool_create(name, io->pool_n, NF_IO_CACHE,
-				     NF_IO_PRIV_SIZE,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+				     NF_IO_PRIV_SIZE, (uint16_t)io->buf_room,
+				     socket);
 	if (mp == NULL)  /* --no-huge memory has no node: take any */
 		mp = rte_pktmbuf_pool_create(name, io->pool_n, NF_IO_CACHE,
 					     NF_IO_PRIV_SIZE,
-					     RTE_MBUF_DEFAULT_BUF_SIZE,
+					     (uint16_t)io->buf_room,
 					     SOCKET_ID_ANY);
 	if (mp == NULL) {
 		nf_io_log(NF_IO_LOG_ERROR, "cannot allocate %u buffers (%u MB)"
 			  " for the packet pool: %s; reserve more hugepages or "
 			  "lower NETFUSE_DESC/NETFUSE_QUEUES", io->pool_n,
-			  pool_mb(io->pool_n), rte_strerror(rte_errno));
+			  pool_mb(io, io->pool_n), rte_strerror(rte_errno));
 		return NULL;
 	}
 	io->pools[socket] = mp;
@@ -199,7 +211,7 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 	/* --no-huge memory: the pool (and 1/8 for the allocator's
 	 * rounding), the capture pool, EAL's own needs and each queue's
 	 * (a net_tap with 8 queues did not fit in pool + 64 MB) */
-	nf_io_host_probe(&h, pool_mb(pool_n) + pool_mb(pool_n) / 8 + 64 +
+	nf_io_host_probe(&h, pool_mb(io, pool_n) + pool_mb(io, pool_n) / 8 + 64 +
 			 16u * io->nb_queues + (io->cfg.pcap[0] ? 32 : 0));
 	r = nf_io_eal_argv(&io->cfg, &h, a, err, sizeof(err));
 	if (r < 0) {
@@ -355,6 +367,22 @@ static int port_configure(struct nf_io *io)
 	conf.rxmode.offloads = io->rx_ol;
 	conf.txmode.offloads = io->tx_ol;
 
+	if (c->mtu) {
+		/* ethdev also refuses frames past max_rx_pktlen (DPDK
+		 * 22.11's net_tap and net_af_packet: 1522 and 1518) */
+		uint32_t hi = di->max_mtu, ov = RTE_ETHER_HDR_LEN +
+			      RTE_ETHER_CRC_LEN;
+		if (di->max_rx_pktlen > ov && di->max_rx_pktlen - ov < hi)
+			hi = di->max_rx_pktlen - ov;
+		if (c->mtu > hi || c->mtu < di->min_mtu) {
+			nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_MTU=%u: device %s "
+				  "takes an MTU in %u..%u only; set NETFUSE_MTU "
+				  "in that range (or 0 for the device's)", c->mtu,
+				  di->driver_name, di->min_mtu, hi);
+			return -EINVAL;
+		}
+		conf.rxmode.mtu = c->mtu;
+	}
 	conf.intr_conf.rxq = c->ol[NF_IO_OL_RX_INTR] == NF_IO_OL_ON;
 	r = rte_eth_dev_configure(io->port, io->nb_queues, io->nb_queues,
 				  &conf);
@@ -372,6 +400,14 @@ static int port_configure(struct nf_io *io)
 		return r;
 	}
 	io->rx_intr = conf.intr_conf.rxq;
+	/* configure only records it: set_mtu also reaches the device (a
+	 * net_tap's kernel interface takes the same MTU) */
+	if (c->mtu && (r = rte_eth_dev_set_mtu(io->port, c->mtu)) < 0) {
+		nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_MTU=%u: device %s refuses "
+			  "it: %s; set NETFUSE_MTU=0 for the device's", c->mtu,
+			  di->driver_name, rte_strerror(-r));
+		return r;
+	}
 	return 0;
 }
 
@@ -476,7 +512,7 @@ static void queue_info(struct nf_io *io, struct nf_io_queue *q,
 	if (rte_eth_dev_get_mtu(io->port, &mtu) < 0 || mtu == 0)
 		mtu = RTE_ETHER_MTU;
 	q->ops.mtu = mtu;
-	q->ops.buf_size = RTE_MBUF_DEFAULT_DATAROOM;
+	q->ops.buf_size = io->buf_room - RTE_PKTMBUF_HEADROOM;
 	if (rte_eth_macaddr_get(io->port, &ea) == 0)
 		memcpy(q->ops.mac, ea.addr_bytes, 6);
 	if (io->rss_on) {
@@ -546,6 +582,7 @@ int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
 	io->bufs_per_queue = bufs_per_queue;
 	io->pool_n = nf_io_pool_size(io->nb_queues, bufs_per_queue,
 				     io->nb_desc, NF_IO_CACHE);
+	io->buf_room = buf_room_for(cfg->mtu);
 	io->pcap_fd = -1;
 
 	/* A second net_tap on an existing interface name would silently

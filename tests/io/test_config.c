@@ -80,6 +80,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.tap_prefix_len, 24);
 	assert_int_equal(c.nb_queues, 1);
 	assert_int_equal(c.nb_desc, 1024);
+	assert_int_equal(c.mtu, 0); /* the device's */
 	assert_int_equal(c.huge, NF_IO_HUGE_AUTO);
 	assert_int_equal(c.log, NF_IO_LOG_WARN);
 	assert_int_equal(c.has_pci, 0);
@@ -100,6 +101,7 @@ static void test_values(void **state)
 		{ "NETFUSE_OFFLOAD_TX_CKSUM", "0" },
 		{ "NETFUSE_OFFLOAD_TSO", "sw" },
 		{ "NETFUSE_DESC", "512" },
+		{ "NETFUSE_MTU", "9000" },
 		{ NULL, NULL },
 	};
 	struct nf_io_config c;
@@ -115,6 +117,7 @@ static void test_values(void **state)
 	assert_int_equal(c.prefix_len, 16);
 	assert_int_equal(c.nb_queues, 4);
 	assert_int_equal(c.nb_desc, 512);
+	assert_int_equal(c.mtu, 9000);
 	assert_int_equal(c.huge, NF_IO_HUGE_OFF);
 	assert_int_equal(c.log, NF_IO_LOG_DEBUG);
 	assert_string_equal(c.pcap, "/tmp/nf.pcapng");
@@ -175,6 +178,10 @@ static void test_bad_values(void **state)
 		{ "NETFUSE_QUEUES", "99999999999999999999999" },
 		{ "NETFUSE_DESC", "1000" },
 		{ "NETFUSE_DESC", "32" },
+		{ "NETFUSE_MTU", "575" },
+		{ "NETFUSE_MTU", "9001" },
+		{ "NETFUSE_MTU", "jumbo" },
+		{ "NETFUSE_MTU", "" },
 		{ "NETFUSE_HUGE", "yes" },
 		{ "NETFUSE_LOG", "verbose" },
 		{ "NETFUSE_EAL_ARGS", "--no-telemetry" },

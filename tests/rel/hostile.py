@@ -200,6 +200,9 @@ case("ARP hwlen 10 plen 2", [Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff") /
      ARP(hwlen=10, plen=2, op=1, psrc=ME, pdst=HIM)], expect={"drop_arp_bad": 1})
 case("ARP truncated", [Ether(src=SMAC, dst="ff:ff:ff:ff:ff:ff", type=0x806) / Raw(b"\x00\x01\x08")],
      expect={"drop_arp_bad": 1})
+# from a jumbo-frame link: the device drops what does not fit its MTU
+case("Ethernet jumbo frame (8042 bytes) past the stack's MTU 1500",
+     [ipb() / UDP(sport=5, dport=9) / Raw(b"J" * 8000)], expect={"port_ierrors": 1})
 # the kernel pads it to 60 bytes of type 0
 case("Ethernet runt (6 bytes)", [Raw(bytes.fromhex(DMAC.replace(":", "")))],
      expect={"drop_eth_type": 1})

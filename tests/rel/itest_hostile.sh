@@ -9,8 +9,10 @@
 # the kernel side of nf0) sends each hostile frame: bad IP lengths and IHL,
 # overlapping and past-64-KiB fragments, TCP data offsets, option lengths
 # 0/1/past the header, SYN+FIN, SYN+RST, bad checksums, broken UDP/ICMP/
-# ARP, and on an established connection an in-window RST and SYNs (RFC
-# 5961: challenge ACK, the connection survives). After each: ping, a new
+# ARP, a jumbo frame past the stack's MTU (nf0's kernel side at 9000), and
+# on an established connection an in-window RST and SYNs (RFC 5961:
+# challenge ACK, the connection survives). Each case checks the counters
+# its frames must move (hostile.py, through the telemetry socket). After each: ping, a new
 # connection's echo and the established connection's echo must work.
 # Also checks at the end that the server process is still alive.
 set -u
@@ -66,6 +68,9 @@ fi
 for _ in $(seq 100); do in_ns ip addr show nf0 2>/dev/null | grep -q 198.18.0.1 && break; sleep 0.1; done
 in_ns ethtool -K nf0 tx off tso off gso off >/dev/null 2>&1 ||
 	{ echo "not ok - ethtool -K nf0 tx off tso off gso off"; fail=1; }
+# the kernel side takes jumbo frames (the stack stays at 1500): one case
+# sends a frame past the stack's MTU
+in_ns ip link set nf0 mtu 9000 || { echo "not ok - ip link set nf0 mtu 9000"; fail=1; }
 
 # in the background: a TERM to this script runs the trap at once
 SPID=$(awk '/^READY/ { print $2; exit }' "$TMP/s.out")

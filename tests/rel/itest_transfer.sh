@@ -34,7 +34,12 @@
 # with SACK, timestamps and window scaling off (sysctls in the peer
 # namespace) with loss 1%; both receivers stop reading for 10 s (zero
 # window, persist probes) then resume. Then, both ways: loss 1%; loss 5%
-# delay 10ms reorder 25%; duplicate 5% corrupt 1%; SACK/TS/WS off, loss 1%.
+# delay 10ms reorder 25%; duplicate 5% corrupt 1%; SACK/TS/WS off, loss 1%;
+# and loss 1% both ways with MTU 9000 on nf0's kernel side, the wire and
+# the kernel peer (the user stack stays at 1500: its MSS option keeps the
+# peer's segments within it, and its frames must all fit 1514 bytes); and
+# with NETFUSE_MTU=1280 on the stack (net_tap gives nf0 the same) and the
+# peer's link (frames within 1294 bytes).
 # SIZE: 4 MiB each way in `make test` (~2 min for the script); 64 MiB with
 # NETFUSE_TEST_LONG=1 (needs NETFUSE_TEST_TIMEOUT=3600 in tests/run.sh);
 # NETFUSE_REL_MB=N overrides; NETFUSE_REL_CASES=REGEX runs only the
@@ -129,10 +134,14 @@ set_peer_sysctls() {    # 0|1: SACK, timestamps, window scaling
 		net.ipv4.tcp_window_scaling="$1"
 }
 
-# run_case NAME MODE NETEM PEEROPTS APPOPTS
+# run_case NAME MODE NETEM PEEROPTS APPOPTS [MTU [STACK_MTU]]
 #   MODE server: netfuse (hooked) is the server; client: netfuse connects out
+#   MTU: of nf0's kernel side, vethR and vethK (the kernel peer's link)
+#   STACK_MTU: the user stack's (NETFUSE_MTU; default its device's 1500:
+#   DPDK 22.11's net_tap takes no more)
 run_case() {
-	local name=$1 mode=$2 netem=$3 popt=$4 aopt=$5 port=$((7200 + ${#PIDS[@]}))
+	local name=$1 mode=$2 netem=$3 popt=$4 aopt=$5 mtu=${6:-1500} smtu=${7:-1500}
+	local port=$((7200 + ${#PIDS[@]}))
 	# NETFUSE_REL_INFO=SECS: the user stack's TCP_INFO every SECS into
 	# $B/rel-results/tcpinfo.log (what limits its sender)
 	[ -n "${NETFUSE_REL_INFO:-}" ] && aopt="$aopt info=$NETFUSE_REL_INFO"
@@ -141,7 +150,7 @@ run_case() {
 	in_k ip neigh flush dev vethK            # the new stack has a new MAC
 	in_k ip tcp_metrics flush all 2>/dev/null
 	if [ "$mode" = server ]; then
-		timeout $LIM ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
+		timeout $LIM ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off NETFUSE_MTU="$smtu" \
 			$PY "$REL/xfer.py" server 0.0.0.0 $port $SIZE hold="$TMP/hold" $aopt \
 			>"$TMP/a.out" 2>"$TMP/a.err" &
 		P=$!; PIDS+=("$P")
@@ -151,7 +160,7 @@ run_case() {
 			$port $SIZE $popt >"$TMP/k.out" 2>"$TMP/k.err" &
 		Q=$!; PIDS+=("$Q")
 		wait_for "$TMP/k.out" READY "$Q" || why="kernel server not up"
-		timeout $LIM ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off \
+		timeout $LIM ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off NETFUSE_MTU="$smtu" \
 			$PY "$REL/xfer.py" client 198.18.0.1 $port $SIZE \
 			go="$TMP/go" warm=$((port + 100)) hold="$TMP/hold" $aopt \
 			>"$TMP/a.out" 2>"$TMP/a.err" &
@@ -164,6 +173,8 @@ run_case() {
 			why="ethtool -K nf0 failed"
 		in_ns ip addr flush dev nf0
 		in_ns ip link set nf0 promisc on
+		in_ns ip link set nf0 mtu "$mtu" && in_ns ip link set vethR mtu "$mtu" &&
+			in_k ip link set vethK mtu "$mtu" || why="MTU $mtu not set"
 		ip netns exec "$NS" $PY "$REL/wire.py" nf0 vethR $netem >"$TMP/wire" 2>&1 &
 		W=$!; PIDS+=("$W")
 		wait_for "$TMP/wire" READY "$W" || { cat "$TMP/wire"; why="wire.py not up"; }
@@ -235,6 +246,12 @@ run_case() {
 			[ -n "$mx" ] && [ "$mx" -le $((${mss%% *} + 54)) ] ||
 				why="$why largest frame from the user stack $mx bytes > MSS ${mss%% *} + 54;"
 		fi
+		# other MTUs: the user stack's frames fit its own MTU
+		if [ "$mtu" != 1500 ] || [ "$smtu" != 1500 ]; then
+			local mx; mx=$(echo "$wc" | sed -n 's/.*max_a2b=\([0-9]*\).*/\1/p')
+			[ -n "$mx" ] && [ "$mx" -le $((smtu + 14)) ] ||
+				why="$why largest frame from the user stack $mx bytes > $((smtu + 14)) (its MTU $smtu, the link's $mtu);"
+		fi
 		local tp
 		tp=$(awk -v n="$SIZE" -v a="${at:-0}" -v k="${kt:-0}" 'BEGIN {
 			t = a > k ? a : k; if (t <= 0) { print "?"; exit }
@@ -257,7 +274,7 @@ run_case() {
 	PIDS=()
 }
 
-cases() {   # NAME|NETEM|PEEROPTS|APPOPTS|SYSCTLS
+cases() {   # NAME|NETEM|PEEROPTS|APPOPTS|SYSCTLS|MTU
 	cat <<'C'
 loss 1%|loss=1 from=b|||1
 loss 5% delay 10ms reorder 25%|loss=5 delay=10 reorder=25 from=b|||1
@@ -270,12 +287,15 @@ both ways: loss 1%|loss=1|||1
 both ways: loss 5% delay 10ms reorder 25%|loss=5 delay=10 reorder=25|||1
 both ways: duplicate 5% corrupt 1%|dup=5 corrupt=1|||1
 both ways: peer SACK/timestamps/window scaling off, loss 1%|loss=1|||0
+MTU 9000 on the tap and the kernel peer, both ways: loss 1%|loss=1|||1|9000
+NETFUSE_MTU=1280 (stack, tap and peer), both ways: loss 1%|loss=1|||1|1280|1280
 C
 }
-while IFS='|' read -r name netem popt aopt sc; do
+while IFS='|' read -r name netem popt aopt sc mtu smtu; do
 	set_peer_sysctls "$sc"
 	for mode in server client; do
-		run_case "$name" "$mode" "$netem" "$popt" "$aopt"
+		run_case "$name" "$mode" "$netem" "$popt" "$aopt" "${mtu:-1500}" \
+			"${smtu:-1500}"
 	done
 	set_peer_sysctls 1
 done < <(cases | grep -E -- "${NETFUSE_REL_CASES:-.}")
