@@ -56,7 +56,7 @@ LIBIO_SO   := $(B)/libnfio.so
 # ---- tests --------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/*/test_*.c)
 UNIT_BINS  := $(patsubst %.c,$(B)/%,$(UNIT_SRCS))
-UNIT_SAN   := $(patsubst %.c,$(B)/san/%,$(filter tests/stack/% tests/apps/% tests/vfs/%,$(UNIT_SRCS)))
+UNIT_SAN   := $(patsubst %.c,$(B)/san/%,$(filter tests/stack/% tests/apps/% tests/vfs/% tests/io/%,$(UNIT_SRCS)))
 ITEST_SRCS := $(wildcard tests/*/itest_*.c)
 ITEST_BINS := $(patsubst %.c,$(B)/%,$(ITEST_SRCS))
 ITEST_ASM  := $(wildcard tests/*/asm_*.S)
@@ -95,6 +95,9 @@ $(B)/obj/%.o: %.c
 $(B)/obj/%.o: %.S
 	@mkdir -p $(@D)
 	$(CC) $(ASFLAGS) -MMD -c $< -o $@
+$(B)/san/io/%.o: io/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(DPDK_CFLAGS) -MMD -c $< -o $@
 $(B)/san/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -MMD -c $< -o $@
@@ -109,6 +112,17 @@ $(LIBHOOK): $(HOOK_OBJS) $(VFS_OBJS) $(LIBSTACK)
 $(LIBIO_SO): $(IO_OBJS)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(IO_OBJS) -Wl,-z,defs $(DPDK_LIBS) -lnuma -lpthread
+# The same two under ASan/UBSan (vfs/, the stack and io/ sanitized; the
+# hook's objects as they are): tests/vfs/itest_san.sh runs hooked
+# programs with LD_PRELOAD="libasan.so $(B)/san/libhook.so"
+$(B)/san/libhook.so: $(HOOK_OBJS) $(call san,$(VFS_SRCS)) $(B)/san/libnfstack.a
+	@mkdir -p $(@D)
+	$(CC) -shared $(SAN) -o $@ $(HOOK_OBJS) $(call san,$(VFS_SRCS)) \
+	      $(B)/san/libnfstack.a -Wl,--version-script=hook/libhook.map \
+	      -lopcodes -lbfd -ldl -lpthread
+$(B)/san/libnfio.so: $(call san,$(IO_SRCS))
+	@mkdir -p $(@D)
+	$(CC) -shared $(SAN) -o $@ $^ $(DPDK_LIBS) -lnuma -lpthread
 $(LIBSTACK): $(STACK_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@; ar rcs $@ $^
@@ -143,6 +157,12 @@ $(B)/san/tests/apps/%: tests/apps/%.c $(wildcard apps/*.h)
 $(B)/san/tests/stack/%: tests/stack/%.c $(B)/san/libnfstack.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(B)/san/libnfstack.a -lcmocka
+# io/ under ASan/UBSan: its objects and the stack's sanitized, DPDK as it is
+$(B)/san/tests/io/%: tests/io/%.c $(call san,$(IO_SRCS)) $(B)/san/libnfstack.a \
+		$(wildcard tests/io/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(DPDK_CFLAGS) -o $@ $< $(call san,$(IO_SRCS)) \
+	      $(B)/san/libnfstack.a $(DPDK_LIBS) -lnuma -lpthread -lcmocka
 # vfs/ under ASan/UBSan: its objects and the stack's sanitized; the hook's
 # (general registers only, raw system calls) as they are
 $(B)/san/tests/vfs/%: tests/vfs/%.c $(call san,$(VFS_SRCS)) $(HOOK_TEST_OBJS) \
@@ -184,7 +204,7 @@ ITEST_RUN := $(foreach b,$(ITEST_BINS),$(if $(wildcard $(patsubst $(B)/%,%,$(b))
 
 test: setup
 	$(MAKE) -j2 all
-	$(MAKE) -j2 $(UNIT_SAN)
+	$(MAKE) -j2 $(UNIT_SAN) $(B)/san/libhook.so $(B)/san/libnfio.so
 	@bash tests/run.sh all $(UNIT_BINS) $(UNIT_SAN) $(ITEST_RUN) \
 	      $(wildcard tests/*/itest_*.sh)
 

@@ -52,11 +52,15 @@ set -u
 cd "$(dirname "$0")/../.."
 B=${B:-build}
 [[ $B == /* ]] || B=$PWD/$B
-HOOK=$B/libhook.so
+# tests/vfs/itest_san.sh runs this script again with the sanitizer build
+# (NETFUSE_TEST_HOOK, its runtimes first in NETFUSE_TEST_PRELOAD)
+HOOK=${NETFUSE_TEST_HOOK:-$B/libhook.so}
+PRELOAD="${NETFUSE_TEST_PRELOAD:+$NETFUSE_TEST_PRELOAD }$HOOK"
+TAG=${NETFUSE_TEST_TAG:-}
 SRV=$B/tests/vfs/itest_servers
 
 if [ "$(id -u)" != 0 ]; then echo "SKIP itest_servers.sh: needs root"; exit 77; fi
-for f in "$HOOK" "$SRV" "$B/libnfio.so"; do
+for f in "$HOOK" "$SRV" "$(dirname "$HOOK")/libnfio.so"; do
 	[ -e "$f" ] || { echo "not ok - $f not built"; exit 1; }
 done
 [ "$(cat /proc/sys/vm/mmap_min_addr)" = 0 ] ||
@@ -75,8 +79,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fail=1; }
+ok() { echo "ok - $TAG$*"; }
+bad() { echo "not ok - $TAG$*"; fail=1; }
 missing() { # missing WHAT: fail unless skips are allowed
 	if [ "${NETFUSE_TEST_ALLOW_SKIP:-0}" = 1 ]; then
 		echo "# SKIP $1 not installed (NETFUSE_TEST_ALLOW_SKIP=1)"
@@ -87,7 +91,7 @@ missing() { # missing WHAT: fail unless skips are allowed
 in_ns() { ip netns exec "$NS" "$@"; }
 STACK=198.19.30.2
 KERN=198.19.30.1
-HENV=(env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off NETFUSE_ADDR=$STACK/24
+HENV=(env LD_PRELOAD="$PRELOAD" NETFUSE_HUGE=off NETFUSE_ADDR=$STACK/24
       NETFUSE_TAP_ADDR=$KERN/24)
 # hooked LIMIT CMD...: run CMD under the hook in the namespace, background
 hooked() {
