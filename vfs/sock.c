@@ -1463,6 +1463,28 @@ static long nf_splice_out(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	return w;
 }
 
+static int is_pipe(int fd)
+{
+	struct stat st;
+	return raw(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) == 0 &&
+	       S_ISFIFO(st.st_mode);
+}
+
+/* splice's offsets in Linux's order (__do_splice): one on a pipe is
+ * ESPIPE, then both are read (EFAULT), then one on the socket is ESPIPE
+ * (no FMODE_PREAD/PWRITE); 0 when the call may go on */
+static long splice_offsets(const struct hook_call *c)
+{
+	uint64_t off;
+	if ((c->arg[1] && is_pipe((int)c->arg[0])) ||
+	    (c->arg[3] && is_pipe((int)c->arg[2])))
+		return -ESPIPE;
+	if ((c->arg[3] && vfs_copy_in(&off, (void *)c->arg[3], 8) < 0) ||
+	    (c->arg[1] && vfs_copy_in(&off, (void *)c->arg[1], 8) < 0))
+		return -EFAULT;
+	return 0;
+}
+
 /* splice() naming a netfuse socket on either side (from the hot path). */
 long vfs_sys_splice(const struct hook_call *c)
 {
@@ -1471,8 +1493,15 @@ long vfs_sys_splice(const struct hook_call *c)
 	struct vfs_sock *s = oo && oo->kind == VFS_K_SOCK ?
 			     (struct vfs_sock *)oo : NULL;
 	long r = HOOK_PASSTHROUGH;
-	if (oi && oi->kind == VFS_K_SOCK &&
-	    ((struct vfs_sock *)oi)->route == VFS_R_NETFUSE)
+	int nf_in = oi && oi->kind == VFS_K_SOCK &&
+		    ((struct vfs_sock *)oi)->route == VFS_R_NETFUSE;
+	long e = 0;
+	if ((nf_in || (s && s->route == VFS_R_NETFUSE)) &&
+	    (c->arg[1] || c->arg[3]))
+		e = splice_offsets(c);
+	if (e < 0)
+		r = e;
+	else if (nf_in)
 		r = vfs_g.forked_child || !vfs_sock_inst((struct vfs_sock *)oi) ?
 		    -EIO : nf_splice_out(vfs_sock_inst((struct vfs_sock *)oi),
 				     (struct vfs_sock *)oi,
@@ -1527,6 +1556,18 @@ static long undecided_dest(struct vfs_sock *s, int fd, struct sockaddr_in *a,
 }
 
 /* ---- msghdr helpers ------------------------------------------------------- */
+/* A destination address Linux copies in before it looks at the socket
+ * (move_addr_to_kernel), even where TCP then ignores it: 0, -EINVAL for
+ * a length past sockaddr_storage, -EFAULT for memory not readable */
+static long addr_readable(long uaddr, long len)
+{
+	if ((int)len < 0 || (unsigned long)(int)len > sizeof(struct sockaddr_storage))
+		return -EINVAL;
+	if (len && !vfs_user_ok((const void *)uaddr, (size_t)len))
+		return -EFAULT;
+	return 0;
+}
+
 static long do_sendmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		       const struct msghdr *m, int flags)
 {
@@ -1538,7 +1579,12 @@ static long do_sendmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		return -EMSGSIZE;
 	if (m->msg_name && m->msg_namelen) {
 		if (s->type == SOCK_STREAM) {
-			top = NULL; /* Linux ignores it on connected TCP */
+			/* Linux reads it, then ignores it on TCP */
+			long r = addr_readable((long)m->msg_name,
+					       (long)m->msg_namelen);
+			if (r < 0)
+				return r;
+			top = NULL;
 		} else {
 			long r = dest_of(s, &to, (long)m->msg_name,
 					 (long)m->msg_namelen);
@@ -1553,6 +1599,12 @@ static long do_sendmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	}
 	if (m->msg_iovlen && !vfs_user_ok(m->msg_iov,
 					  m->msg_iovlen * sizeof(struct iovec)))
+		return -EFAULT;
+	/* ancillary data: Linux copies it in whole before sending */
+	if (m->msg_controllen > INT_MAX)
+		return -ENOBUFS;
+	if (m->msg_controllen && !vfs_user_ok(m->msg_control,
+					      m->msg_controllen))
 		return -EFAULT;
 	return nf_send(in, s, fd, m->msg_iov, (int)m->msg_iovlen, flags, top);
 }
@@ -1715,7 +1767,12 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		const struct sockaddr_in *top = NULL;
 		iov.iov_base = (void *)c->arg[1];
 		iov.iov_len = (size_t)c->arg[2];
-		if (c->arg[4] && s->type == SOCK_DGRAM) {
+		if (c->arg[4] && s->type == SOCK_STREAM) {
+			/* read (EFAULT, EINVAL), then ignored, as Linux */
+			r = addr_readable(c->arg[4], c->arg[5]);
+			if (r < 0)
+				return r;
+		} else if (c->arg[4] && s->type == SOCK_DGRAM) {
 			r = dest_of(s, &a, c->arg[4], c->arg[5]);
 			if (r == HOOK_PASSTHROUGH)
 				return hook_syscall_kernel(c);

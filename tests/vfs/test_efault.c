@@ -3,7 +3,9 @@
  * (the NULL page, the kernel half), on a netfuse socket and on a kernel
  * socket, side by side: the return value must be Linux's (EFAULT, or
  * whatever the kernel answers) and no data may be lost or sent (the
- * bytes queued before the bad call are read intact after it).
+ * bytes queued before the bad call are read intact after it). Pointers
+ * Linux never reads on a connected TCP socket (recvfrom's address,
+ * recvmsg's name and control) must not fail the call either.
  * Over the in-memory link of tests/vfs/vfs_fixture.h; the kernel's side
  * is a loopback TCP connection made with the raw system calls.
  */
@@ -47,6 +49,7 @@ struct side {
 	int nf;                   /* 1: netfuse (calls through vfs/) */
 	call_fn call;
 	int fd, peer, lfd, pend;  /* pend: the waiting connection's client */
+	char buf[16];             /* what a call read */
 };
 
 static long kcall(long nr, long a, long b, long c, long d, long e, long f)
@@ -166,10 +169,24 @@ static long c_recvmsg_iov(struct side *s, void *bad)
 	return C(s, SYS_recvmsg, s->fd, &m, 0, 0, 0, 0);
 }
 
+/* splice from the socket with an offset (sockets have none: ESPIPE
+ * before the pointer is looked at, as Linux) */
+static long c_splice_off_in(struct side *s, void *bad)
+{
+	int pp[2];
+	long r;
+	assert_int_equal(pipe(pp), 0);
+	r = C(s, SYS_splice, s->fd, bad, pp[1], 0, 5, SPLICE_F_NONBLOCK);
+	close(pp[0]);
+	close(pp[1]);
+	return r;
+}
+
 static const struct { const char *name; case_fn fn; } reads[] = {
 	{ "read buf", c_read }, { "recvfrom buf", c_recvfrom },
 	{ "readv iov", c_readv_iov }, { "readv iov_base", c_readv_base },
 	{ "recvmsg msghdr", c_recvmsg_msg }, { "recvmsg msg_iov", c_recvmsg_iov },
+	{ "splice off_in (socket)", c_splice_off_in },
 };
 
 static long c_write(struct side *s, void *bad)
@@ -191,10 +208,76 @@ static long c_sendfile_off(struct side *s, void *bad)
 	return r;
 }
 
+static long c_sendto_addr(struct side *s, void *bad)
+{ return C(s, SYS_sendto, s->fd, "hello", 5, MSG_NOSIGNAL, bad, 16); }
+static long c_sendmsg_iov(struct side *s, void *bad)
+{
+	struct msghdr m;
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = bad;
+	m.msg_iovlen = 1;
+	return C(s, SYS_sendmsg, s->fd, &m, MSG_NOSIGNAL, 0, 0, 0);
+}
+static long c_sendmsg_name(struct side *s, void *bad)
+{
+	struct iovec v = { "hello", 5 };
+	struct msghdr m;
+	memset(&m, 0, sizeof(m));
+	m.msg_name = bad;
+	m.msg_namelen = 16;
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	return C(s, SYS_sendmsg, s->fd, &m, MSG_NOSIGNAL, 0, 0, 0);
+}
+static long c_sendmsg_control(struct side *s, void *bad)
+{
+	struct iovec v = { "hello", 5 };
+	struct msghdr m;
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	m.msg_control = bad;
+	m.msg_controllen = 64;
+	return C(s, SYS_sendmsg, s->fd, &m, MSG_NOSIGNAL, 0, 0, 0);
+}
+/* splice into the socket with an offset: ESPIPE (no offsets on it) */
+static long c_splice_off_out(struct side *s, void *bad)
+{
+	int pp[2];
+	long r;
+	assert_int_equal(pipe(pp), 0);
+	assert_int_equal(write(pp[1], "hello", 5), 5);
+	r = C(s, SYS_splice, pp[0], 0, s->fd, bad, 5, SPLICE_F_NONBLOCK);
+	close(pp[0]);
+	close(pp[1]);
+	return r;
+}
+/* splice from a file with a bad offset into the socket: EFAULT */
+static long c_splice_file_off(struct side *s, void *bad)
+{
+	int f = open("/proc/self/exe", O_RDONLY), pp[2];
+	long r;
+	assert_true(f >= 0);
+	assert_int_equal(pipe(pp), 0);
+	r = C(s, SYS_splice, f, bad, pp[1], 0, 5, SPLICE_F_NONBLOCK);
+	if (r > 0) /* (it moved bytes: do not let them reach the socket) */
+		r = 1000 + r;
+	close(f);
+	close(pp[0]);
+	close(pp[1]);
+	return r;
+}
+
 static const struct { const char *name; case_fn fn; } writes[] = {
 	{ "write buf", c_write }, { "sendto buf", c_sendto },
 	{ "writev iov_base", c_writev_base }, { "sendmsg msghdr", c_sendmsg_msg },
 	{ "sendfile offset", c_sendfile_off },
+	{ "sendto dest_addr", c_sendto_addr },
+	{ "sendmsg msg_iov", c_sendmsg_iov },
+	{ "sendmsg msg_name", c_sendmsg_name },
+	{ "sendmsg msg_control", c_sendmsg_control },
+	{ "splice off_out (socket)", c_splice_off_out },
+	{ "splice off_in (file, to a pipe)", c_splice_file_off },
 };
 
 static long c_getsockopt_val(struct side *s, void *bad)
@@ -223,6 +306,8 @@ static long c_ioctl_fionread(struct side *s, void *bad)
 { return C(s, SYS_ioctl, s->fd, FIONREAD, bad, 0, 0, 0); }
 static long c_ioctl_siocoutq(struct side *s, void *bad)
 { return C(s, SYS_ioctl, s->fd, TIOCOUTQ, bad, 0, 0, 0); }
+static long c_ioctl_fionbio(struct side *s, void *bad)
+{ return C(s, SYS_ioctl, s->fd, FIONBIO, bad, 0, 0, 0); }
 static long c_poll(struct side *s, void *bad)
 { (void)s; return C(s, SYS_poll, bad, 1, 0, 0, 0, 0); }
 static long c_select(struct side *s, void *bad)
@@ -256,6 +341,7 @@ static const struct { const char *name; case_fn fn; } others[] = {
 	{ "getpeername addrlen", c_getpeername_len },
 	{ "ioctl FIONREAD", c_ioctl_fionread },
 	{ "ioctl TIOCOUTQ", c_ioctl_siocoutq },
+	{ "ioctl FIONBIO", c_ioctl_fionbio },
 	{ "poll fds", c_poll }, { "select readfds", c_select },
 	{ "epoll_ctl event", c_epoll_ctl },
 	{ "epoll_wait events", c_epoll_wait },
@@ -305,9 +391,16 @@ static void test_writes(void **state)
 		for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
 			long r[2];
 			for (int j = 0; j < 2; j++) {
+				long got;
 				r[j] = writes[i].fn(s[j], BAD[b]);
 				/* nothing reached the peer */
-				assert_int_equal(peer_gets(s[j], buf, sizeof(buf)), 0);
+				got = peer_gets(s[j], buf, sizeof(buf));
+				if (got)
+					fail_msg("%s (%p): %ld bytes reached "
+						 "the %s side's peer (call "
+						 "returned %ld)", writes[i].name,
+						 BAD[b], got, j ? "netfuse" :
+						 "kernel", r[j]);
 			}
 			if (r[0] != r[1])
 				fail_msg("%s (%p): kernel %ld, netfuse %ld",
@@ -326,6 +419,69 @@ static void test_others(void **state)
 	for (size_t b = 0; b < 2; b++)
 		for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
 			check_reads(&k, &n, others[i].fn, others[i].name, BAD[b]);
+	side_down(&k);
+	side_down(&n);
+}
+
+/* Pointers Linux never looks at on a connected TCP socket (its address
+ * is not written back: msg_namelen 0; no ancillary data to write): the
+ * call reads the data as if they were fine. */
+static long c_recvfrom_addr(struct side *s, void *bad)
+{
+	socklen_t l = 16;
+	return C(s, SYS_recvfrom, s->fd, s->buf, 5, 0, bad, &l);
+}
+static long c_recvmsg_name(struct side *s, void *bad)
+{
+	struct iovec v = { s->buf, 5 };
+	struct msghdr m;
+	memset(&m, 0, sizeof(m));
+	m.msg_name = bad;
+	m.msg_namelen = 16;
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	return C(s, SYS_recvmsg, s->fd, &m, 0, 0, 0, 0);
+}
+static long c_recvmsg_control(struct side *s, void *bad)
+{
+	struct iovec v = { s->buf, 5 };
+	struct msghdr m;
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	m.msg_control = bad;
+	m.msg_controllen = 64;
+	return C(s, SYS_recvmsg, s->fd, &m, 0, 0, 0, 0);
+}
+
+static const struct { const char *name; case_fn fn; } untouched[] = {
+	{ "recvfrom src_addr", c_recvfrom_addr },
+	{ "recvmsg msg_name", c_recvmsg_name },
+	{ "recvmsg msg_control", c_recvmsg_control },
+};
+
+static void test_untouched(void **state)
+{
+	struct side k, n;
+	struct side *s[2] = { &k, &n };
+	(void)state;
+	side_kernel(&k);
+	side_netfuse(&n);
+	for (size_t b = 0; b < 2; b++)
+		for (size_t i = 0; i < sizeof(untouched) / sizeof(untouched[0]);
+		     i++) {
+			long r[2];
+			for (int j = 0; j < 2; j++) {
+				peer_puts(s[j], "hello", 5);
+				memset(s[j]->buf, 0, sizeof(s[j]->buf));
+				r[j] = untouched[i].fn(s[j], BAD[b]);
+			}
+			if (r[0] != r[1])
+				fail_msg("%s (%p): kernel %ld, netfuse %ld",
+					 untouched[i].name, BAD[b], r[0], r[1]);
+			assert_int_equal(r[1], 5);
+			assert_memory_equal(n.buf, "hello", 5);
+		}
 	side_down(&k);
 	side_down(&n);
 }
@@ -367,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_reads),
 		cmocka_unit_test(test_writes),
 		cmocka_unit_test(test_others),
+		cmocka_unit_test(test_untouched),
 		cmocka_unit_test(test_addresses),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
