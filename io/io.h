@@ -241,6 +241,11 @@ const struct nf_io_config *nf_io_config(const struct nf_io *io);
 struct nf_io_tel;
 void nf_io_tel_u64(struct nf_io_tel *t, const char *name, uint64_t v);
 void nf_io_tel_str(struct nf_io_tel *t, const char *name, const char *v);
+/* A nested object: fill the writer _begin returns (NULL: no memory),
+ * then _end adds it to t under name (and frees the writer). */
+struct nf_io_tel *nf_io_tel_obj_begin(struct nf_io_tel *t);
+void nf_io_tel_obj_end(struct nf_io_tel *t, const char *name,
+		       struct nf_io_tel *obj);
 
 /* Fill t for one telemetry request; 0 or -errno. Called on DPDK's
  * telemetry thread, concurrently with the data path: read counters only. */

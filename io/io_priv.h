@@ -118,10 +118,8 @@ struct nf_io {
 	struct nf_io_tel_cb tel_stats, tel_sockets;
 	struct nf_io_tel_cb tel_instances;
 	/* capture (io/capture.c) */
-	void *pcap;                     /* rte_pcapng_t * */
-	struct rte_mempool *pcap_mp;
+	void *pcap;                     /* struct nf_cap *: capturing */
 	rte_spinlock_t pcap_lock;
-	int pcap_fd;
 	uint64_t pcap_pkts, pcap_drops;
 };
 
@@ -164,16 +162,23 @@ int nf_io_tel_register(struct nf_io *io);
 void nf_io_tel_unregister(struct nf_io *io);
 
 /* io/capture.c */
-int nf_io_capture_open(struct nf_io *io);
+#define NF_IO_BURST_MAX  256   /* frames one capture copy takes */
+void nf_io_capture_init(struct nf_io *io);
+int nf_io_capture_open(struct nf_io *io);   /* NETFUSE_PCAP */
 void nf_io_capture_close(struct nf_io *io);
-/* Copy n frames into capture buffers (cp[], same order; NULL where the
- * capture pool ran dry), then write the first `keep` of them and free the
- * rest. No-op when capture is off. */
-void nf_io_capture_copy(struct nf_io *io, uint16_t qid,
-			struct rte_mbuf **m, uint16_t n, int tx,
-			struct rte_mbuf **cp);
-void nf_io_capture_write(struct nf_io *io, struct rte_mbuf **cp,
-			 uint16_t n, uint16_t keep);
+/* Start (replacing any running one) writing to path, count packets (0:
+ * until stopped); -errno with a line in err. Stop: no-op if none. */
+int nf_io_capture_start(struct nf_io *io, const char *path, uint64_t count,
+			char *err, size_t errlen);
+void nf_io_capture_stop(struct nf_io *io);
+/* 1 if capturing (its file in path), 0 if not; counts of the last one */
+int nf_io_capture_status(struct nf_io *io, char *path, size_t len,
+			 uint64_t *pkts, uint64_t *drops);
+/* Copy n frames (at most NF_IO_BURST_MAX) as pcapng blocks before they
+ * go; then write the first `keep` of them (the rest were not sent) and
+ * free the copy. NULL copy: out of memory, counted as drops. */
+void *nf_io_capture_copy(struct rte_mbuf **m, uint16_t n, int tx);
+void nf_io_capture_write(struct nf_io *io, void *stage, uint16_t keep);
 
 #pragma GCC visibility pop
 

@@ -209,10 +209,10 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 	if (a == NULL)
 		return -ENOMEM;
 	/* --no-huge memory: the pool (and 1/8 for the allocator's
-	 * rounding), the capture pool, EAL's own needs and each queue's
+	 * rounding), EAL's own needs and each queue's
 	 * (a net_tap with 8 queues did not fit in pool + 64 MB) */
 	nf_io_host_probe(&h, pool_mb(io, pool_n) + pool_mb(io, pool_n) / 8 + 64 +
-			 16u * io->nb_queues + (io->cfg.pcap[0] ? 32 : 0));
+			 16u * io->nb_queues);
 	r = nf_io_eal_argv(&io->cfg, &h, a, err, sizeof(err));
 	if (r < 0) {
 		nf_io_log(NF_IO_LOG_ERROR, "%s", err);
@@ -583,7 +583,7 @@ int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
 	io->pool_n = nf_io_pool_size(io->nb_queues, bufs_per_queue,
 				     io->nb_desc, NF_IO_CACHE);
 	io->buf_room = buf_room_for(cfg->mtu);
-	io->pcap_fd = -1;
+	nf_io_capture_init(io);
 
 	/* A second net_tap on an existing interface name would silently
 	 * join it as one more queue, and the kernel would spread frames over

@@ -29,6 +29,7 @@
 
 #define GSO_MAX_SEGS 128  /* a 64 KB TSO frame down to MSS 512 */
 #define TX_OUT_MAX   (NF_IO_BURST + GSO_MAX_SEGS)
+_Static_assert(TX_OUT_MAX <= NF_IO_BURST_MAX, "a tx burst fits one capture copy");
 
 /* ---- rx ----------------------------------------------------------------- */
 
@@ -101,15 +102,15 @@ static uint16_t q_rx_burst(void *qv, struct nf_buf **bufs, uint16_t n)
 		return 0;
 	}
 	q->empty_polls = 0;
-	if (unlikely(q->io->pcap != NULL)) {
-		struct rte_mbuf *cp[NF_IO_BURST];
+	if (unlikely(__atomic_load_n(&q->io->pcap, __ATOMIC_RELAXED) !=
+		     NULL)) {
 		uint16_t off;
 
 		for (off = 0; off < got; off += NF_IO_BURST) {
 			uint16_t k = RTE_MIN(got - off, NF_IO_BURST);
 
-			nf_io_capture_copy(q->io, q->qid, m + off, k, 0, cp);
-			nf_io_capture_write(q->io, cp, k, k);
+			nf_io_capture_write(q->io,
+				nf_io_capture_copy(m + off, k, 0), k);
 		}
 	}
 	for (i = 0; i < got; i++)
@@ -476,17 +477,19 @@ bad:
 static uint16_t dev_tx(struct nf_io_queue *q, struct rte_mbuf **out,
 		       uint16_t no)
 {
-	struct rte_mbuf *cp[TX_OUT_MAX];
+	void *cp = NULL;
+	int capture;
 	uint64_t bytes = 0;
 	uint16_t sent, i;
 
 	for (i = 0; i < no; i++)
 		bytes += out[i]->pkt_len;
-	if (unlikely(q->io->pcap != NULL))
-		nf_io_capture_copy(q->io, q->qid, out, no, 1, cp);
+	capture = __atomic_load_n(&q->io->pcap, __ATOMIC_RELAXED) != NULL;
+	if (unlikely(capture))
+		cp = nf_io_capture_copy(out, no, 1);
 	sent = rte_eth_tx_burst(q->port, q->qid, out, no);
-	if (unlikely(q->io->pcap != NULL))
-		nf_io_capture_write(q->io, cp, no, sent);
+	if (unlikely(capture))
+		nf_io_capture_write(q->io, cp, sent);
 	for (i = sent; i < no; i++)  /* unsent ones are still ours */
 		bytes -= out[i]->pkt_len;
 	q->st.tx_pkts += sent;

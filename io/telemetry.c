@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/io_priv.h"
@@ -48,6 +49,36 @@ void nf_io_tel_str(struct nf_io_tel *t, const char *name, const char *v)
 		return;
 	if (rte_tel_data_add_dict_string(t->d, name, v) == 0)
 		t->n++;
+}
+
+struct nf_io_tel *nf_io_tel_obj_begin(struct nf_io_tel *t)
+{
+	struct nf_io_tel *o;
+	if (t->n >= TEL_MAX_ENTRIES)
+		return NULL;
+	o = malloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	o->d = rte_tel_data_alloc();
+	o->n = 0;
+	if (!o->d) {
+		free(o);
+		return NULL;
+	}
+	rte_tel_data_start_dict(o->d);
+	return o;
+}
+
+void nf_io_tel_obj_end(struct nf_io_tel *t, const char *name,
+		       struct nf_io_tel *o)
+{
+	if (!o)
+		return;
+	if (rte_tel_data_add_dict_container(t->d, name, o->d, 0) == 0)
+		t->n++;
+	else
+		rte_tel_data_free(o->d);
+	free(o);
 }
 
 static void tel_qstats(struct nf_io_tel *t, const struct nf_io_queue *q)
@@ -235,7 +266,53 @@ static int cmd_config(const char *cmd, const char *params,
 	}
 	nf_io_tel_u64(&t, "startup_ns", io->startup_ns);
 	nf_io_tel_u64(&t, "eal_init_ns", io->eal_ns);
-	nf_io_tel_str(&t, "pcap", c->pcap[0] ? c->pcap : "off");
+	nf_io_tel_str(&t, "pcap", c->pcap[0] ? c->pcap : "off"); /* at start */
+	rte_spinlock_unlock(&tel_lock);
+	return 0;
+}
+
+/* /netfuse/capture[,start COUNT PATH | ,stop]: attach a capture to the
+ * running process (COUNT 0: until stopped; PATH absolute, written by
+ * this process), stop it; always answers the state: capturing 0/1, file,
+ * packets, drops, error (of a start that failed) */
+static int cmd_capture(const char *cmd, const char *params,
+		       struct rte_tel_data *d)
+{
+	struct nf_io_tel t = { .d = d };
+	char path[NF_IO_STR_MAX], err[NF_IO_ERR_MAX] = "";
+	uint64_t pkts, drops;
+	struct nf_io *io;
+	int on;
+
+	(void)cmd;
+	rte_tel_data_start_dict(d);
+	rte_spinlock_lock(&tel_lock);
+	io = tel_io;
+	if (io == NULL) {
+		rte_spinlock_unlock(&tel_lock);
+		return -ENODEV;
+	}
+	if (params && strncmp(params, "start ", 6) == 0) {
+		char *end;
+		unsigned long long n = strtoull(params + 6, &end, 10);
+		if (end == params + 6 || *end != ' ' || end[1] != '/')
+			snprintf(err, sizeof(err), "want 'start COUNT "
+				 "/absolute/path'");
+		else
+			(void)nf_io_capture_start(io, end + 1, n, err,
+						  sizeof(err));
+	} else if (params && strcmp(params, "stop") == 0) {
+		nf_io_capture_stop(io);
+	} else if (params && params[0]) {
+		snprintf(err, sizeof(err), "want no parameter, 'start COUNT "
+			 "PATH' or 'stop'");
+	}
+	on = nf_io_capture_status(io, path, sizeof(path), &pkts, &drops);
+	nf_io_tel_u64(&t, "capturing", (uint64_t)on);
+	nf_io_tel_str(&t, "file", path);
+	nf_io_tel_u64(&t, "packets", pkts);
+	nf_io_tel_u64(&t, "drops", drops);
+	nf_io_tel_str(&t, "error", err);
 	rte_spinlock_unlock(&tel_lock);
 	return 0;
 }
@@ -257,6 +334,9 @@ int nf_io_tel_register(struct nf_io *io)
 		"One object per stack instance. No parameters");
 	r |= rte_telemetry_register_cmd("/netfuse/config", cmd_config,
 		"netfuse configuration. No parameters");
+	r |= rte_telemetry_register_cmd("/netfuse/capture", cmd_capture,
+		"Capture state; 'start COUNT /path' (COUNT 0: until "
+		"stopped) or 'stop'");
 	tel_registered = 1;
 	return r ? -EINVAL : 0;
 }

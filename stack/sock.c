@@ -1244,6 +1244,42 @@ uint32_t ns_stack_established(const struct ns_stack *st)
 	return n;
 }
 
+int ns_sock_info(const struct ns_stack *st, int sd, struct ns_sock_info *i)
+{
+	const struct ns_sock *so;
+	const struct ns_tcb *tp;
+	if (sd < 0 || (uint32_t)sd >= st->cfg.max_socks)
+		return -EBADF;
+	so = &st->socks[sd];
+	if (so->type == NS_SOCK_FREE)
+		return -EBADF;
+	tp = &so->tcb;
+	memset(i, 0, sizeof(*i));
+	i->tcp = so->type == NS_SOCK_TCP;
+	i->orphan = !!(so->sf & SF_ORPHAN);
+	i->lip_be = so->lip_be;
+	i->rip_be = so->rip_be;
+	i->lport_be = so->lport_be;
+	i->rport_be = so->rport_be;
+	if (!i->tcp) {
+		i->state = "UNCONN";
+		i->rq = so->uq_bytes;
+		return 0;
+	}
+	i->state = ns_tcp_state_names[tp->state];
+	i->rq = tp->rb_len;
+	i->sq = tp->sb_len;
+	i->cwnd = tp->cwnd;
+	i->ssthresh = tp->ssthresh;
+	i->snd_wnd = tp->snd_wnd;
+	i->mss = tp->mss;
+	i->rtt_us = tp->srtt_us;
+	i->rttvar_us = tp->rttvar_us;
+	i->rto_ms = (uint32_t)(tp->rto_ns / NS_MS);
+	i->retrans = tp->total_retrans;
+	return 0;
+}
+
 int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len)
 {
 	const struct ns_sock *so;

@@ -238,6 +238,19 @@ uint32_t ns_sock_events(struct ns_stack *st, int sd);
  * e.g. in TIME_WAIT) for dumps and telemetry: snprintf semantics, or
  * -EBADF for a free slot. Sockets are 0 .. ns_stack_max_socks() - 1. */
 int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len);
+/* The same as fields (netfuse ss): 0, or -EBADF for a free slot. */
+struct ns_sock_info {
+	uint8_t tcp;             /* 1 TCP, 0 UDP */
+	uint8_t orphan;          /* closed by the program, still delivering */
+	const char *state;       /* "ESTABLISHED" ...; "UNCONN" for UDP */
+	uint32_t lip_be, rip_be;
+	uint16_t lport_be, rport_be;
+	uint32_t rq, sq;         /* bytes queued to read, to send (unacked) */
+	/* TCP only */
+	uint32_t cwnd, ssthresh, snd_wnd, mss, rtt_us, rttvar_us, rto_ms;
+	uint32_t retrans;        /* segments retransmitted, all time */
+};
+int ns_sock_info(const struct ns_stack *st, int sd, struct ns_sock_info *i);
 uint32_t ns_stack_max_socks(const struct ns_stack *st);
 /* TCP sockets the program closed whose data or FIN the peer has not yet
  * acknowledged (a process about to exit waits for 0; O(max_socks)).

@@ -581,8 +581,13 @@ void vfs_detach(void)
 typedef void (*tel_u64_fn)(struct nf_io_tel *, const char *, uint64_t);
 typedef void (*tel_str_fn)(struct nf_io_tel *, const char *, const char *);
 typedef void (*tel_set_fn)(struct nf_io *, nf_io_tel_fn, void *);
+typedef struct nf_io_tel *(*tel_obj_begin_fn)(struct nf_io_tel *);
+typedef void (*tel_obj_end_fn)(struct nf_io_tel *, const char *,
+			       struct nf_io_tel *);
 static tel_u64_fn p_tel_u64;
 static tel_str_fn p_tel_str;
+static tel_obj_begin_fn p_tel_obj_begin;
+static tel_obj_end_fn p_tel_obj_end;
 
 /* Runs on DPDK's telemetry thread: takes each instance's lock briefly.
  * The stack counters are the sum over the instances. */
@@ -627,31 +632,97 @@ static int tel_stats(void *arg, struct nf_io_tel *t, const char *params)
 	return 0;
 }
 
-/* Sockets of every instance, named INSTANCE.SD */
+/* The fd the program holds each (instance, sd) by (its lowest; -1: none,
+ * e.g. a connection not yet accepted), listener replicas included */
+static int *tel_fd_map(uint32_t max)
+{
+	int *m = malloc(sizeof(int) * (size_t)vfs_g.ninst * max);
+	int fd, hi = atomic_load(&vfs_fdt.hi), i;
+	if (!m)
+		return NULL;
+	for (i = 0; i < vfs_g.ninst * (int)max; i++)
+		m[i] = -1;
+	for (fd = 0; fd < hi; fd++) {
+		struct vfs_obj *o = vfs_fd_get(fd);
+		struct vfs_sock *s = (struct vfs_sock *)o;
+		struct vfs_inst *in;
+		if (!o)
+			continue;
+		in = o->kind == VFS_K_SOCK ? vfs_sock_inst(s) : NULL;
+		if (in && s->sd >= 0 && (uint32_t)s->sd < max &&
+		    m[in->idx * (int)max + s->sd] < 0)
+			m[in->idx * (int)max + s->sd] = fd;
+		if (in && s->rsd)
+			for (i = 0; i < vfs_g.ninst; i++)
+				if (s->rsd[i] >= 0 && (uint32_t)s->rsd[i] < max &&
+				    m[i * (int)max + s->rsd[i]] < 0)
+					m[i * (int)max + s->rsd[i]] = fd;
+		vfs_obj_put(o);
+	}
+	return m;
+}
+
+static void tel_addr(struct nf_io_tel *t, const char *name, uint32_t a_be,
+		     uint16_t p_be)
+{
+	char s[32];
+	const uint8_t *a = (const uint8_t *)&a_be;
+	snprintf(s, sizeof(s), "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
+		 ntohs(p_be));
+	p_tel_str(t, name, s);
+}
+
+/* Sockets of every instance, one object each named INSTANCE_SD: fd,
+ * state, addresses, queues, and for TCP what `ss -i` shows */
 static int tel_sockets(void *arg, struct nf_io_tel *t, const char *params)
 {
-	uint32_t sd, n = 0;
-	int k;
+	uint32_t sd, n = 0, max = vfs_g.ninst ? vfs_g.insts[0]->max_socks : 0;
+	int k, *fds;
 	(void)params;
 	(void)arg;
+	if (!p_tel_obj_begin || !p_tel_obj_end || !max)
+		return 0;
+	fds = tel_fd_map(max);
 	for (k = 0; k < vfs_g.ninst; k++) {
 		struct vfs_inst *in = vfs_g.insts[k];
-		for (sd = 0; sd < in->max_socks && n < 250; sd++) {
-			char line[200], name[24];
+		for (sd = 0; sd < max && n < 250; sd++) {
+			struct ns_sock_info si;
+			struct nf_io_tel *o;
+			char name[24];
 			int r;
 			pthread_mutex_lock(&in->lock);
-			r = ns_sock_describe(in->st, (int)sd, line, sizeof(line));
+			r = ns_sock_info(in->st, (int)sd, &si);
 			pthread_mutex_unlock(&in->lock);
-			if (r < 0)
+			if (r < 0 || !(o = p_tel_obj_begin(t)))
 				continue;
-			if (vfs_g.ninst > 1)
-				snprintf(name, sizeof(name), "%d.%u", k, sd);
-			else
-				snprintf(name, sizeof(name), "%u", sd);
-			p_tel_str(t, name, line);
+			snprintf(name, sizeof(name), "%d_%u", k, sd); /* DPDK: [A-Za-z0-9_/] */
+			if (fds && fds[k * (int)max + (int)sd] >= 0) /* else none */
+				p_tel_u64(o, "fd", (uint64_t)fds[k * (int)max +
+							      (int)sd]);
+			p_tel_u64(o, "instance", (uint64_t)k);
+			p_tel_u64(o, "sd", sd);
+			p_tel_str(o, "proto", si.tcp ? "tcp" : "udp");
+			p_tel_str(o, "state", si.state);
+			p_tel_u64(o, "orphan", si.orphan);
+			tel_addr(o, "local", si.lip_be, si.lport_be);
+			tel_addr(o, "peer", si.rip_be, si.rport_be);
+			p_tel_u64(o, "recv_q", si.rq);
+			p_tel_u64(o, "send_q", si.sq);
+			if (si.tcp) {
+				p_tel_u64(o, "cwnd", si.cwnd);
+				p_tel_u64(o, "ssthresh", si.ssthresh);
+				p_tel_u64(o, "snd_wnd", si.snd_wnd);
+				p_tel_u64(o, "mss", si.mss);
+				p_tel_u64(o, "rtt_us", si.rtt_us);
+				p_tel_u64(o, "rttvar_us", si.rttvar_us);
+				p_tel_u64(o, "rto_ms", si.rto_ms);
+				p_tel_u64(o, "retrans", si.retrans);
+			}
+			p_tel_obj_end(t, name, o);
 			n++;
 		}
 	}
+	free(fds);
 	return 0;
 }
 
@@ -858,6 +929,10 @@ static int load_nfio(void)
 			"nf_io_tel_set_sockets");
 		p_tel_u64 = (tel_u64_fn)(uintptr_t)dlsym(h, "nf_io_tel_u64");
 		p_tel_str = (tel_str_fn)(uintptr_t)dlsym(h, "nf_io_tel_str");
+		p_tel_obj_begin = (tel_obj_begin_fn)(uintptr_t)dlsym(h,
+			"nf_io_tel_obj_begin");
+		p_tel_obj_end = (tel_obj_end_fn)(uintptr_t)dlsym(h,
+			"nf_io_tel_obj_end");
 		tel_set_fn f_insts = (tel_set_fn)(uintptr_t)dlsym(h,
 			"nf_io_tel_set_instances");
 		if (f_stats && f_socks && p_tel_u64 && p_tel_str) {
