@@ -222,6 +222,23 @@ int nf_io_config_parse(struct nf_io_config *c, nf_io_getenv_fn get,
 			   "NETFUSE_ADDR", v);
 	}
 
+	/* a tap whose kernel side is on another subnet reaches nothing */
+	if (c->tap_iface[0] && c->tap_addr_be) {
+		uint8_t pl = c->tap_prefix_len;
+		uint32_t m = pl ? htonl(~0u << (32 - pl)) : 0;
+		if ((c->addr_be & m) != (c->tap_addr_be & m)) {
+			char a[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &c->addr_be, a, sizeof(a));
+			inet_ntop(AF_INET, &c->tap_addr_be, t, sizeof(t));
+			snprintf(c->warn, sizeof(c->warn), "NETFUSE_ADDR %s is "
+				 "not in the subnet of the tap's kernel side "
+				 "(NETFUSE_TAP_ADDR %s/%u): the kernel cannot "
+				 "reach the stack; set NETFUSE_TAP_ADDR to an "
+				 "address of NETFUSE_ADDR's subnet (or none)", a,
+				 t, pl);
+		}
+	}
+
 	v = get_or(get, arg, "NETFUSE_QUEUES", "1");
 	if (parse_uint(v, 1, NF_IO_MAX_QUEUES, &u) < 0)
 		return bad(c->err, "NETFUSE_QUEUES='%.64s': want a number of "
@@ -261,9 +278,8 @@ int nf_io_config_parse(struct nf_io_config *c, nf_io_getenv_fn get,
 		c->log = NF_IO_LOG_INFO;
 	else if (strcmp(v, "debug") == 0)
 		c->log = NF_IO_LOG_DEBUG;
-	else
-		return bad(c->err, "NETFUSE_LOG='%.64s': want error, warn, "
-			   "info or debug", v);
+	else /* a typo must not cost the stack: warn (the hook says so) */
+		c->log = NF_IO_LOG_WARN;
 
 	v = get_or(get, arg, "NETFUSE_EAL_ARGS", "");
 	if (strchr(v, '\n') || strchr(v, '\''))
@@ -309,6 +325,8 @@ int nf_io_config_from_env(struct nf_io_config *c)
 
 	if (r < 0)
 		fprintf(stderr, "netfuse: %s\n", c->err);
+	else if (c->warn[0] && c->log >= NF_IO_LOG_WARN)
+		fprintf(stderr, "netfuse: %s\n", c->warn);
 	return r;
 }
 

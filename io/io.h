@@ -115,6 +115,7 @@ struct nf_io_config {
 	uint8_t ol[NF_IO_OL_COUNT];   /* enum nf_io_ol_mode per offload */
 	int has_pci;                  /* dev names a PCI device */
 	char err[NF_IO_ERR_MAX];      /* the one-line error, if parse failed */
+	char warn[NF_IO_ERR_MAX];     /* a one-line warning (parse succeeded) */
 };
 
 /* getenv() stand-in for tests: returns the value of `name` or NULL. */

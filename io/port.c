@@ -197,6 +197,82 @@ static void eal_line(struct nf_io *io, const struct nf_io_argv *a)
 	}
 }
 
+/* DPDK's own log lines (EAL, drivers) go through NETFUSE_LOG: printed
+ * at info and debug; otherwise the last one is kept for the one line
+ * netfuse prints when something fails */
+static char dpdk_last[200];
+static char dpdk_part[200];
+
+static ssize_t dpdk_log_write(void *cookie, const char *buf, size_t n)
+{
+	size_t i, l;
+	(void)cookie;
+	if (nf_io_log_level >= NF_IO_LOG_INFO)
+		return write(STDERR_FILENO, buf, n) < 0 ? 0 : (ssize_t)n;
+	for (i = 0; i < n; i++) {
+		l = strlen(dpdk_part);
+		if (buf[i] == '\n') {
+			if (l)
+				memcpy(dpdk_last, dpdk_part, l + 1);
+			dpdk_part[0] = '\0';
+		} else if (l + 1 < sizeof(dpdk_part)) {
+			dpdk_part[l] = buf[i];
+			dpdk_part[l + 1] = '\0';
+		}
+	}
+	return (ssize_t)n;
+}
+
+static FILE *dpdk_log_stream(void)
+{
+	static FILE *f;
+	cookie_io_functions_t fns = { .write = dpdk_log_write };
+	if (!f) {
+		f = fopencookie(NULL, "w", fns);
+		if (f)
+			setvbuf(f, NULL, _IONBF, 0);
+	}
+	return f ? f : stderr;
+}
+
+/* "; DPDK said: ..." with DPDK's last line, or "" */
+static const char *dpdk_said(char *buf, size_t len)
+{
+	if (!dpdk_last[0] || nf_io_log_level >= NF_IO_LOG_INFO)
+		return "";
+	snprintf(buf, len, " (DPDK: %s)", dpdk_last);
+	return buf;
+}
+
+/* Does this process hold CAP_NET_ADMIN (root has it)? A tap or a raw
+ * packet socket needs it. */
+static int has_net_admin(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	unsigned long long cap = 0;
+	if (!f)
+		return 1; /* cannot tell: do not blame permissions */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &cap) == 1)
+			break;
+	fclose(f);
+	return (cap >> 12) & 1; /* CAP_NET_ADMIN */
+}
+
+/* The device needs CAP_NET_ADMIN and the process lacks it: say so */
+static int no_permission(const struct nf_io_config *c)
+{
+	if ((!strstr(c->dev, "net_tap") && !strstr(c->dev, "net_af_packet") &&
+	     !strstr(c->dev, "net_af_xdp")) || has_net_admin())
+		return 0;
+	nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_DEV='%s' needs root or "
+		  "CAP_NET_ADMIN (a tap or packet socket); run as root or "
+		  "`setcap cap_net_admin,cap_sys_admin+ep PROGRAM`; every "
+		  "socket stays on the kernel stack", c->dev);
+	return 1;
+}
+
 static int eal_start(struct nf_io *io, uint32_t pool_n)
 {
 	struct nf_io_host h;
@@ -230,8 +306,9 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 	eal_line(io, a);
 	nf_io_log(NF_IO_LOG_INFO, "EAL args: %s", io->eal_line);
 
-	/* EAL logs go to stderr, never into the program's stdout */
-	rte_openlog_stream(stderr);
+	/* EAL logs go through NETFUSE_LOG (dpdk_log_write), never into
+	 * the program's stdout */
+	rte_openlog_stream(dpdk_log_stream());
 	/* ... and so does its usage text on a bad argument (printf): point
 	 * fd 1 at stderr for the call. */
 	fflush(stdout);
@@ -258,10 +335,16 @@ static int eal_start(struct nf_io *io, uint32_t pool_n)
 		run_dir_pid = getpid();
 		run_dir_remove();
 
-		nf_io_log(NF_IO_LOG_ERROR, "DPDK EAL init failed (%s) with "
-			  "'%s'; check NETFUSE_DEV and NETFUSE_EAL_ARGS%s",
-			  rte_strerror(e), io->eal_line,
-			  io->no_huge ? "" : ", or set NETFUSE_HUGE=off");
+		if (!no_permission(&io->cfg)) {
+			char said[240];
+			nf_io_log(NF_IO_LOG_ERROR, "DPDK EAL init failed (%s)%s "
+				  "with '%s'; check NETFUSE_DEV and "
+				  "NETFUSE_EAL_ARGS%s; every socket stays on the "
+				  "kernel stack", rte_strerror(e),
+				  dpdk_said(said, sizeof(said)), io->eal_line,
+				  io->no_huge || e == ENODEV ? "" :
+				  ", or set NETFUSE_HUGE=off");
+		}
 		return -e;
 	}
 	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
@@ -608,9 +691,13 @@ int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
 		break;
 	}
 	if (io->port == RTE_MAX_ETHPORTS) {
-		nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_DEV='%s' gave no ethernet "
-			  "port (driver missing, device busy, or no "
-			  "permission)", cfg->dev);
+		char said[240];
+		if (!no_permission(cfg))
+			nf_io_log(NF_IO_LOG_ERROR, "NETFUSE_DEV='%s' gave no "
+				  "ethernet port (driver missing or device "
+				  "busy)%s; every socket stays on the kernel "
+				  "stack", cfg->dev,
+				  dpdk_said(said, sizeof(said)));
 		r = -ENODEV;
 		goto fail;
 	}

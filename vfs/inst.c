@@ -820,9 +820,9 @@ static int load_nfio(void)
 	if (f_cfg(&cfg) < 0) /* printed its one line */
 		return -EINVAL;
 	r = f_init(&io, &cfg, 4096);
-	if (r < 0) { /* printed its one line naming the fix */
-		vfs_log(0, "DPDK start-up failed (%d): every socket stays on "
-			"the kernel stack", r);
+	if (r < 0) { /* io/ printed its one line naming the fix */
+		vfs_log(r == -ENOMEM ? 0 : 2, "DPDK start-up failed (%d): "
+			"every socket stays on the kernel stack", r);
 		return r;
 	}
 	nq = f_nbq ? f_nbq(io) : 1;

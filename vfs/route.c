@@ -185,7 +185,7 @@ int vfs_route_decide(const struct vfs_route_cfg *rc, uint32_t addr_be,
 	return VFS_TO_KERNEL;
 }
 
-/* quiet: never a warning (an expected, not a configured, fallback) */
+/* quiet: never a warning (an expected fallback: the routing rule) */
 static void note(int why, int fd, const char *a, uint16_t port_be, int quiet)
 {
 	unsigned long long n = atomic_fetch_add(&vfs_g.fallbacks[why], 1);
@@ -201,7 +201,12 @@ void vfs_fallback_note(int why, int fd, uint32_t addr_be, uint16_t port_be)
 	if (why < 0 || why >= VFS_FB_COUNT)
 		why = VFS_FB_unsupported;
 	inet_ntop(AF_INET, &addr_be, a, sizeof(a));
-	note(why, fd, a, port_be, 0);
+	/* where the routing rule sends a socket (loopback, another
+	 * network, a NETFUSE_ROUTE rule) is normal: info level, so a normal
+	 * run prints nothing; a failure to put it on the stack warns */
+	note(why, fd, a, port_be, why == VFS_FB_loopback ||
+	     why == VFS_FB_other_addr || why == VFS_FB_rule ||
+	     why == VFS_FB_no_instance /* its cause had its own line */);
 }
 
 void vfs_fallback_note6(int fd, const struct in6_addr *a6, uint16_t port_be)

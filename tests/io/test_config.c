@@ -126,6 +126,28 @@ static void test_values(void **state)
 	assert_int_equal(c.ol[NF_IO_OL_RX_CKSUM], NF_IO_OL_ON);
 }
 
+/* mistakes that must not cost the stack, each with its one line */
+static void test_warnings(void **state)
+{
+	const struct kv logt[] = { { "NETFUSE_LOG", "infoo" }, { NULL, NULL } };
+	const struct kv addr[] = { { "NETFUSE_ADDR", "10.9.0.2/24" },
+				   { NULL, NULL } };
+	struct nf_io_config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, NULL), 0);
+	assert_string_equal(c.warn, "");
+	/* a typo in NETFUSE_LOG: warn level (the hook prints the line) */
+	assert_int_equal(parse(&c, logt), 0);
+	assert_int_equal(c.log, NF_IO_LOG_WARN);
+	/* the stack's address outside the tap's subnet: a warning naming
+	 * both variables */
+	assert_int_equal(parse(&c, addr), 0);
+	assert_non_null(strstr(c.warn, "NETFUSE_ADDR 10.9.0.2"));
+	assert_non_null(strstr(c.warn, "NETFUSE_TAP_ADDR 198.18.0.1/24"));
+	assert_null(strchr(c.warn, '\n'));
+}
+
 static void test_dev_forms(void **state)
 {
 	struct kv t[] = { { "NETFUSE_DEV", NULL }, { NULL, NULL } };
@@ -183,7 +205,6 @@ static void test_bad_values(void **state)
 		{ "NETFUSE_MTU", "jumbo" },
 		{ "NETFUSE_MTU", "" },
 		{ "NETFUSE_HUGE", "yes" },
-		{ "NETFUSE_LOG", "verbose" },
 		{ "NETFUSE_EAL_ARGS", "--no-telemetry" },
 		{ "NETFUSE_OFFLOAD_TX_CKSUM", "2" },
 		{ "NETFUSE_OFFLOAD_RX_CKSUM", "sw" },  /* no software mode */
@@ -371,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_dev_forms),
+		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_long_values),
 		cmocka_unit_test(test_argv_default),
