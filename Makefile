@@ -79,7 +79,7 @@ APPS_BINS  := $(patsubst apps/%.c,$(B)/apps/%,$(APPS_SRCS))
 BENCH_SRCS := $(filter-out bench/zphook_pass.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all check test test-long demo clean setup fuzz bench
+.PHONY: all check test test-long demo clean setup fuzz bench install uninstall
 all: $(LIBHOOK) $(LIBSTACK) $(LIBIO) $(LIBIO_SO) $(UNIT_BINS) $(ITEST_BINS) $(APPS_BINS) $(BENCH_BINS) $(B)/bench/libzphook_pass.so
 
 # ---- compile rules ------------------------------------------------------
@@ -229,6 +229,31 @@ bench: all
 FUZZ_TIME ?= 600
 fuzz:
 	B=$(B) NETFUSE_FUZZ_TIME=$(FUZZ_TIME) bash tests/rel/itest_fuzz.sh
+
+# ---- install ------------------------------------------------------------
+# make install PREFIX=/usr/local DESTDIR=: the libraries (and the native
+# stack's libnfstack.a) in PREFIX/lib/netfuse, `netfuse` in PREFIX/bin,
+# the public headers in PREFIX/include/netfuse, netfuse.pc, netfuse(1)
+PREFIX ?= /usr/local
+LIBDIR_NF = $(PREFIX)/lib/netfuse
+install: all
+	install -d $(DESTDIR)$(LIBDIR_NF)/tools $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/include/netfuse/stack \
+	    $(DESTDIR)$(PREFIX)/include/netfuse/io \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(LIBHOOK) $(LIBIO_SO) $(DESTDIR)$(LIBDIR_NF)/
+	install -m 644 $(LIBSTACK) $(DESTDIR)$(LIBDIR_NF)/
+	install -m 644 tools/nftel.py tools/nfcmds.py $(DESTDIR)$(LIBDIR_NF)/tools/
+	sed 's|@LIBDIR@|$(LIBDIR_NF)|' tools/netfuse >$(DESTDIR)$(PREFIX)/bin/netfuse
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/netfuse
+	install -m 644 stack/stack.h stack/nf_io.h $(DESTDIR)$(PREFIX)/include/netfuse/stack/
+	install -m 644 io/io.h $(DESTDIR)$(PREFIX)/include/netfuse/io/
+	sed 's|@PREFIX@|$(PREFIX)|' docs/netfuse.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/netfuse.pc
+	install -m 644 docs/netfuse.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+uninstall:
+	rm -rf $(DESTDIR)$(LIBDIR_NF) $(DESTDIR)$(PREFIX)/include/netfuse
+	rm -f $(DESTDIR)$(PREFIX)/bin/netfuse $(DESTDIR)$(PREFIX)/lib/pkgconfig/netfuse.pc \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/netfuse.1
 
 clean:
 	rm -rf $(B)
