@@ -11,7 +11,18 @@
 #   3. mounts hugetlbfs on /dev/hugepages and reserves 2 MB hugepages
 #      (NETFUSE_HUGEPAGES, default 512 = 1 GiB); DPDK falls back to --no-huge
 #      without them.
+#   4. only with --persist: keeps 2. and 3. across reboots
+#      (/etc/sysctl.d/60-netfuse.conf; a hugetlbfs line in /etc/fstab unless
+#      systemd already mounts /dev/hugepages).
 set -u
+PERSIST=0
+for a in "$@"; do
+	case "$a" in
+	--persist) PERSIST=1 ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	*) echo "setup.sh: unknown argument '$a' (--persist, --help)" >&2; exit 2 ;;
+	esac
+done
 
 NEED_PKGS=(
 	build-essential pkg-config clang-14 binutils-dev libnuma-dev libcmocka-dev
@@ -84,6 +95,27 @@ if [ $is_root = 1 ]; then
 	fi
 else
 	fail "not root: hugepages not reserved (DPDK falls back to --no-huge)"
+fi
+
+# 4. across reboots, when asked
+if [ $PERSIST = 1 ]; then
+	if [ $is_root = 1 ]; then
+		printf '# netfuse (scripts/setup.sh --persist)\nvm.mmap_min_addr = 0\nvm.nr_hugepages = %s\n' \
+			"$NR_HUGE" >/etc/sysctl.d/60-netfuse.conf &&
+			say "persist: /etc/sysctl.d/60-netfuse.conf" ||
+			fail "cannot write /etc/sysctl.d/60-netfuse.conf"
+		if grep -qs hugetlbfs /etc/fstab; then
+			say "persist: /etc/fstab already mounts hugetlbfs"
+		elif [ -e /lib/systemd/system/dev-hugepages.mount ]; then
+			say "persist: systemd mounts /dev/hugepages (dev-hugepages.mount)"
+		elif echo "nodev /dev/hugepages hugetlbfs defaults 0 0" >>/etc/fstab; then
+			say "persist: hugetlbfs added to /etc/fstab"
+		else
+			fail "cannot add hugetlbfs to /etc/fstab"
+		fi
+	else
+		fail "not root: --persist needs root"
+	fi
 fi
 
 if [ $failed = 0 ]; then say "done, all ok"; else say "done, with failures above"; fi

@@ -1,6 +1,7 @@
 # echo_sel.py PORT: echo server on 0.0.0.0:PORT, one thread, selectors
 # (epoll), any number of connections; a connection error closes only that
-# connection. Prints "READY PID". Runs under the hook in itest_hostile.sh.
+# connection. Prints "READY PID", then "ACCEPTED FD" per connection. Runs
+# under the hook in itest_hostile.sh and tests/tools/itest_netfuse.sh.
 import os, selectors, socket, sys
 sel = selectors.DefaultSelector()
 ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -18,6 +19,7 @@ while True:
                 continue
             c.setblocking(True); c.settimeout(5)
             sel.register(c, selectors.EVENT_READ)
+            print("ACCEPTED", c.fileno(), flush=True)
             continue
         try:
             d = s.recv(65536)
