@@ -36,6 +36,7 @@ DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 # ---- source lists -------------------------------------------------------
 HOOK_SRCS  := $(wildcard hook/*.c) $(wildcard hook/*.S)
+TRACE_SRCS := $(wildcard trace/*.c)
 VFS_SRCS   := $(wildcard vfs/*.c)
 STACK_SRCS := $(wildcard stack/*.c)
 IO_SRCS    := $(wildcard io/*.c)
@@ -44,6 +45,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
 san = $(patsubst %.c,$(B)/san/%.o,$(1))
 
 HOOK_OBJS  := $(call obj,$(HOOK_SRCS))
+TRACE_OBJS := $(call obj,$(TRACE_SRCS))
 VFS_OBJS   := $(call obj,$(VFS_SRCS))
 STACK_OBJS := $(call obj,$(STACK_SRCS))
 IO_OBJS    := $(call obj,$(IO_SRCS))
@@ -89,6 +91,10 @@ $(B)/obj/io/%.o: io/%.c
 $(B)/obj/hook/%.o: hook/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(HOOK_CFLAGS) -MMD -c $< -o $@
+# trace/ runs inside the hook too (NETFUSE_TRACE's strace format)
+$(B)/obj/trace/%.o: trace/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(HOOK_CFLAGS) -MMD -c $< -o $@
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -c $< -o $@
@@ -105,9 +111,9 @@ $(B)/san/%.o: %.c
 # libhook.so: the hook, vfs/ and the stack. io/ and DPDK live in
 # libnfio.so, which vfs/ loads on the first netfuse socket, so programs
 # that never open one do not pay DPDK's start-up.
-$(LIBHOOK): $(HOOK_OBJS) $(VFS_OBJS) $(LIBSTACK)
+$(LIBHOOK): $(HOOK_OBJS) $(TRACE_OBJS) $(VFS_OBJS) $(LIBSTACK)
 	@mkdir -p $(@D)
-	$(CC) -shared -o $@ $(HOOK_OBJS) $(VFS_OBJS) $(LIBSTACK) -Wl,-z,defs \
+	$(CC) -shared -o $@ $(HOOK_OBJS) $(TRACE_OBJS) $(VFS_OBJS) $(LIBSTACK) -Wl,-z,defs \
 	      -Wl,--version-script=hook/libhook.map -lopcodes -lbfd -ldl -lpthread
 $(LIBIO_SO): $(IO_OBJS)
 	@mkdir -p $(@D)
@@ -115,9 +121,9 @@ $(LIBIO_SO): $(IO_OBJS)
 # The same two under ASan/UBSan (vfs/, the stack and io/ sanitized; the
 # hook's objects as they are): tests/vfs/itest_san.sh runs hooked
 # programs with LD_PRELOAD="libasan.so $(B)/san/libhook.so"
-$(B)/san/libhook.so: $(HOOK_OBJS) $(call san,$(VFS_SRCS)) $(B)/san/libnfstack.a
+$(B)/san/libhook.so: $(HOOK_OBJS) $(TRACE_OBJS) $(call san,$(VFS_SRCS)) $(B)/san/libnfstack.a
 	@mkdir -p $(@D)
-	$(CC) -shared $(SAN) -o $@ $(HOOK_OBJS) $(call san,$(VFS_SRCS)) \
+	$(CC) -shared $(SAN) -o $@ $(HOOK_OBJS) $(TRACE_OBJS) $(call san,$(VFS_SRCS)) \
 	      $(B)/san/libnfstack.a -Wl,--version-script=hook/libhook.map \
 	      -lopcodes -lbfd -ldl -lpthread
 $(B)/san/libnfio.so: $(call san,$(IO_SRCS))

@@ -197,7 +197,7 @@ long hook_entry_c(struct hook_frame *f)
 			f->action = HOOK_ACT_VFORK;
 		}
 		if (f->action != HOOK_ACT_RETURN) {
-			if (trace_on)
+			if (trace_on && hook_guard_depth == 0)
 				trace_special(&c);
 			return 0;
 		}
@@ -219,6 +219,9 @@ long hook_entry_c(struct hook_frame *f)
 	}
 	hook_dispatch_fn fn = atomic_load_explicit(&policy_fn,
 						   memory_order_acquire);
+	if (__builtin_expect(trace_on, 0))
+		return trace_call(fn, atomic_load_explicit(&policy_ctx,
+					memory_order_relaxed), &c);
 	long r = fn ? fn(atomic_load_explicit(&policy_ctx,
 					      memory_order_relaxed), &c)
 		    : HOOK_PASSTHROUGH;

@@ -6,8 +6,8 @@
  * hook_entry (entry.S). The hook is mechanism only: it hands every call to
  * one dispatch function (the policy) and knows nothing about sockets.
  * vfs/ installs its policy with hook_set_dispatch(); until then the
- * default passes everything to the kernel, and NETFUSE_TRACE=1 selects a
- * tracing policy that prints one line per call.
+ * default passes everything to the kernel. NETFUSE_TRACE=1 wraps the
+ * policy, whichever it is, with a tracer (hook_set_tracer).
  *
  * Contract for a dispatch function:
  *  - it runs on the program's thread and stack (below the red zone), with
@@ -43,9 +43,22 @@ typedef long (*hook_dispatch_fn)(void *ctx, const struct hook_call *c);
 #define HOOK_PASSTHROUGH ((long)(-0x7fffffffffffffffL - 1))
 
 /* Install the policy (NULL: back to plain pass-through). Thread-safe
- * (atomic). There is one slot: a policy that wants another (tracing) to
- * see calls must call it itself. */
+ * (atomic). One slot; tracing is not a policy and stays on. */
 void hook_set_dispatch(hook_dispatch_fn fn, void *ctx);
+
+/* Tracing (NETFUSE_TRACE=1) wraps whatever policy is installed: after
+ * each call the hook hands the tracer the call, its result and where it
+ * went ("kernel" when the policy passed it through, else what the policy
+ * noted with hook_trace_note(), else "policy"); calls that do not return
+ * (exit, execve, clone onto a new stack) are handed over before, with
+ * `before` set. The default tracer prints raw numbers; trace/ installs
+ * strace's format. hook_trace_note() takes static strings only. */
+typedef void (*hook_tracer_fn)(const struct hook_call *c, long result,
+			       const char *where, int before);
+void hook_set_tracer(hook_tracer_fn fn);
+int hook_tracing(void);
+int hook_trace_fd(void);  /* NETFUSE_TRACE_FD (2) */
+void hook_trace_note(const char *where);
 
 /* Issue a system call in the kernel without re-entering the hook.
  * Returns the kernel's value (-errno on failure). */

@@ -120,7 +120,7 @@ void raw_free(void *p, size_t len);
 uint64_t raw_now_ns(void);
 
 /* trace.c */
-long trace_dispatch(void *ctx, const struct hook_call *c);
+long trace_call(hook_dispatch_fn fn, void *ctx, const struct hook_call *c);
 void trace_special(const struct hook_call *c);
 extern int trace_on;
 

@@ -108,8 +108,6 @@ __attribute__((constructor(101))) static void hook_init(void)
 	if (r < 0 && log_level >= 2)
 		hook_log("no Syscall User Dispatch (Linux >= 5.11): sites that use "
 			 "their red zone go to the kernel directly", "");
-	if (trace_on)
-		hook_set_dispatch(trace_dispatch, 0);
 	hook_stats_g.active = 1;
 	if (log_level >= 2) {
 		char msg[256], num[24];

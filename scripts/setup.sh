@@ -29,7 +29,7 @@ NEED_PKGS=(
 	libdpdk-dev dpdk libelf-dev libpcap-dev
 	iproute2 ethtool python3 coreutils util-linux iputils-ping
 	memcached libmemcached-tools gnuplot-nox python3-scapy
-	redis-server redis-tools iperf3 hping3 tcpdump
+	redis-server redis-tools iperf3 hping3 tcpdump strace
 )
 NR_HUGE=${NETFUSE_HUGEPAGES:-512}
 failed=0

@@ -326,6 +326,8 @@ long vfs_dispatch(void *ctx, const struct hook_call *c)
 	default:
 		return HOOK_PASSTHROUGH;
 	}
+	if (__builtin_expect(hook_tracing(), 0))
+		hook_trace_note("vfs"); /* sock.c: "netfuse#K" if a stack's */
 	return slow_path(c);
 }
 
@@ -471,8 +473,7 @@ __attribute__((constructor(102))) static void vfs_ctor(void)
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		n = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
-	/* NETFUSE_TRACE's policy is replaced (hook_set_dispatch does not
-	 * hand back the previous policy to chain to): see README */
+	/* NETFUSE_TRACE wraps this policy (hook/trace.c) */
 	if (vfs_fdtab_init(n) == 0)
 		hook_set_dispatch(vfs_dispatch, NULL);
 	hook_guard_leave();

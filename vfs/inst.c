@@ -488,6 +488,7 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 {
 	memset(in, 0, sizeof(*in));
 	in->idx = idx;
+	snprintf(in->label, sizeof(in->label), "netfuse#%d", idx);
 	in->ctl_fd = -1;
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_mutex_init(&in->inbox.m, NULL);

@@ -1686,6 +1686,8 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 	in = vfs_sock_inst(s);
 	if (!in)
 		return -EIO;
+	if (__builtin_expect(hook_tracing(), 0))
+		hook_trace_note(in->label);
 	if (vfs_g.ninst > 1 && in != vfs_inst_mine())
 		atomic_fetch_add_explicit(&in->foreign_calls, 1,
 					  memory_order_relaxed);
