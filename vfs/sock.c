@@ -532,6 +532,9 @@ static long nf_recv(struct vfs_inst *in, struct vfs_sock *s, int fd,
 
 /* Options a listener's connections inherit, copied to its replicas */
 static const int inherit_opts[][2] = {
+	/* the replicas of two SO_REUSEPORT listeners must not refuse each
+	 * other (nor a later wildcard bind's probe, sock.c) */
+	{ SOL_SOCKET, SO_REUSEADDR }, { SOL_SOCKET, SO_REUSEPORT },
 	{ SOL_SOCKET, SO_RCVBUF }, { SOL_SOCKET, SO_SNDBUF },
 	{ SOL_SOCKET, SO_KEEPALIVE }, { IPPROTO_TCP, TCP_NODELAY },
 	{ IPPROTO_TCP, TCP_KEEPIDLE }, { IPPROTO_TCP, TCP_KEEPINTVL },

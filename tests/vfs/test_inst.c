@@ -274,6 +274,43 @@ static void test_listener_in_every_instance(void **state)
 	assert_true(peer_connected(peer_connect(port), 2000) == -1);
 }
 
+/* Two SO_REUSEPORT wildcard listeners (one per thread, as pingpong -t 2
+ * and nginx's reuseport do) with replicas in both instances: the second
+ * binds and listens (its replicas and the first's carry SO_REUSEPORT;
+ * the first's did not, and the second's bind failed with EADDRINUSE) */
+static void test_reuseport_listeners(void **state)
+{
+	uint16_t port = next_port++;
+	struct sockaddr_in a = fx_sin("0.0.0.0", port);
+	int one = 1, fd[2], i, psd, c;
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		vfs_inst_bind(vfs_g.insts[i]);
+		fd[i] = (int)sys(SYS_socket, AF_INET,
+				 SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(fd[i] >= 0);
+		assert_int_equal(sys(SYS_setsockopt, fd[i], SOL_SOCKET,
+				     SO_REUSEPORT, &one, sizeof(one)), 0);
+		assert_int_equal(sys(SYS_bind, fd[i], &a, sizeof(a)), 0);
+		assert_int_equal(sys(SYS_listen, fd[i], 16), 0);
+		assert_non_null(sock_of(fd[i])->rsd);
+	}
+	/* a client of the stack reaches one of them */
+	psd = peer_connect(port);
+	assert_int_equal(peer_connected(psd, 2000), 1);
+	c = -1;
+	for (i = 0; i < 200 && c < 0; i++) {
+		c = (int)sys(SYS_accept4, fd[i & 1], NULL, NULL, 0);
+		if (c < 0)
+			usleep(5000);
+	}
+	assert_true(c >= 0);
+	assert_int_equal(sys(SYS_close, c), 0);
+	peer_close(psd);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(sys(SYS_close, fd[i]), 0);
+}
+
 /* Established flows whose frames then land on the other instance's
  * queue (a tap's flow entry expires after 3 s idle): that instance has
  * a replica of the listener on the same port, and its LISTEN answer to
@@ -411,6 +448,7 @@ int main(void)
 	};
 	const struct CMUnitTest hash[] = {
 		cmocka_unit_test(test_listener_in_every_instance),
+		cmocka_unit_test(test_reuseport_listeners),
 		cmocka_unit_test(test_established_flow_on_wrong_queue),
 		cmocka_unit_test(test_threads_on_both_instances),
 	};
