@@ -29,7 +29,7 @@ NEED_PKGS=(
 	libdpdk-dev dpdk libelf-dev libpcap-dev
 	iproute2 ethtool python3 coreutils util-linux iputils-ping
 	memcached libmemcached-tools gnuplot-nox python3-scapy
-	redis-server redis-tools iperf3 hping3 tcpdump strace
+	redis-server redis-tools iperf3 hping3 tcpdump strace tshark
 )
 NR_HUGE=${NETFUSE_HUGEPAGES:-512}
 failed=0
@@ -52,6 +52,7 @@ elif [ $is_root = 0 ]; then
 	fail "packages missing (${missing[*]}); run as root: apt-get install ${missing[*]}"
 else
 	say "packages: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive  # tshark asks about capture rights
 	if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/netfuse-setup-apt.log 2>&1; then
 		say "apt-get install failed; running apt-get update and retrying"
 		apt-get update -q >>/tmp/netfuse-setup-apt.log 2>&1

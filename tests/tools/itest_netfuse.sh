@@ -19,6 +19,8 @@ if [ "$(id -u)" != 0 ]; then echo "SKIP itest_netfuse.sh: needs root"; exit 77; 
 [ -e "$B/libhook.so" ] || { echo "not ok - $B/libhook.so not built"; exit 1; }
 $PY -c "import scapy.all" 2>/dev/null ||
 	{ echo "not ok - scapy missing (install python3-scapy)"; exit 1; }
+command -v tshark >/dev/null ||
+	{ echo "not ok - tshark missing (scripts/setup.sh installs it)"; exit 1; }
 
 NS=nf-tools-$$
 TMP=$(mktemp -d /tmp/nf-tools-test.XXXXXX)
@@ -132,6 +134,15 @@ set -- $r
 if [ $rc = 0 ] && [ "${1:-0}" = 20 ] && [ "${2:-0}" -ge 18 ] && [ "${3:-0}" = 20 ] &&
 	[ "${4:-0}" = "$(date -u +%Y)" ]; then
 	ok "netfuse capture -c 20 of the live server: 20 frames, ${2} of the connection, dated now ($4)"
+	# and Wireshark's reader takes it: directions and ports per frame
+	t=$(tshark -r "$TMP/cap.pcapng" -T fields -e frame.p2p_dir -e tcp.port 2>/dev/null |
+		awk -v p="$CPORT" '$2 ~ p { d[$1]++ } END { print d[0] + 0, d[1] + 0 }')
+	set -- $t
+	if [ "${1:-0}" -gt 0 ] && [ "${2:-0}" -gt 0 ] && [ $(( $1 + $2 )) -ge 18 ]; then
+		ok "tshark reads the capture: $2 frames received, $1 sent, on the connection"
+	else
+		bad "tshark on the capture: sent/received '$t'"
+	fi
 else
 	cat "$TMP/cap.err" | sed 's/^/# /'
 	bad "netfuse capture: exit $rc; frames, of the connection, dated now, year: ${r:-none}"
