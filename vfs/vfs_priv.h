@@ -225,7 +225,7 @@ struct vfs_inbox {
 struct vfs_inst {
 	pthread_mutex_t lock;     /* every stack call and the fields below */
 	int idx;                  /* in vfs_g.insts[]; = its queue id */
-	char label[16];           /* "netfuse#IDX": where a traced call went */
+	char label[24];           /* "netfuse#IDX": where a traced call went */
 	struct ns_stack *st;
 	struct nf_io_ops *ops;
 	struct vfs_sock **by_sd;  /* sd -> socket (for readiness seqs) */
