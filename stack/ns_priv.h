@@ -566,6 +566,9 @@ struct ns_sock *ns_conn_lookup(struct ns_stack *st, uint32_t lip_be,
 			       uint16_t rport_be);
 void ns_conn_insert(struct ns_stack *st, struct ns_sock *so);
 void ns_conn_remove(struct ns_stack *st, struct ns_sock *so);
+struct ns_sock *ns_bind_lookup_flow(struct ns_stack *st, int type,
+				    uint32_t lip_be, uint16_t lport_be,
+				    uint32_t rip_be, uint16_t rport_be);
 struct ns_sock *ns_bind_lookup(struct ns_stack *st, int type,
 			       uint32_t lip_be, uint16_t lport_be);
 void ns_sock_event(struct ns_stack *st, struct ns_sock *so);

@@ -186,6 +186,41 @@ static void bind_remove(struct ns_stack *st, struct ns_sock *so)
 	so->sf &= ~SF_BOUND;
 }
 
+/* The socket a new flow from rip:rport reaches: as ns_bind_lookup(), but
+ * among SO_REUSEPORT sockets bound alike (a group, as in Linux) one
+ * chosen by a keyed hash of the 4-tuple, so every flow keeps to one and
+ * the flows spread over them */
+struct ns_sock *ns_bind_lookup_flow(struct ns_stack *st, int type,
+				    uint32_t lip_be, uint16_t lport_be,
+				    uint32_t rip_be, uint16_t rport_be)
+{
+	struct ns_sock *best = ns_bind_lookup(st, type, lip_be, lport_be), *so;
+	uint32_t i, n = 0, pick;
+	if (!best || !(best->sf & SF_REUSEPORT))
+		return best;
+	for (i = st->bind_hash[ns_ntohs(lport_be) & st->bind_mask];
+	     i != NS_NONE; i = so->bnext) {
+		so = &st->socks[i];
+		if (so->type == type && so->lport_be == lport_be &&
+		    so->lip_be == best->lip_be && (so->sf & SF_REUSEPORT) &&
+		    (type != NS_SOCK_TCP || (so->sf & SF_LISTEN)))
+			n++;
+	}
+	if (n < 2)
+		return best;
+	pick = (uint32_t)(ns_secure_tuple(st->key_port, lip_be, lport_be,
+					  rip_be, rport_be, 1) % n);
+	for (i = st->bind_hash[ns_ntohs(lport_be) & st->bind_mask];
+	     i != NS_NONE; i = so->bnext) {
+		so = &st->socks[i];
+		if (so->type == type && so->lport_be == lport_be &&
+		    so->lip_be == best->lip_be && (so->sf & SF_REUSEPORT) &&
+		    (type != NS_SOCK_TCP || (so->sf & SF_LISTEN)) && !pick--)
+			return so;
+	}
+	return best;
+}
+
 struct ns_sock *ns_bind_lookup(struct ns_stack *st, int type,
 			       uint32_t lip_be, uint16_t lport_be)
 {

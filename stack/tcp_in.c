@@ -1165,8 +1165,9 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 		}
 	}
 	if (!so) {
-		struct ns_sock *l = ns_bind_lookup(st, NS_SOCK_TCP, ii->dst_be,
-						   th->dport_be);
+		struct ns_sock *l = ns_bind_lookup_flow(st, NS_SOCK_TCP,
+							ii->dst_be, th->dport_be,
+							ii->src_be, th->sport_be);
 		/* a listener here, but not a SYN: another instance's
 		 * connection whose segment landed on our queue (its
 		 * listener has a replica in every instance) goes on to

@@ -102,6 +102,45 @@ static void t_listener_fin_only_dropped(void **state)
 	assert_int_equal(f->st->socks[f->lsd].qlen, 0);
 }
 
+/* Two SO_REUSEPORT listeners on one port (a group, as in Linux): new
+ * flows spread over both by a keyed hash of the 4-tuple, a given flow
+ * always reaches the same one (before: every SYN went to the first) */
+static void t_reuseport_group_spreads(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in a;
+	int one = 1, l[2], i, k;
+	uint32_t q[2];
+
+	fx_tcp_base(f);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(f->lport);
+	for (k = 0; k < 2; k++) {
+		l[k] = ns_socket(f->st, SOCK_STREAM);
+		assert_true(l[k] >= 0);
+		assert_int_equal(ns_setsockopt(f->st, l[k], SOL_SOCKET,
+					       SO_REUSEPORT, &one, sizeof(one)), 0);
+		assert_int_equal(ns_bind(f->st, l[k], &a), 0);
+		assert_int_equal(ns_listen(f->st, l[k], 32), 0);
+	}
+	for (i = 0; i < 8; i++) { /* (the fixture has 16 sockets) */
+		f->pport = (uint16_t)(41000 + i);
+		fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
+		fio_clear(&f->io);
+	}
+	q[0] = f->st->socks[l[0]].qlen;
+	q[1] = f->st->socks[l[1]].qlen;
+	assert_int_equal(q[0] + q[1], 8);
+	assert_true(q[0] > 0 && q[1] > 0);
+	/* the same flow again (a retransmitted SYN): no new embryo on the
+	 * other listener */
+	f->pport = 41000;
+	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
+	fio_clear(&f->io);
+	assert_int_equal(f->st->socks[l[0]].qlen + f->st->socks[l[1]].qlen, 8);
+}
+
 /* SYN+FIN (a scanner's probe): dropped and counted, as Linux does; no
  * SYN-ACK, no embryonic connection */
 static void t_listener_syn_fin_dropped(void **state)
@@ -736,6 +775,7 @@ int main(void)
 		TU(t_listener_rst_ignored),
 		TU(t_listener_fin_only_dropped),
 		TU(t_listener_syn_fin_dropped),
+		TU(t_reuseport_group_spreads),
 		TU(t_syn_received_dup_syn_resends_synack),
 		TU(t_syn_received_rst_frees_child),
 		TU(t_syn_received_ack_with_data),
