@@ -81,6 +81,19 @@ void nf_io_tel_obj_end(struct nf_io_tel *t, const char *name,
 	free(o);
 }
 
+/* A command's start: its reply a dict, tel_lock held and the port's
+ * nf_io returned; NULL (lock released) when there is none */
+static struct nf_io *tel_begin(struct rte_tel_data *d)
+{
+	struct nf_io *io;
+	rte_tel_data_start_dict(d);
+	rte_spinlock_lock(&tel_lock);
+	io = tel_io;
+	if (io == NULL)
+		rte_spinlock_unlock(&tel_lock);
+	return io;
+}
+
 static void tel_qstats(struct nf_io_tel *t, const struct nf_io_queue *q)
 {
 	char k[64];
@@ -107,13 +120,9 @@ static int cmd_stats(const char *cmd, const char *params,
 	int r = 0;
 
 	(void)cmd;
-	rte_tel_data_start_dict(d);
-	rte_spinlock_lock(&tel_lock);
-	io = tel_io;
-	if (io == NULL) {
-		rte_spinlock_unlock(&tel_lock);
+	io = tel_begin(d);
+	if (io == NULL)
 		return -ENODEV;
-	}
 	if (rte_eth_stats_get(io->port, &es) == 0) {
 		nf_io_tel_u64(&t, "port_ipackets", es.ipackets);
 		nf_io_tel_u64(&t, "port_opackets", es.opackets);
@@ -154,13 +163,9 @@ static int cmd_sockets(const char *cmd, const char *params,
 	int r = 0;
 
 	(void)cmd;
-	rte_tel_data_start_dict(d);
-	rte_spinlock_lock(&tel_lock);
-	io = tel_io;
-	if (io == NULL) {
-		rte_spinlock_unlock(&tel_lock);
+	io = tel_begin(d);
+	if (io == NULL)
 		return -ENODEV;
-	}
 	if (io->tel_sockets.fn)
 		r = io->tel_sockets.fn(io->tel_sockets.arg, &t, params);
 	else
@@ -179,12 +184,12 @@ static int cmd_instances(const char *cmd, const char *params,
 
 	(void)cmd;
 	(void)params;
-	rte_tel_data_start_dict(d);
-	rte_spinlock_lock(&tel_lock);
-	io = tel_io;
-	if (io == NULL || !io->tel_instances.fn) {
+	io = tel_begin(d);
+	if (io == NULL)
+		return -ENODEV;
+	if (!io->tel_instances.fn) {
 		rte_spinlock_unlock(&tel_lock);
-		return io == NULL ? -ENODEV : 0;
+		return 0;
 	}
 	for (i = 0; i < 64; i++) {
 		struct rte_tel_data *c = rte_tel_data_alloc();
@@ -225,13 +230,9 @@ static int cmd_config(const char *cmd, const char *params,
 
 	(void)cmd;
 	(void)params;
-	rte_tel_data_start_dict(d);
-	rte_spinlock_lock(&tel_lock);
-	io = tel_io;
-	if (io == NULL) {
-		rte_spinlock_unlock(&tel_lock);
+	io = tel_begin(d);
+	if (io == NULL)
 		return -ENODEV;
-	}
 	c = &io->cfg;
 	nf_io_tel_str(&t, "dev", c->dev);
 	nf_io_tel_str(&t, "driver", io->driver ? io->driver : "?");
@@ -285,13 +286,9 @@ static int cmd_capture(const char *cmd, const char *params,
 	int on;
 
 	(void)cmd;
-	rte_tel_data_start_dict(d);
-	rte_spinlock_lock(&tel_lock);
-	io = tel_io;
-	if (io == NULL) {
-		rte_spinlock_unlock(&tel_lock);
+	io = tel_begin(d);
+	if (io == NULL)
 		return -ENODEV;
-	}
 	if (params && strncmp(params, "start ", 6) == 0) {
 		char *end;
 		unsigned long long n = strtoull(params + 6, &end, 10);
