@@ -199,6 +199,13 @@ uint16_t nf_io_nb_queues(const struct nf_io *io);
 
 /* 1 if the port's link is up (memif: the peer connected), else 0. */
 int nf_io_link_up(const struct nf_io *io);
+/* In a fork child, inside the fork call: the calling thread stops being
+ * an EAL lcore (its mempool caches stay the parent's thread's); the
+ * queues are then used from the child like from any non-EAL thread,
+ * under the caller's per-queue lock. Everything DPDK shares (hugepage
+ * or --no-huge memfd memory, the devices' fds) is shared with the
+ * parent; DPDK's own threads (telemetry, interrupts) stay the parent's. */
+void nf_io_fork_child(void);
 
 /* Nanoseconds nf_io_init() took, from the call to a started port, and
  * the part of it spent in rte_eal_init(). */

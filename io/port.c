@@ -788,6 +788,11 @@ uint16_t nf_io_nb_queues(const struct nf_io *io)
 	return io->nb_queues;
 }
 
+void nf_io_fork_child(void)
+{
+	RTE_PER_LCORE(_lcore_id) = LCORE_ID_ANY;
+}
+
 int nf_io_link_up(const struct nf_io *io)
 {
 	struct rte_eth_link l;

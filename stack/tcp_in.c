@@ -392,21 +392,26 @@ static void cookie_tcb(struct ns_stack *st, struct ns_tcb *tp,
 }
 
 /* an ACK for a listener: a returning SYN cookie? The new connection, or
- * NULL (the caller answers with RST). */
+ * NULL: *valid says whether it was a good cookie that found the accept
+ * queue full (then the ACK is dropped, no RST: the peer retransmits and
+ * finds room once the program accepts, as Linux does without
+ * tcp_abort_on_overflow), else the caller answers with RST. */
 static struct ns_sock *cookie_accept(struct ns_stack *st, struct ns_sock *l,
 				     const struct ns_ip_info *ii,
-				     const struct ns_tcp_hdr *th)
+				     const struct ns_tcp_hdr *th, int *valid)
 {
 	uint16_t mss;
 	struct ns_sock *c;
 	struct ns_tcb *tp;
 
+	*valid = 0;
 	if ((th->flags & (NS_TH_SYN | NS_TH_RST | NS_TH_FIN)) ||
 	    !(th->flags & NS_TH_ACK))
 		return NULL;
 	mss = cookie_check(st, ii, th);
 	if (!mss)
 		return NULL;
+	*valid = 1;
 	/* only the accept queue limits a cookie: the SYN queue being full
 	 * of embryonic connections (a SYN flood) is why cookies were sent
 	 * (as Linux: sk_acceptq_is_full) */
@@ -474,8 +479,9 @@ static struct ns_sock *listen_input(struct ns_stack *st, struct ns_sock *l,
 		return NULL;
 	}
 	if (fl & NS_TH_ACK) {
-		c = cookie_accept(st, l, ii, th);
-		if (c)
+		int valid;
+		c = cookie_accept(st, l, ii, th, &valid);
+		if (c || valid)
 			return c;
 		NS_CNT(st, drop_tcp_nosock);
 		ns_tcp_reset_noconn(st, ii, th, seglen);

@@ -145,12 +145,16 @@ static long do_fork(const struct hook_call *c)
 			return HOOK_PASSTHROUGH;
 	}
 	vfs_inst_fork_prepare();
+	vfs_fdtab_fork_prepare();
 	r = hook_raw_syscall(c->nr, c->arg[0], c->arg[1], c->arg[2],
 			     c->arg[3], c->arg[4], c->arg[5]);
-	if (r == 0)
-		vfs_after_fork_child(vfs_inst_fork_child());
-	else
+	if (r == 0) {
+		vfs_inst_fork_child();
+		vfs_after_fork_child();
+	} else {
+		vfs_fdtab_fork_parent(r < 0);
 		vfs_inst_fork_parent();
+	}
 	return r;
 }
 
@@ -217,12 +221,13 @@ static long vfs_slow(const struct hook_call *c)
 		return vfs_sys_splice(c);
 	case SYS_execve:
 	case SYS_execveat:
-		/* The stack dies with this image: close every netfuse socket
-		 * as exit does (FIN, linger), if the exec looks likely to
+		/* This image's hold on the stack ends: give back every
+		 * netfuse fd as exit does (a socket no other process holds
+		 * is closed: FIN, linger), if the exec looks likely to
 		 * succeed (execve: the file is executable; a failing exec
-		 * keeps the sockets). Fork and vfork children leave the
-		 * parent's stack alone. See README, "fork, vfork, exec". */
-		if (!foreign_process() && !vfs_g.forked_child &&
+		 * keeps the sockets). vfork children (our memory) pass.
+		 * See README, "fork, vfork, exec". */
+		if (!foreign_process() &&
 		    (c->nr == SYS_execveat ||
 		     hook_raw_syscall(SYS_faccessat, AT_FDCWD, c->arg[0], X_OK,
 				      0, 0, 0) == 0))

@@ -58,7 +58,7 @@ long vfs_sys_epoll_create(const struct hook_call *c)
 {
 	long fd = raw(c->nr, c->arg[0], 0, 0, 0, 0, 0);
 	struct vfs_epoll *ep;
-	if (fd < 0 || !vfs_g.enabled || vfs_g.forked_child)
+	if (fd < 0 || !vfs_g.enabled)
 		return fd;
 	ep = vfs_epoll_new();
 	if (!ep)
@@ -113,7 +113,7 @@ void vfs_ep_mark_locked(struct vfs_sock *s)
 	struct vfs_epoll *ep = s->ep_owner;
 	if (!ep || ep == VFS_EP_MANY || ep->full_scan || ep->dead)
 		return;
-	pthread_mutex_lock(&ep->rd_lock);
+	vfs_mutex_lock(&ep->rd_lock);
 	if (s->ep_queued) {
 		/* on the list, or being looked at by an epoll_wait (which
 		 * then keeps it: the change may be after its look) */
@@ -136,7 +136,7 @@ void vfs_ep_mark_locked(struct vfs_sock *s)
 static struct vfs_sock *rd_take(struct vfs_epoll *ep)
 {
 	struct vfs_sock *h;
-	pthread_mutex_lock(&ep->rd_lock);
+	vfs_mutex_lock(&ep->rd_lock);
 	h = ep->rd_head;
 	ep->rd_head = ep->rd_tail = NULL;
 	for (struct vfs_sock *t = h; t; t = t->ep_next)
@@ -147,7 +147,7 @@ static struct vfs_sock *rd_take(struct vfs_epoll *ep)
 
 static void rd_put_all(struct vfs_epoll *ep, struct vfs_sock *h)
 {
-	pthread_mutex_lock(&ep->rd_lock);
+	vfs_mutex_lock(&ep->rd_lock);
 	while (h) {
 		struct vfs_sock *n = h->ep_next;
 		h->ep_queued = 0;
@@ -171,8 +171,7 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 	if (!o)
 		return HOOK_PASSTHROUGH;
 	if (o->kind != VFS_K_SOCK ||
-	    ((struct vfs_sock *)o)->route == VFS_R_UNDECIDED ||
-	    vfs_g.forked_child) {
+	    ((struct vfs_sock *)o)->route == VFS_R_UNDECIDED) {
 		vfs_obj_put(o);
 		return HOOK_PASSTHROUGH;
 	}
@@ -186,7 +185,7 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 	} else {
 		memset(&ev, 0, sizeof(ev));
 	}
-	pthread_mutex_lock(&ep->lock);
+	vfs_mutex_lock(&ep->lock);
 	i = find_item(ep, fd, s);
 	switch (op) {
 	case EPOLL_CTL_ADD:
@@ -201,12 +200,17 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 		}
 		if (ep->nitems == ep->cap) {
 			int ncap = ep->cap ? ep->cap * 2 : 16;
-			struct vfs_epitem *n = realloc(ep->items,
-						       sizeof(*n) * (size_t)ncap);
+			/* shared memory: a fork child uses this set too */
+			struct vfs_epitem *n = vfs_shm_alloc(sizeof(*n) *
+							     (size_t)ncap);
 			if (!n) {
 				r = -ENOMEM;
 				break;
 			}
+			if (ep->nitems)
+				memcpy(n, ep->items,
+				       sizeof(*n) * (size_t)ep->nitems);
+			vfs_shm_free(ep->items);
 			ep->items = n;
 			ep->cap = ncap;
 		}
@@ -388,7 +392,7 @@ static int collect_list(struct vfs_epoll *ep, struct vfs_inst **held,
 			keep = s;
 		keep_tail = s;
 	}
-	pthread_mutex_lock(&ep->rd_lock);
+	vfs_mutex_lock(&ep->rd_lock);
 	/* not reached (max events) first, then the kept ones */
 	if (h) {
 		struct vfs_sock *t = h;
@@ -446,7 +450,7 @@ static int collect(struct vfs_epoll *ep, struct vfs_inst *in,
 	struct vfs_inst *held = NULL;
 	int n, k, ndead = 0, scan;
 	*ndual = 0;
-	pthread_mutex_lock(&ep->lock);
+	vfs_mutex_lock(&ep->lock);
 	vfs_inst_switch(&held, in); /* the usual case: all in one */
 	scan = ep->full_scan;
 	if (scan) {
@@ -475,8 +479,8 @@ static int collect(struct vfs_epoll *ep, struct vfs_inst *in,
 void vfs_epoll_closed(struct vfs_epoll *ep)
 {
 	struct vfs_inst *in = vfs_g.inst;
-	pthread_mutex_lock(&ep->lock);
-	if (in && !vfs_g.forked_child) {
+	vfs_mutex_lock(&ep->lock);
+	if (in) {
 		ep->dead = 1;
 		rd_put_all(ep, rd_take(ep));
 	}
@@ -554,7 +558,7 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 	uint64_t dl, budget;
 	long k;
 
-	if (!in || vfs_g.forked_child || !ep->nitems)
+	if (!in || !ep->nitems)
 		return HOOK_PASSTHROUGH;
 	if (max <= 0 || max > EP_MAX_EVENTS)
 		return -EINVAL;
@@ -587,9 +591,9 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 	 * a device without rx interrupts. */
 	vfs_inst_poll_try(in);
 	for (;;) {
-		struct vfs_waiter w;
+		struct vfs_waiter *w;
 		struct pollfd pf[3];
-		int r;
+		int r, err;
 		n = collect(ep, in, out, max, dual, &ndual);
 		/* with events to return, the kernel set is looked at (a
 		 * system call, ~0.8 us here) every 4th call of the thread,
@@ -628,25 +632,25 @@ static long epoll_wait_core(const struct hook_call *c, struct vfs_epoll *ep,
 			return 0;
 		if (r == WAIT_SPIN)
 			continue;
-		w.evfd = vfs_tls_evfd();
-		if (w.evfd < 0)
-			return w.evfd;
-		w.sock = NULL;
-		w.ep = ep;
-		vfs_waiter_add_all(&w);
+		w = vfs_waiter_get(&err);
+		if (!w)
+			return err;
+		w->sock = NULL;
+		w->ep = ep;
+		vfs_waiter_add_all(w);
 		n = collect(ep, in, out, max, dual, &ndual);
 		k = 0;
 		if (!n) {
-			pf[0].fd = w.evfd;
+			pf[0].fd = w->evfd;
 			pf[0].events = POLLIN;
 			pf[1].fd = (int)c->arg[0];
 			pf[1].events = POLLIN;
 			pf[0].revents = pf[1].revents = 0;
-			k = vfs_sleep(in, pf, 2, dl, sigmask, w.evfd,
+			k = vfs_sleep(in, pf, 2, dl, sigmask, w->evfd,
 				      &use_wake);
 			skip_kernel = k > 0 && !pf[1].revents;
 		}
-		vfs_waiter_del_all(&w);
+		vfs_waiter_del_all(w);
 		if (n)
 			return n;
 		if (k == -EINTR)
@@ -685,9 +689,9 @@ static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
 	if (in)
 		vfs_inst_poll_try(in); /* as in vfs_sys_epoll_wait */
 	for (;;) {
-		struct vfs_waiter w;
+		struct vfs_waiter *w;
 		long k, cnt = 0;
-		int r;
+		int r, err;
 		k = raw(SYS_ppoll, (long)fds, n, (long)&zero, 0, 8, 0);
 		if (k < 0)
 			return k;
@@ -710,12 +714,12 @@ static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
 			return 0;
 		if (r == WAIT_SPIN)
 			continue;
-		w.evfd = vfs_tls_evfd();
-		if (w.evfd < 0)
-			return w.evfd;
-		w.sock = NULL;
-		w.ep = NULL;
-		vfs_waiter_add_all(&w);
+		w = vfs_waiter_get(&err);
+		if (!w)
+			return err;
+		w->sock = NULL;
+		w->ep = NULL;
+		vfs_waiter_add_all(w);
 		held = NULL;
 		for (i = 0; i < n; i++) {
 			if (!socks[i])
@@ -731,13 +735,13 @@ static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
 		vfs_inst_switch(&held, NULL);
 		k = 0;
 		if (!cnt) {
-			fds[n].fd = w.evfd;
+			fds[n].fd = w->evfd;
 			fds[n].events = POLLIN;
 			fds[n].revents = 0;
-			k = vfs_sleep(in, fds, n + 1, dl, sigmask, w.evfd,
+			k = vfs_sleep(in, fds, n + 1, dl, sigmask, w->evfd,
 				      &use_wake);
 		}
-		vfs_waiter_del_all(&w);
+		vfs_waiter_del_all(w);
 		held = NULL;
 		for (i = 0; i < n; i++)
 			if (socks[i]) {
@@ -804,7 +808,7 @@ long vfs_sys_poll(const struct hook_call *c)
 	uint64_t dl;
 	long r;
 
-	if (!vfs_g.inst || vfs_g.forked_child || n > (1u << 20) ||
+	if (!vfs_g.inst || n > (1u << 20) ||
 	    (n && !vfs_user_ok(ufds, n * sizeof(*ufds))))
 		return HOOK_PASSTHROUGH; /* the kernel answers EINVAL/EFAULT */
 	for (i = 0; i < (int)n && !any; i++)
@@ -864,7 +868,7 @@ long vfs_sys_select(const struct hook_call *c)
 	uint64_t dl, t_start = vfs_now_ns();
 	long r, cnt = 0;
 
-	if (!vfs_g.inst || vfs_g.forked_child || nfds < 0 || nfds > FD_SETSIZE)
+	if (!vfs_g.inst || nfds < 0 || nfds > FD_SETSIZE)
 		return HOOK_PASSTHROUGH;
 	for (i = 0; i < 3; i++)
 		if (sets[i] && !vfs_user_ok(sets[i], ((size_t)nfds + 7) / 8))

@@ -24,9 +24,6 @@
 
 struct vfs_fdtab vfs_fdt = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vfs_obj *free_sock, *free_epoll;
-static int live[3];
 
 int vfs_fdtab_init(int initial)
 {
@@ -73,16 +70,7 @@ void vfs_obj_put(struct vfs_obj *o)
 {
 	if (atomic_fetch_sub(&o->refs, 1) != 1)
 		return;
-	pthread_mutex_lock(&pool_lock);
-	if (o->kind == VFS_K_SOCK) {
-		o->free_next = free_sock;
-		free_sock = o;
-	} else {
-		o->free_next = free_epoll;
-		free_epoll = o;
-	}
-	live[o->kind]--;
-	pthread_mutex_unlock(&pool_lock);
+	vfs_shm_obj_put(o);
 }
 
 struct vfs_obj *vfs_fd_get(int fd)
@@ -116,10 +104,13 @@ static struct vfs_obj *slot_swap(int fd, struct vfs_obj *o)
 	return atomic_exchange_explicit(&s[fd], o, memory_order_acq_rel);
 }
 
-static void drop_fd_ref(struct vfs_obj *o)
+static int drop_fd_ref(struct vfs_obj *o)
 {
-	if (o && atomic_fetch_sub(&o->fd_refs, 1) == 1)
+	if (o && atomic_fetch_sub(&o->fd_refs, 1) == 1) {
 		obj_last_fd(o);
+		return 1;
+	}
+	return 0;
 }
 
 int vfs_fd_install(int fd, struct vfs_obj *o)
@@ -142,9 +133,9 @@ int vfs_fd_install(int fd, struct vfs_obj *o)
 	return 0;
 }
 
-void vfs_fd_remove(int fd)
+int vfs_fd_remove(int fd)
 {
-	vfs_fd_drop(vfs_fd_take(fd));
+	return drop_fd_ref(vfs_fd_take(fd));
 }
 
 /* Detach fd's entry and hand its fd reference to the caller (NULL if the
@@ -167,36 +158,17 @@ struct vfs_obj *vfs_fd_take(int fd)
 /* Drop an fd reference from vfs_fd_take (NULL: nothing) */
 void vfs_fd_drop(struct vfs_obj *o)
 {
-	drop_fd_ref(o);
+	(void)drop_fd_ref(o);
 }
 
 static struct vfs_obj *obj_alloc(int kind, size_t size)
 {
-	struct vfs_obj *o;
-	pthread_mutex_lock(&pool_lock);
-	o = kind == VFS_K_SOCK ? free_sock : free_epoll;
-	if (o) {
-		if (kind == VFS_K_SOCK)
-			free_sock = o->free_next;
-		else
-			free_epoll = o->free_next;
-	}
-	live[kind]++;
-	pthread_mutex_unlock(&pool_lock);
-	if (!o) {
-		/* whole cache lines: two threads' objects never share one
-		 * (every call writes its object's refs) */
-		size_t sz = (size + 63) & ~(size_t)63;
-		o = aligned_alloc(64, sz);
-		if (o)
-			memset(o, 0, sz);
-		if (!o) {
-			pthread_mutex_lock(&pool_lock);
-			live[kind]--;
-			pthread_mutex_unlock(&pool_lock);
-			return NULL;
-		}
-	}
+	/* from the arena every forked process shares (shm.c), in whole
+	 * cache lines: two threads' objects never share one (every call
+	 * writes its object's refs) */
+	struct vfs_obj *o = vfs_shm_obj_get(kind, (size + 63) & ~(size_t)63);
+	if (!o)
+		return NULL;
 	/* refs stays 0 until published: a stale racer cannot take it; the
 	 * creator's reference is set last. */
 	o->kind = kind;
@@ -229,9 +201,9 @@ struct vfs_epoll *vfs_epoll_new(void)
 	if (!o)
 		return NULL;
 	e = (struct vfs_epoll *)o;
-	if (!e->items) { /* fresh from calloc: set up the locks once */
-		pthread_mutex_init(&e->lock, NULL);
-		pthread_mutex_init(&e->rd_lock, NULL);
+	if (!e->items) { /* fresh from the arena: set up the locks once */
+		vfs_mutex_init(&e->lock);
+		vfs_mutex_init(&e->rd_lock);
 	}
 	e->nitems = 0;
 	e->rr = 0;
@@ -241,21 +213,44 @@ struct vfs_epoll *vfs_epoll_new(void)
 	return e;
 }
 
-/* In a fork child: another thread of the parent may have held these
- * locks at the fork; the child has only the forking thread. */
-void vfs_fdtab_after_fork(void)
+/* fork. The child's table is a copy of this one (the kernel copies the
+ * fds), so every object it names gets one more fd reference, taken before
+ * the fork under the writers' lock (no close in another thread can bring
+ * a count to 0 in between) and given back if the fork fails. */
+void vfs_fdtab_fork_prepare(void)
+{
+	int n, fd;
+	pthread_mutex_lock(&vfs_fdt.lock);
+	n = atomic_load(&vfs_fdt.hi);
+	for (fd = 0; fd < n; fd++) {
+		struct vfs_obj *o = vfs_fd_peek(fd);
+		if (o)
+			atomic_fetch_add(&o->fd_refs, 1);
+	}
+}
+
+void vfs_fdtab_fork_parent(int failed)
+{
+	int n, fd;
+	n = atomic_load(&vfs_fdt.hi);
+	for (fd = 0; failed && fd < n; fd++) {
+		struct vfs_obj *o = vfs_fd_peek(fd);
+		if (o) /* never the last: this table still holds it */
+			atomic_fetch_sub(&o->fd_refs, 1);
+	}
+	pthread_mutex_unlock(&vfs_fdt.lock);
+}
+
+/* In the child: the writers' lock is the parent's copy, taken for the
+ * fork; the child has only the forking thread. */
+void vfs_fdtab_fork_child(void)
 {
 	pthread_mutex_init(&vfs_fdt.lock, NULL);
-	pthread_mutex_init(&pool_lock, NULL);
 }
 
 int vfs_obj_live(int kind)
 {
-	int n;
 	if (kind != VFS_K_SOCK && kind != VFS_K_EPOLL)
 		return 0;
-	pthread_mutex_lock(&pool_lock);
-	n = live[kind];
-	pthread_mutex_unlock(&pool_lock);
-	return n;
+	return vfs_shm_obj_live(kind);
 }

@@ -58,12 +58,14 @@
 #define RX_BATCH 32
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vfs_inst the_insts[VFS_MAX_INST];
+/* in the arena (shm.c): every forked process uses the same instances */
+static struct vfs_inst *the_insts;
 static __thread struct vfs_inst *tls_inst;
 static __thread pid_t tls_inst_pid;
 static __thread unsigned tls_inst_gen;
 static atomic_uint inst_gen = 1; /* bumped by every attach (tests) */
 static __thread int tls_evfd = -1;
+static void (*p_io_fork_child)(void); /* io/'s nf_io_fork_child */
 static __thread pid_t tls_evfd_pid;
 
 static long raw3(long nr, long a, long b, long c)
@@ -96,7 +98,10 @@ static void wake(struct vfs_inst *in, struct vfs_waiter *w)
 	if (atomic_load_explicit(&w->woken, memory_order_relaxed) ||
 	    atomic_exchange(&w->woken, 1))
 		return;
-	evfd_signal(w->evfd);
+	if (vfs_procs_mine(w))
+		evfd_signal(w->evfd);
+	else
+		vfs_procs_kick(w); /* a thread of another process */
 	in->wakeups_sent++;
 }
 
@@ -156,10 +161,10 @@ static void notify_locked(struct vfs_inst *in)
  * costs what the lock's own first attempt would */
 void vfs_inst_lock(struct vfs_inst *in)
 {
-	if (pthread_mutex_trylock(&in->lock) == 0)
+	if (vfs_mutex_trylock(&in->lock) == 0)
 		return;
 	atomic_fetch_add_explicit(&in->contended, 1, memory_order_relaxed);
-	pthread_mutex_lock(&in->lock);
+	vfs_mutex_lock(&in->lock);
 }
 
 /* The thread's instance, chosen at its first netfuse call and kept for
@@ -237,10 +242,17 @@ static unsigned poll_rx_locked(struct vfs_inst *in)
  * both spin for one round; the later claim wins. */
 static __thread char tls_me;
 
+/* The calling thread, told apart from the threads of other processes
+ * (a fork child's thread has its parent's TLS address) */
+static uintptr_t me_token(void)
+{
+	return (uintptr_t)&tls_me ^ ((uintptr_t)vfs_g.pid << 47);
+}
+
 int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0,
 		uint64_t budget)
 {
-	uintptr_t me = (uintptr_t)&tls_me;
+	uintptr_t me = me_token();
 	if (atomic_load_explicit(&in->spin_owner, memory_order_relaxed) != me) {
 		if (now < atomic_load_explicit(&in->spin_until,
 					       memory_order_relaxed))
@@ -297,13 +309,13 @@ void vfs_inst_poll_try(struct vfs_inst *in)
 	uint64_t b = vfs_spin_budget(),
 		 until = vfs_now_ns() + (b > VFS_ACTIVE_NS ? b : VFS_ACTIVE_NS);
 
-	atomic_store_explicit(&in->active_owner, (uintptr_t)&tls_me,
+	atomic_store_explicit(&in->active_owner, me_token(),
 			      memory_order_relaxed);
 	if (until > atomic_load_explicit(&in->active_until,
 					 memory_order_relaxed))
 		atomic_store_explicit(&in->active_until, until,
 				      memory_order_relaxed);
-	if (pthread_mutex_trylock(&in->lock) != 0)
+	if (vfs_mutex_trylock(&in->lock) != 0)
 		return;
 	if (in->q_armed && !in->prog_arms && in->wake_prog_arm) {
 		disarm_locked(in);
@@ -389,7 +401,7 @@ static void *progress_main(void *arg)
 				evfd_drain(in->ctl_fd);
 			continue;
 		}
-		pthread_mutex_lock(&in->lock);
+		vfs_mutex_lock(&in->lock);
 		/* Who watches the queue while this thread sleeps:
 		 * - a program thread asleep that armed it (prog_arms): it
 		 *   wakes on the next frame; look again within 1 ms in case
@@ -442,7 +454,7 @@ static void *progress_main(void *arg)
 				evfd_drain(in->ctl_fd);
 		}
 		if (armed) {
-			pthread_mutex_lock(&in->lock);
+			vfs_mutex_lock(&in->lock);
 			if (!in->prog_arms)
 				disarm_locked(in); /* unless a program did */
 			pthread_mutex_unlock(&in->lock);
@@ -482,6 +494,14 @@ void vfs_inst_stop(struct vfs_inst *in)
 	in->ctl_fd = -1;
 }
 
+/* The instances' memory, in the shared arena (made once) */
+static int insts_mem(void)
+{
+	if (!the_insts)
+		the_insts = vfs_shm_alloc(sizeof(*the_insts) * VFS_MAX_INST);
+	return the_insts ? 0 : -ENOMEM;
+}
+
 static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 		      struct nf_io_ops *ops, uint32_t ip_be, uint8_t plen,
 		      int idx)
@@ -490,12 +510,12 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 	in->idx = idx;
 	snprintf(in->label, sizeof(in->label), "netfuse#%d", idx);
 	in->ctl_fd = -1;
-	pthread_mutex_init(&in->lock, NULL);
-	pthread_mutex_init(&in->inbox.m, NULL);
+	vfs_mutex_init(&in->lock);
+	vfs_mutex_init(&in->inbox.m);
 	in->st = st;
 	in->ops = ops;
 	in->max_socks = ns_stack_max_socks(st);
-	in->by_sd = calloc(in->max_socks, sizeof(*in->by_sd));
+	in->by_sd = vfs_shm_alloc(in->max_socks * sizeof(*in->by_sd));
 	if (!in->by_sd)
 		return -ENOMEM;
 	in->waiters = NULL;
@@ -540,7 +560,7 @@ int vfs_attach_n(int n, struct ns_stack *const *st,
 		return -EINVAL;
 	if (atomic_load(&vfs_g.inst_state) == 1)
 		return -EBUSY;
-	if (vfs_fdtab_init(1024) < 0)
+	if (vfs_fdtab_init(1024) < 0 || insts_mem() < 0)
 		return -ENOMEM;
 	for (i = 0; i < n && r == 0; i++)
 		r = inst_setup(&the_insts[i], st[i], ops[i], ip_be, prefix_len,
@@ -570,7 +590,7 @@ void vfs_detach(void)
 	vfs_g.inst = NULL;
 	for (i = 0; i < vfs_g.ninst; i++) {
 		struct vfs_inst *in = vfs_g.insts[i];
-		free(in->by_sd);
+		vfs_shm_free(in->by_sd);
 		in->by_sd = NULL;
 		pthread_mutex_destroy(&in->lock);
 		vfs_g.insts[i] = NULL;
@@ -604,7 +624,7 @@ static int tel_stats(void *arg, struct nf_io_tel *t, const char *params)
 	memset(&sum, 0, sizeof(sum));
 	for (k = 0; k < vfs_g.ninst; k++) {
 		struct vfs_inst *in = vfs_g.insts[k];
-		pthread_mutex_lock(&in->lock);
+		vfs_mutex_lock(&in->lock);
 		c = *ns_stack_counters(in->st);
 		polls += in->polls;
 		wakeups += in->wakeups_sent;
@@ -691,7 +711,7 @@ static int tel_sockets(void *arg, struct nf_io_tel *t, const char *params)
 			struct nf_io_tel *o;
 			char name[24];
 			int r;
-			pthread_mutex_lock(&in->lock);
+			vfs_mutex_lock(&in->lock);
 			r = ns_sock_info(in->st, (int)sd, &si);
 			pthread_mutex_unlock(&in->lock);
 			if (r < 0 || !(o = p_tel_obj_begin(t)))
@@ -738,7 +758,7 @@ static int tel_instance(void *arg, struct nf_io_tel *t, const char *params)
 	if (k < 0 || k >= vfs_g.ninst)
 		return -ENOENT;
 	in = vfs_g.insts[k];
-	pthread_mutex_lock(&in->lock);
+	vfs_mutex_lock(&in->lock);
 	c = *ns_stack_counters(in->st);
 	polls = in->polls;
 	steered_in = in->steered_in;
@@ -871,6 +891,8 @@ static int load_nfio(void)
 	}
 	/* one stack per queue pair, each in its own mapping (no line
 	 * shared between two instances' state) */
+	if (insts_mem() < 0)
+		return -ENOMEM;
 	for (q = 0; q < nq; q++) {
 		ops = f_queue(io, (uint16_t)q);
 		if (!ops)
@@ -893,9 +915,11 @@ static int load_nfio(void)
 		/* NORESERVE: the rings are address space until a
 		 * connection writes them (overcommit's heuristic would
 		 * refuse 2 GiB on a small machine otherwise);
-		 * page-aligned, so 64-byte aligned */
+		 * page-aligned, so 64-byte aligned; shared, so the
+		 * processes this one forks use the same stack (DESIGN.md,
+		 * "Processes") */
 		mem = sz ? mmap(NULL, sz, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
 				-1, 0) : MAP_FAILED;
 		if (mem == MAP_FAILED) {
 			vfs_log(0, "cannot map %zu MiB for the stack "
@@ -920,6 +944,8 @@ static int load_nfio(void)
 			dlsym(h, "nf_io_link_up");
 		the_insts[q].io = io;
 	}
+	p_io_fork_child = (void (*)(void))(uintptr_t)dlsym(h,
+		"nf_io_fork_child");
 	r = insts_start(nq);
 	if (r < 0)
 		return r;
@@ -1008,7 +1034,7 @@ int vfs_inst_get(struct vfs_inst **out)
 		*out = vfs_inst_mine(); /* new sockets: the thread's own */
 		return 0;
 	}
-	if (s < 0 || vfs_g.forked_child)
+	if (s < 0)
 		return -ENETDOWN;
 	async_signals(&all);
 	/* threads started meanwhile (DPDK's, our progress threads) inherit
@@ -1037,13 +1063,16 @@ int vfs_inst_get(struct vfs_inst **out)
 	return 0;
 }
 
-/* fork. A process that forks before its stack ever started (daemon(3),
- * memcached -d, redis' daemonize: fork, the parent exits, the child
- * opens the listeners) hands the child nothing to share: the child is a
- * new netfuse process and starts its own stack at its first socket. The
- * start-up lock is held across the fork so the child never inherits a
- * start half done by another thread. A child of a process whose stack
- * runs keeps the forked-child rules (README, "fork, vfork, exec"). */
+/* fork. The child shares the instances (their state is in shared
+ * memory: shm.c, the stacks' mappings, DPDK's), so it goes on using every
+ * socket it inherited, and new sockets it makes join the same instances
+ * (docs/DESIGN.md, "Processes"). A process that forks before its stack
+ * started (daemon(3), memcached -d) gives its child nothing to share
+ * yet: the child starts the stack at its first socket. The start-up lock
+ * is held across the fork so the child never inherits a start half done
+ * by another thread. In the child, DPDK's per-thread lcore id goes: the
+ * forking thread may be the parent's EAL main lcore, whose mempool cache
+ * the parent's copy of that thread keeps using. */
 void vfs_inst_fork_prepare(void)
 {
 	pthread_mutex_lock(&load_lock);
@@ -1054,10 +1083,11 @@ void vfs_inst_fork_parent(void)
 	pthread_mutex_unlock(&load_lock);
 }
 
-int vfs_inst_fork_child(void)
+void vfs_inst_fork_child(void)
 {
 	pthread_mutex_init(&load_lock, NULL);
-	return atomic_load(&vfs_g.inst_state) == 0;
+	if (p_io_fork_child)
+		p_io_fork_child();
 }
 
 /* ---- waiting ------------------------------------------------------------ */
@@ -1161,7 +1191,7 @@ static int sleeper_arm(struct vfs_inst *in)
 	if (atomic_load_explicit(&in->active_until, memory_order_relaxed) >
 	    now && atomic_load_explicit(&in->active_owner,
 					memory_order_relaxed) !=
-	    (uintptr_t)&tls_me)
+	    me_token())
 		return -1;
 	vfs_inst_lock(in);
 	if (!in->q_armed && in->ops->wake_arm(in->ops->q) == 0)
@@ -1305,10 +1335,11 @@ static int wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 		     uint64_t deadline, int kfd, const unsigned *seq0)
 {
 	uint64_t t0 = vfs_now_ns(), now = t0, budget = vfs_spin_budget();
-	struct vfs_waiter w;
+	struct vfs_waiter *w;
 	struct pollfd pf[3];
 	uint32_t ev;
 	long r;
+	int err;
 
 	want |= NS_EV_ERR | NS_EV_HUP;
 	while (now - t0 < budget && now < deadline &&
@@ -1332,24 +1363,24 @@ static int wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 	}
 	if (now >= deadline)
 		return -EAGAIN;
-	w.evfd = vfs_tls_evfd();
-	if (w.evfd < 0)
-		return w.evfd;
-	w.sock = s;
-	w.ep = NULL;
+	w = vfs_waiter_get(&err);
+	if (!w)
+		return err;
+	w->sock = s;
+	w->ep = NULL;
 	if (s->rsd) {
-		vfs_waiter_add_all(&w);
+		vfs_waiter_add_all(w);
 	} else {
-		atomic_store(&w.woken, 0);
+		atomic_store(&w->woken, 0);
 		vfs_inst_lock(in);
-		vfs_waiter_add(in, &w);
+		vfs_waiter_add(in, w);
 		vfs_inst_unlock(in);
 	}
 	ev = s->sd < 0 ? NS_EV_HUP : events_now(s, want, seq0);
 	r = 1;
 	if (!(ev & want)) {
 		poll_for(in, s); /* what arrived while we registered */
-		pf[0].fd = w.evfd;
+		pf[0].fd = w->evfd;
 		pf[0].events = POLLIN;
 		pf[0].revents = 0;
 		/* a dual socket's kernel half wakes us too */
@@ -1357,14 +1388,14 @@ static int wait_sock(struct vfs_inst *in, struct vfs_sock *s, uint32_t want,
 		pf[1].events = (short)(want & (POLLIN | POLLOUT));
 		pf[1].revents = 0;
 		int use_wake = 1;
-		r = vfs_sleep(in, pf, kfd >= 0 ? 2 : 1, deadline, NULL, w.evfd,
+		r = vfs_sleep(in, pf, kfd >= 0 ? 2 : 1, deadline, NULL, w->evfd,
 			      &use_wake);
 	}
 	if (s->rsd) {
-		vfs_waiter_del_all(&w);
+		vfs_waiter_del_all(w);
 	} else {
 		vfs_inst_lock(in);
-		vfs_waiter_del(in, &w);
+		vfs_waiter_del(in, w);
 		vfs_inst_unlock(in);
 	}
 	if (r == -EINTR)

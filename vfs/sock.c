@@ -53,7 +53,7 @@ long vfs_sys_socket(const struct hook_call *c)
 	struct vfs_sock *s;
 	long fd = raw(SYS_socket, c->arg[0], c->arg[1], c->arg[2], 0, 0, 0);
 
-	if (fd < 0 || !vfs_g.enabled || vfs_g.forked_child)
+	if (fd < 0 || !vfs_g.enabled)
 		return fd;
 	if (c->arg[0] != AF_INET && c->arg[0] != AF_INET6)
 		return fd;
@@ -676,7 +676,7 @@ uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held)
 	int i;
 	if (!own)
 		return 0;
-	if (!s->rsd || vfs_g.forked_child) {
+	if (!s->rsd) {
 		vfs_inst_switch(held, own);
 		return vfs_sock_events(own, s);
 	}
@@ -1129,8 +1129,7 @@ void vfs_sock_closed(struct vfs_sock *s)
 	struct vfs_inst *in = vfs_g.inst;
 	if (s->route != VFS_R_UNDECIDED)
 		atomic_fetch_sub(&vfs_g.nsocks_live, 1);
-	if (vfs_g.forked_child || !in) {
-		/* never touch the parent's stack: no FIN, no RST */
+	if (!in) {
 		s->sd = -1;
 		return;
 	}
@@ -1139,6 +1138,7 @@ void vfs_sock_closed(struct vfs_sock *s)
 	vfs_inst_lock(in);
 	vfs_ep_mark_locked(s); /* its epoll item goes */
 	if (s->sd >= 0) {
+		vfs_g.closed_here = 1; /* exit waits for what it queued */
 		detach_sd_locked(in, s);
 		vfs_inst_wake_all_locked(in); /* waiters on it return EBADF */
 		vfs_inst_timer_check(in);
@@ -1153,8 +1153,6 @@ void vfs_sock_closed(struct vfs_sock *s)
 
 uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s)
 {
-	if (vfs_g.forked_child)
-		return 0;
 	if (s->sd < 0)
 		return NS_EV_HUP | NS_EV_ERR;
 	return ns_sock_events(in->st, s->sd);
@@ -1165,7 +1163,7 @@ void vfs_exit_close_all(void)
 	struct vfs_inst *in = vfs_g.inst;
 	int n = atomic_load(&vfs_fdt.hi), fd;
 	uint64_t end;
-	if (!in || vfs_g.forked_child)
+	if (!in)
 		return;
 	for (fd = 0; fd < n; fd++) {
 		struct vfs_obj *o = vfs_fd_peek(fd);
@@ -1173,6 +1171,13 @@ void vfs_exit_close_all(void)
 		    ((struct vfs_sock *)o)->route != VFS_R_UNDECIDED)
 			vfs_fd_remove(fd); /* the kernel closes the fd itself */
 	}
+	/* Sockets other processes still hold (a fork child's exit, a
+	 * parent leaving its workers) stay open. A process that never
+	 * closed a socket itself (now or before) has nothing queued to
+	 * wait for: a BGSAVE child's exit must not wait on the parent's
+	 * connections */
+	if (!vfs_g.closed_here)
+		return;
 	/* The kernel would go on delivering a closed socket's data after
 	 * exit; the stack dies with the process. So wait, polling (the
 	 * progress thread runs too), until every closed connection's data
@@ -1212,50 +1217,16 @@ void vfs_exit_close_all(void)
 	}
 }
 
-void vfs_after_fork_child(int fresh)
+/* In a fork child, inside the fork call (no malloc: glibc holds its
+ * locks until the call returns). The child shares every socket, epoll set
+ * and instance with its parent (shm.c); only this process's own state is
+ * made new here. */
+void vfs_after_fork_child(void)
 {
-	vfs_g.forked_child = !fresh; /* fresh: no stack to share yet */
 	vfs_g.pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
-	vfs_fdtab_after_fork(); /* the instance lock is never taken here */
-}
-
-/* A fork child using a socket of its parent's stack. Dual sockets work
- * on their kernel half (blocking emulated: the shared kernel file stays
- * O_NONBLOCK for the parent); netfuse-only ones fail with EIO. */
-static long child_call(const struct hook_call *c, struct vfs_sock *s, int fd)
-{
-	static atomic_int logged;
-	long r;
-	if (s->route == VFS_R_NETFUSE) {
-		if (!atomic_exchange(&logged, 1))
-			vfs_log(1, "fd %d is a socket of the parent's user-space "
-				"stack: unusable after fork (EIO); see vfs/README.md",
-				fd);
-		switch (c->nr) {
-		case SYS_fcntl: case SYS_ioctl: case SYS_getsockname:
-			return HOOK_PASSTHROUGH;
-		}
-		return -EIO;
-	}
-	for (;;) {
-		struct pollfd p;
-		r = hook_syscall_kernel(c);
-		if (r != -EAGAIN || atomic_load(&s->nonblock))
-			return r;
-		if (c->nr != SYS_accept && c->nr != SYS_accept4 &&
-		    c->nr != SYS_read && c->nr != SYS_recvfrom &&
-		    c->nr != SYS_recvmsg && c->nr != SYS_readv &&
-		    c->nr != SYS_write && c->nr != SYS_sendto &&
-		    c->nr != SYS_sendmsg && c->nr != SYS_writev)
-			return r;
-		p.fd = fd;
-		p.events = (c->nr == SYS_write || c->nr == SYS_sendto ||
-			    c->nr == SYS_sendmsg || c->nr == SYS_writev) ?
-			   POLLOUT : POLLIN;
-		r = raw(SYS_ppoll, (long)&p, 1, 0, 0, 8, 0);
-		if (r < 0)
-			return r;
-	}
+	vfs_g.closed_here = 0;
+	vfs_fdtab_fork_child();
+	vfs_procs_fork_child();
 }
 
 /* sendfile(out = netfuse socket, in = kernel file): read in chunks and
@@ -1505,13 +1476,12 @@ long vfs_sys_splice(const struct hook_call *c)
 	if (e < 0)
 		r = e;
 	else if (nf_in)
-		r = vfs_g.forked_child || !vfs_sock_inst((struct vfs_sock *)oi) ?
+		r = !vfs_sock_inst((struct vfs_sock *)oi) ?
 		    -EIO : nf_splice_out(vfs_sock_inst((struct vfs_sock *)oi),
 				     (struct vfs_sock *)oi,
 				  (int)c->arg[0], c);
 	else if (s && s->route == VFS_R_NETFUSE)
-		r = vfs_g.forked_child ? -EIO :
-		    !vfs_sock_inst(s) ? -EIO :
+		r = !vfs_sock_inst(s) ? -EIO :
 		    nf_splice(vfs_sock_inst(s), s, (int)c->arg[2], c);
 	if (oi)
 		vfs_obj_put(oi);
@@ -1684,8 +1654,6 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 			return HOOK_PASSTHROUGH;
 		}
 	}
-	if (vfs_g.forked_child)
-		return child_call(c, s, fd);
 	in = vfs_sock_inst(s);
 	if (!in)
 		return -EIO;

@@ -48,7 +48,7 @@ static int foreign(void *arg, struct ns_stack *st, struct nf_buf *b)
 		return 0; /* back where it arrived: answer it here */
 	next = vfs_g.insts[(in->idx + 1) % n];
 	ib = &next->inbox;
-	pthread_mutex_lock(&ib->m);
+	vfs_mutex_lock(&ib->m);
 	if (ib->n == VFS_INBOX_CAP) {
 		pthread_mutex_unlock(&ib->m);
 		in->steer_full++;
@@ -79,7 +79,7 @@ static void neigh(void *arg, struct ns_stack *st, uint32_t ip_be,
 		unsigned k;
 		if (o == in)
 			continue;
-		pthread_mutex_lock(&ib->m);
+		vfs_mutex_lock(&ib->m);
 		for (k = 0; k < ib->nn && ib->neigh[k].ip_be != ip_be; k++)
 			;
 		if (k == ib->nn && ib->nn < VFS_NEIGH_CAP)
@@ -113,7 +113,7 @@ unsigned vfs_steer_drain_locked(struct vfs_inst *in, uint64_t now)
 	unsigned n = 0, nn, i, total = 0;
 
 	do {
-		pthread_mutex_lock(&ib->m);
+		vfs_mutex_lock(&ib->m);
 		nn = ib->nn;
 		memcpy(nb, ib->neigh, sizeof(nb[0]) * nn);
 		ib->nn = 0;

@@ -92,7 +92,6 @@ struct vfs_sock {
 	int wild_bound;           /* undecided, kernel-bound to INADDR_ANY */
 	uint16_t bound_port_be;   /* the port of that bind */
 	int connecting;           /* netfuse connect in progress */
-	int child_dead;           /* fork child: netfuse part unusable */
 	uint64_t rcvtimeo_ns, sndtimeo_ns; /* 0 = none */
 	/* Stream bytes the stack took from the program (inst->lock):
 	 * SIOCOUTQ = tx_bytes - TCP_INFO's bytes_acked. */
@@ -150,6 +149,30 @@ struct vfs_epoll {
 /* s->in's lock held: put s on its epoll set's ready-candidate list */
 void vfs_ep_mark_locked(struct vfs_sock *s);
 
+/* ---- shared memory and locks (shm.c, procs.c) ------------------------- */
+/* Memory every process forked from this one sees at the same address
+ * (zeroed, 64-byte aligned; NULL when the arena is full). */
+int vfs_shm_ready(void);
+void *vfs_shm_alloc(size_t n);
+void vfs_shm_free(void *p);
+struct vfs_obj *vfs_shm_obj_get(int kind, size_t size);
+void vfs_shm_obj_put(struct vfs_obj *o);
+int vfs_shm_obj_live(int kind);
+/* Process-shared robust mutexes: a holder's death hands the lock on. */
+void vfs_mutex_init(pthread_mutex_t *m);
+void vfs_mutex_lock(pthread_mutex_t *m);
+int vfs_mutex_trylock(pthread_mutex_t *m);
+static inline void vfs_mutex_unlock(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+}
+/* The calling thread's waiter (see procs.c), or NULL with -errno. */
+struct vfs_waiter *vfs_waiter_get(int *err);
+int vfs_procs_mine(const struct vfs_waiter *w);
+void vfs_procs_kick(struct vfs_waiter *w);
+int vfs_procs_bell_start(void);
+void vfs_procs_fork_child(void);
+
 /* ---- fd table (fdtab.c) --------------------------------------------- */
 struct vfs_fdtab {
 	_Atomic(_Atomic(struct vfs_obj *) *) slots;
@@ -178,8 +201,8 @@ struct vfs_obj *vfs_fd_get(int fd);
  * the first fd). An object already at fd is released first. 0/-ENOMEM. */
 int vfs_fd_install(int fd, struct vfs_obj *o);
 /* Forget fd (the kernel's number stays or is replaced): releases its
- * fd_ref. */
-void vfs_fd_remove(int fd);
+ * fd_ref; 1 if that was the object's last fd (in every process). */
+int vfs_fd_remove(int fd);
 /* close(): detach fd's entry before the kernel frees the number, then
  * drop the returned reference after (fdtab.c says why). */
 struct vfs_obj *vfs_fd_take(int fd);
@@ -189,7 +212,11 @@ int vfs_obj_tryget(struct vfs_obj *o);
 void vfs_obj_put(struct vfs_obj *o);
 struct vfs_sock *vfs_sock_new(int type);
 struct vfs_epoll *vfs_epoll_new(void);
-void vfs_fdtab_after_fork(void);
+/* Around fork (dispatch.c): the child's copy of the table holds one more
+ * fd reference on every object (shared by both processes). */
+void vfs_fdtab_fork_prepare(void);
+void vfs_fdtab_fork_parent(int failed);
+void vfs_fdtab_fork_child(void);
 /* Counts, for tests: live objects per kind. */
 int vfs_obj_live(int kind);
 
@@ -198,9 +225,15 @@ int vfs_obj_live(int kind);
  * Woken when a socket it waits for changes: `sock` (one socket), or any
  * socket of epoll set `ep`, or (both NULL: poll, select) any socket with
  * poll waiters (vfs_sock.npoll). */
+struct vfs_proc;
 struct vfs_waiter {
-	int evfd;                 /* the sleeping thread's eventfd */
+	int evfd;                 /* the sleeping thread's eventfd (in its
+				   * own process) */
 	atomic_int woken;         /* evfd written since it registered */
+	atomic_int kick;          /* a waker of another process asks the
+				   * doorbell to write evfd (procs.c) */
+	struct vfs_proc *proc;    /* the sleeping thread's process */
+	struct vfs_waiter *pnext; /* (proc->lock) the process's waiters */
 	struct vfs_sock *sock;
 	struct vfs_epoll *ep;
 	/* links in each instance's list (a listener's, epoll's and poll's
@@ -328,11 +361,10 @@ void vfs_inst_poll_try(struct vfs_inst *in);
 int vfs_inst_start(struct vfs_inst *in);
 void vfs_inst_stop(struct vfs_inst *in);
 uint64_t vfs_now_ns(void);
-/* Around fork (dispatch.c): the child may start its own stack (1) when
- * the parent never started one; 0: the forked-child rules apply. */
+/* Around fork (dispatch.c): the start-up lock is held across it. */
 void vfs_inst_fork_prepare(void);
 void vfs_inst_fork_parent(void);
-int vfs_inst_fork_child(void);
+void vfs_inst_fork_child(void);
 
 /* Waiting: register (lock held), check, then sleep. */
 int vfs_tls_evfd(void);
@@ -411,7 +443,6 @@ void vfs_fallback_note6(int fd, const struct in6_addr *a6, uint16_t port_be);
 /* ---- global state (dispatch.c) --------------------------------------- */
 struct vfs_state {
 	int enabled;
-	int forked_child;         /* this process is a fork child */
 	uint64_t spin_ns;         /* NETFUSE_SPIN_US, when spin_fixed */
 	int spin_fixed;           /* NETFUSE_SPIN_US set: no adaptive spin */
 	uint64_t exit_linger_ns;  /* NETFUSE_EXIT_LINGER_MS */
@@ -428,6 +459,8 @@ struct vfs_state {
 	 * acknowledged when NETFUSE_EXIT_LINGER_MS ran out */
 	atomic_ullong exit_unacked_conns, exit_unacked_bytes;
 	long pid;                 /* getpid(), refreshed in a fork child */
+	int closed_here;          /* this process closed a netfuse socket
+				   * (exit then waits for its queued data) */
 };
 extern struct vfs_state vfs_g;
 
@@ -503,9 +536,8 @@ uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s);
 /* s's events from the instance(s) it lives in (a listener: the OR of its
  * replicas), switching the lock held (*held) as it goes. */
 uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held);
-/* In a fork child; fresh: the parent had no stack (the child may start
- * its own, vfs_inst_fork_child) */
-void vfs_after_fork_child(int fresh);
+/* In a fork child (inside the fork call) */
+void vfs_after_fork_child(void);
 /* exit_group: close every netfuse socket (FIN now, as the kernel would on
  * exit), then let the stack send what it can for a short while. */
 void vfs_exit_close_all(void);

@@ -1552,6 +1552,43 @@ static void t_syncookies(void **state)
 	assert_int_equal(s.arel, 4);
 }
 
+/* A good cookie whose ACK finds the accept queue full is dropped, not
+ * reset (the peer retransmits; Linux: listen overflow, no RST without
+ * tcp_abort_on_overflow); its retransmission after an accept completes
+ * the connection. A slow acceptor (a server that forks per connection)
+ * made its clients see RSTs. */
+static void t_syncookie_accept_queue_full(void **state)
+{
+	struct fx *f = *state;
+	struct seg s;
+	uint32_t cookie;
+	int c1, c2;
+
+	fx_tcp_base(f);
+	listen80(f, 1);
+	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
+	assert_true(fx_out(f, &s));
+	fx_tcp(f, F_ACK, 1, 1, 65535, NULL, 0);        /* accept queue: 1 */
+	f->pport = 40001;
+	fx_tcp(f, F_SYN, 0, 0, 65535, NULL, 0);
+	assert_true(fx_out(f, &s));                     /* no room: cookie */
+	assert_int_equal(CNT(f, tcp_syncookies_sent), 1);
+	cookie = s.seq;
+	/* the good ACK: the accept queue is still full */
+	fx_tcp_raw(f, F_ACK, PEER_ISS + 1, cookie + 1, 65535, NULL, 0, NULL, 0);
+	assert_int_equal(fx_nout(f), 0);                /* no RST */
+	assert_int_equal(CNT(f, drop_tcp_syncookie), 1);
+	assert_int_equal(CNT(f, tcp_rst_sent), 0);
+	c1 = ns_accept(f->st, f->lsd, NULL);
+	assert_true(c1 >= 0);
+	/* its retransmission (with data) finds room */
+	fx_tcp_raw(f, F_ACK, PEER_ISS + 1, cookie + 1, 65535, "hey", 3, NULL, 0);
+	assert_int_equal(CNT(f, tcp_syncookies_ok), 1);
+	c2 = ns_accept(f->st, f->lsd, NULL);
+	assert_true(c2 >= 0);
+	assert_int_equal(ns_recv(f->st, c2, &s, 3, 0), 3);
+}
+
 static void t_dsack(void **state)
 {
 	struct fx *f = *state;
@@ -2099,6 +2136,7 @@ int main(void)
 		T(t_paws_drops_old),
 		T(t_backlog_full),
 		T(t_syncookies),
+		T(t_syncookie_accept_queue_full),
 		T(t_dsack),
 		T(t_time_wait_reclaimed_when_full),
 		T(t_rst_for_no_listener),

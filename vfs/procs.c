@@ -1,0 +1,236 @@
+/*
+ * procs.c: the processes that share the stack instances, and how a
+ * thread of one wakes a sleeping thread of another (docs/DESIGN.md,
+ * "Processes").
+ *
+ * A sleeping thread waits in ppoll on its own eventfd (inst.c, vfs_sleep).
+ * Its waiter record lives in the shared arena, so a thread of any process
+ * that changes a socket finds it under the instance's lock; but an
+ * eventfd's number means something only in the process that opened it.
+ * So each process has a record here with a doorbell: a futex word in
+ * shared memory. A waker in another process marks the waiter (kick) and
+ * rings the owner's doorbell (one FUTEX_WAKE); the owner's doorbell thread,
+ * asleep on that word, writes the eventfds of its marked waiters. A wake
+ * within the process costs what it did (one eventfd write).
+ *
+ * The doorbell thread starts with the process's stack (the process that
+ * loaded it) and, in a fork child, before its first thread sleeps: no
+ * waiter of a process is ever registered while no thread of it can be
+ * rung. A process's waiters are one per thread, taken at its first sleep
+ * and given back when the thread exits.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+#include "vfs/vfs_priv.h"
+
+#define MAX_PROC 1024
+
+struct vfs_proc {
+	atomic_int pid;           /* 0: a free record */
+	atomic_uint bell;         /* futex word; bumped by remote wakers */
+	pthread_mutex_t lock;     /* wlist */
+	struct vfs_waiter *wlist; /* waiters of this process's threads */
+	int bell_started;         /* (this process) its doorbell thread runs */
+};
+
+struct procs {
+	pthread_mutex_t lock;
+	struct vfs_proc p[MAX_PROC];
+};
+
+static struct procs *procs;
+static struct vfs_proc *self;       /* this process's record */
+static __thread struct vfs_waiter *tls_w;
+static __thread long tls_w_pid;
+static pthread_key_t w_key;
+static pthread_once_t w_once = PTHREAD_ONCE_INIT;
+
+static long raw3(long nr, long a, long b, long c)
+{
+	return hook_raw_syscall(nr, a, b, c, 0, 0, 0);
+}
+
+static struct vfs_proc *proc_take(long pid)
+{
+	int i;
+	if (!procs) {
+		procs = vfs_shm_alloc(sizeof(*procs));
+		if (!procs)
+			return NULL;
+		vfs_mutex_init(&procs->lock);
+	}
+	vfs_mutex_lock(&procs->lock);
+	for (i = 0; i < MAX_PROC; i++) {
+		struct vfs_proc *p = &procs->p[i];
+		int free_rec = atomic_load(&p->pid) == 0;
+		/* a record whose process is gone (exit, SIGKILL) is taken
+		 * back once it has no waiter left */
+		if (!free_rec && !p->wlist &&
+		    raw3(SYS_kill, atomic_load(&p->pid), 0, 0) == -ESRCH)
+			free_rec = 1;
+		if (free_rec) {
+			memset(p, 0, sizeof(*p));
+			vfs_mutex_init(&p->lock);
+			atomic_store(&p->pid, (int)pid);
+			vfs_mutex_unlock(&procs->lock);
+			return p;
+		}
+	}
+	vfs_mutex_unlock(&procs->lock);
+	return NULL;
+}
+
+/* The calling process's record (made at its first use). NULL when more
+ * than MAX_PROC processes share the arena. */
+static struct vfs_proc *proc_self(void)
+{
+	long pid = vfs_g.pid ? vfs_g.pid : raw3(SYS_getpid, 0, 0, 0);
+	if (self && atomic_load_explicit(&self->pid, memory_order_relaxed) ==
+		    (int)pid)
+		return self;
+	self = proc_take(pid);
+	return self;
+}
+
+/* In a fork child, from the fork call itself: nothing here is ours yet
+ * (the parent's record, waiters and doorbell stay the parent's). */
+void vfs_procs_fork_child(void)
+{
+	self = NULL;
+	tls_w = NULL;
+}
+
+static void *bell_main(void *arg)
+{
+	struct vfs_proc *p = arg;
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGTRAP);
+	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0,
+			       8, 0, 0);
+	hook_guard_enter();
+	for (;;) {
+		unsigned v = atomic_load(&p->bell);
+		struct vfs_waiter *w;
+		vfs_mutex_lock(&p->lock);
+		for (w = p->wlist; w; w = w->pnext)
+			if (atomic_load_explicit(&w->kick, memory_order_relaxed) &&
+			    atomic_exchange(&w->kick, 0)) {
+				uint64_t one = 1;
+				(void)raw3(SYS_write, w->evfd, (long)&one, 8);
+			}
+		pthread_mutex_unlock(&p->lock);
+		(void)hook_raw_syscall(SYS_futex, (long)&p->bell, FUTEX_WAIT, v,
+				       0, 0, 0);
+	}
+	return NULL;
+}
+
+/* Start the calling process's doorbell thread if it has none (0, or
+ * -errno: then remote wakes of this process's threads cannot happen and
+ * its threads must not sleep on shared sockets). */
+int vfs_procs_bell_start(void)
+{
+	struct vfs_proc *p = proc_self();
+	pthread_t t;
+	pthread_attr_t a;
+	int r;
+	if (!p)
+		return -EMFILE;
+	if (p->bell_started)
+		return 0;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	hook_guard_enter();
+	r = pthread_create(&t, &a, bell_main, p);
+	hook_guard_leave();
+	pthread_attr_destroy(&a);
+	if (r)
+		return -r;
+	p->bell_started = 1;
+	return 0;
+}
+
+/* Wake w, a waiter of another process: its doorbell writes its eventfd */
+void vfs_procs_kick(struct vfs_waiter *w)
+{
+	struct vfs_proc *p = w->proc;
+	atomic_store(&w->kick, 1);
+	atomic_fetch_add(&p->bell, 1);
+	(void)hook_raw_syscall(SYS_futex, (long)&p->bell, FUTEX_WAKE, 1, 0, 0,
+			       0);
+}
+
+/* 1 if w belongs to the calling process */
+int vfs_procs_mine(const struct vfs_waiter *w)
+{
+	return w->proc == self && self;
+}
+
+static void w_dtor(void *arg)
+{
+	struct vfs_waiter *w = arg, **pp;
+	struct vfs_proc *p;
+	if (!w || w != tls_w)
+		return;
+	p = w->proc;
+	vfs_mutex_lock(&p->lock);
+	for (pp = &p->wlist; *pp; pp = &(*pp)->pnext)
+		if (*pp == w) {
+			*pp = w->pnext;
+			break;
+		}
+	pthread_mutex_unlock(&p->lock);
+	tls_w = NULL;
+	vfs_shm_free(w);
+}
+
+static void w_key_init(void)
+{
+	(void)pthread_key_create(&w_key, w_dtor);
+}
+
+/* The calling thread's waiter, with its eventfd (NULL: -errno in *err).
+ * One per thread; a wait never nests inside another in one thread. */
+struct vfs_waiter *vfs_waiter_get(int *err)
+{
+	struct vfs_proc *p;
+	struct vfs_waiter *w = tls_w;
+	long pid = vfs_g.pid ? vfs_g.pid : raw3(SYS_getpid, 0, 0, 0);
+	int evfd = vfs_tls_evfd();
+	if (evfd < 0) {
+		*err = evfd;
+		return NULL;
+	}
+	if (w && tls_w_pid == pid) {
+		w->evfd = evfd;
+		return w;
+	}
+	p = proc_self();
+	if (!p || vfs_procs_bell_start() < 0 ||
+	    !(w = vfs_shm_alloc(sizeof(*w)))) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	w->proc = p;
+	w->evfd = evfd;
+	vfs_mutex_lock(&p->lock);
+	w->pnext = p->wlist;
+	p->wlist = w;
+	pthread_mutex_unlock(&p->lock);
+	tls_w = w;
+	tls_w_pid = pid;
+	(void)pthread_once(&w_once, w_key_init);
+	(void)pthread_setspecific(w_key, w);
+	return w;
+}
