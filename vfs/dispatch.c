@@ -158,6 +158,14 @@ static long do_fork(const struct hook_call *c)
 	return r;
 }
 
+/* fork(2) made by vfs/ itself (exec.c's relay), counted as the
+ * program's forks are */
+long vfs_fork_raw(void)
+{
+	struct hook_call c = { .nr = SYS_fork };
+	return do_fork(&c);
+}
+
 /* ---- the slow path ------------------------------------------------------ */
 /* A vfork child (or any CLONE_VM child with its own fd table) runs in our
  * memory: it must not change the fd table (its close(), dup2(), socket()
@@ -230,8 +238,10 @@ static long vfs_slow(const struct hook_call *c)
 		if (!foreign_process() &&
 		    (c->nr == SYS_execveat ||
 		     hook_raw_syscall(SYS_faccessat, AT_FDCWD, c->arg[0], X_OK,
-				      0, 0, 0) == 0))
+				      0, 0, 0) == 0)) {
+			vfs_exec_relay(); /* connections kept across it */
 			vfs_exit_close_all();
+		}
 		return HOOK_PASSTHROUGH;
 	case SYS_epoll_ctl:
 		o = vfs_fd_get((int)c->arg[0]);
@@ -275,6 +285,12 @@ static __attribute__((noinline)) long slow_path(const struct hook_call *c)
 	vfs_sig_leave(); /* handlers deferred meanwhile run here */
 	hook_fpu_restore(buf);
 	return r;
+}
+
+/* A call made by vfs/ itself as if the program made it (exec.c) */
+long vfs_call(const struct hook_call *c)
+{
+	return vfs_slow(c);
 }
 
 /* The hot path: integer work only (see the header comment). */

@@ -1004,6 +1004,15 @@ static uint64_t *fds_snapshot(void)
 	return bits;
 }
 
+/* the fds the start opened (exec.c's relay keeps them) */
+static uint64_t own_fds[FDSNAP_MAX / 64];
+
+int vfs_inst_own_fd(int fd)
+{
+	return fd >= 0 && fd < FDSNAP_MAX &&
+	       (own_fds[fd / 64] & (1ull << (fd % 64)));
+}
+
 static void fds_mark_new_cloexec(const uint64_t *before)
 {
 	DIR *d;
@@ -1019,6 +1028,7 @@ static void fds_mark_new_cloexec(const uint64_t *before)
 		    fd >= FDSNAP_MAX || fd == dirfd(d) ||
 		    (before[fd / 64] & (1ull << (fd % 64))))
 			continue; /* the program's, or beyond the snapshot */
+		own_fds[fd / 64] |= 1ull << (fd % 64);
 		fl = raw3(SYS_fcntl, fd, F_GETFD, 0);
 		if (fl >= 0 && !(fl & FD_CLOEXEC))
 			(void)raw3(SYS_fcntl, fd, F_SETFD, fl | FD_CLOEXEC);

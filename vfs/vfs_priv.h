@@ -538,6 +538,15 @@ uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s);
 uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held);
 /* In a fork child (inside the fork call) */
 void vfs_after_fork_child(void);
+/* execve (exec.c): hand each connected TCP socket without close-on-exec
+ * to a relay process, behind an AF_UNIX socketpair at the same fd */
+void vfs_exec_relay(void);
+/* fork(2) made by vfs/, counted as the program's; a call made by vfs/ as
+ * if the program made it (HOOK_PASSTHROUGH: the kernel's fd) */
+long vfs_fork_raw(void);
+long vfs_call(const struct hook_call *c);
+/* 1 if fd is one the stack opened for itself (tap queues, eventfds) */
+int vfs_inst_own_fd(int fd);
 /* exit_group: close every netfuse socket (FIN now, as the kernel would on
  * exit), then let the stack send what it can for a short while. */
 void vfs_exit_close_all(void);

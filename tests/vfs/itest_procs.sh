@@ -13,8 +13,10 @@
 #   1. prefork, 2 workers accepting (blocking) on the inherited
 #      listener: 16 concurrent clients, both workers serve
 #   2. the same with each worker's own epoll set (nginx's pattern)
-#   3. fork per connection, the parent closing its copy at once: 6
-#      sequential and 6 concurrent clients
+#   3. fork per connection, the parent closing its copy at once: 5
+#      sequential and 6 concurrent clients; 3b. inetd style: the child
+#      execs /bin/cat with the connection as its stdin and stdout
+#      (vfs/exec.c's relay)
 #   4. socat TCP-LISTEN,fork: sequential and concurrent clients
 #   5. a worker SIGKILLed in the middle of a transfer: the other keeps
 #      serving, and the master's telemetry still answers
@@ -138,6 +140,23 @@ else
 		ok "fork per connection, the parent's copy closed first: 5 sequential + 6 concurrent clients echoed byte-exact, every child exited 0"
 	else
 		bad "forkconn: sequential '$r1', concurrent '$r2', server exit $rc ($(tail -2 "$TMP/fc.out" | tr '\n' ' '))"
+	fi
+fi
+stop_all
+
+# 3b. inetd style: fork, dup2 the connection to 0 and 1, exec /bin/cat
+in_ns "${HENV[@]}" "$SRV" inetd $STACK 7104 7 >"$TMP/in.out" 2>&1 &
+IN=$!
+if ! wait_port $STACK 7104; then
+	bad "inetd: $STACK:7104 not reachable"
+else
+	r1=$(clients 7104 3 300000 1)
+	r2=$(clients 7104 3 100000 3)
+	wait $IN; rc=$?
+	if [[ $r1 == "bad 0 pids"* && $r2 == "bad 0 pids"* ]] && [ $rc = 0 ]; then
+		ok "inetd style (fork, dup2 to 0 and 1, exec /bin/cat): 3 sequential x 300 KB + 3 concurrent clients echoed byte-exact by cat"
+	else
+		bad "inetd: sequential '$r1', concurrent '$r2', server exit $rc ($(tail -2 "$TMP/in.out" | tr '\n' ' '))"
 	fi
 fi
 stop_all
