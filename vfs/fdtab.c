@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "vfs/vfs_priv.h"
 
@@ -32,11 +34,12 @@ int vfs_fdtab_init(int initial)
 		return 0;
 	if (initial < 64)
 		initial = 64;
-	s = calloc((size_t)initial, sizeof(*s));
+	s = vfs_shm_alloc((size_t)initial * sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	atomic_store(&vfs_fdt.slots, s);
 	atomic_store(&vfs_fdt.n, initial);
+	vfs_procs_set_table(s, initial);
 	return 0;
 }
 
@@ -47,13 +50,14 @@ static int grow(int fd)
 	_Atomic(struct vfs_obj *) *old = atomic_load(&vfs_fdt.slots), *s;
 	while (m <= fd)
 		m *= 2;
-	s = calloc((size_t)m, sizeof(*s));
+	s = vfs_shm_alloc((size_t)m * sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		atomic_store(&s[i], atomic_load(&old[i]));
 	atomic_store_explicit(&vfs_fdt.slots, s, memory_order_release);
 	atomic_store_explicit(&vfs_fdt.n, m, memory_order_release);
+	vfs_procs_set_table(s, m);
 	return 0;
 }
 
@@ -216,16 +220,39 @@ struct vfs_epoll *vfs_epoll_new(void)
 /* fork. The child's table is a copy of this one (the kernel copies the
  * fds), so every object it names gets one more fd reference, taken before
  * the fork under the writers' lock (no close in another thread can bring
- * a count to 0 in between) and given back if the fork fails. */
+ * a count to 0 in between) and given back if the fork fails. The table
+ * is in shared memory (a reaper in another process reads a dead one's:
+ * procs.c), so the child's copy is made here too, before the fork: a copy
+ * made in the child would race with the parent's next close. */
+static _Atomic(struct vfs_obj *) *fork_copy;
+static size_t fork_copy_len;   /* bytes; set when fork_copy is an mmap */
+
 void vfs_fdtab_fork_prepare(void)
 {
-	int n, fd;
+	int n, hi, fd;
+	_Atomic(struct vfs_obj *) *s;
 	pthread_mutex_lock(&vfs_fdt.lock);
-	n = atomic_load(&vfs_fdt.hi);
-	for (fd = 0; fd < n; fd++) {
+	n = atomic_load(&vfs_fdt.n);
+	hi = atomic_load(&vfs_fdt.hi);
+	fork_copy_len = 0;
+	s = n ? vfs_shm_alloc((size_t)n * sizeof(*s)) : NULL;
+	if (!s && n) { /* the arena is full: a private copy (not reaped);
+			* no malloc here: libc's fork holds its locks */
+		long m = hook_raw_syscall(SYS_mmap, 0, (long)n * (long)sizeof(*s),
+					  PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m >= 0 || m < -4095) {
+			s = (void *)m;
+			fork_copy_len = (size_t)n * sizeof(*s);
+		}
+	}
+	fork_copy = s;
+	for (fd = 0; fd < hi; fd++) {
 		struct vfs_obj *o = vfs_fd_peek(fd);
 		if (o)
 			atomic_fetch_add(&o->fd_refs, 1);
+		if (s)
+			atomic_store(&s[fd], o);
 	}
 }
 
@@ -238,14 +265,41 @@ void vfs_fdtab_fork_parent(int failed)
 		if (o) /* never the last: this table still holds it */
 			atomic_fetch_sub(&o->fd_refs, 1);
 	}
+	if (fork_copy_len)
+		(void)hook_raw_syscall(SYS_munmap, (long)fork_copy, (long)fork_copy_len,
+				       0, 0, 0, 0);
+	else if (failed && fork_copy)
+		vfs_shm_free(fork_copy);
+	fork_copy = NULL;
 	pthread_mutex_unlock(&vfs_fdt.lock);
 }
 
 /* In the child: the writers' lock is the parent's copy, taken for the
- * fork; the child has only the forking thread. */
+ * fork; the child has only the forking thread. It takes the copy the
+ * parent made for it (without one: no fd of the parent's is vfs/'s). */
 void vfs_fdtab_fork_child(void)
 {
+	int n = atomic_load(&vfs_fdt.n);
 	pthread_mutex_init(&vfs_fdt.lock, NULL);
+	if (!fork_copy) {
+		atomic_store(&vfs_fdt.n, 0);
+		return;
+	}
+	atomic_store(&vfs_fdt.slots, fork_copy);
+	if (!fork_copy_len)
+		vfs_procs_set_table(fork_copy, n);
+	fork_copy = NULL;
+}
+
+/* A dead process's table (procs.c): give back every fd it held. */
+void vfs_fdtab_reap(_Atomic(struct vfs_obj *) *slots, int n)
+{
+	int i;
+	for (i = 0; i < n; i++) {
+		struct vfs_obj *o = atomic_exchange(&slots[i], NULL);
+		if (o)
+			(void)drop_fd_ref(o);
+	}
 }
 
 int vfs_obj_live(int kind)

@@ -360,6 +360,7 @@ static void async_signals(sigset_t *s)
 static void *progress_main(void *arg)
 {
 	struct vfs_inst *in = arg;
+	uint64_t last_reap = 0;
 	sigset_t all;
 	async_signals(&all);
 	/* but the signal arming raises on this thread (net_tap's: blocked,
@@ -380,6 +381,13 @@ static void *progress_main(void *arg)
 		int npf = 0, armed = 0, wfd;
 		uint64_t now, dl, lease;
 		unsigned got;
+
+		/* what processes that died still held (procs.c) */
+		now = vfs_now_ns();
+		if (in->idx == 0 && now - last_reap >= 500000000ull) {
+			last_reap = now;
+			vfs_procs_reap();
+		}
 
 		/* A program thread polled in the last 1 ms (or its spin
 		 * budget): its polls run the queue, the timers and the

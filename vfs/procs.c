@@ -20,6 +20,8 @@
  * and given back when the thread exits.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <linux/futex.h>
@@ -35,6 +37,11 @@ struct vfs_proc {
 	pthread_mutex_t lock;     /* wlist */
 	struct vfs_waiter *wlist; /* waiters of this process's threads */
 	int bell_started;         /* (this process) its doorbell thread runs */
+	/* its fd table (fdtab.c, in shared memory): what a reaper gives
+	 * back when the process died without doing so itself */
+	_Atomic(struct vfs_obj *) *fdt;
+	int fdt_n;
+	atomic_int reaping;
 };
 
 struct procs {
@@ -54,7 +61,7 @@ static long raw3(long nr, long a, long b, long c)
 	return hook_raw_syscall(nr, a, b, c, 0, 0, 0);
 }
 
-static struct vfs_proc *proc_take(long pid)
+static struct vfs_proc *proc_take(long pid, int may_reap)
 {
 	int i;
 	if (!procs) {
@@ -66,13 +73,7 @@ static struct vfs_proc *proc_take(long pid)
 	vfs_mutex_lock(&procs->lock);
 	for (i = 0; i < MAX_PROC; i++) {
 		struct vfs_proc *p = &procs->p[i];
-		int free_rec = atomic_load(&p->pid) == 0;
-		/* a record whose process is gone (exit, SIGKILL) is taken
-		 * back once it has no waiter left */
-		if (!free_rec && !p->wlist &&
-		    raw3(SYS_kill, atomic_load(&p->pid), 0, 0) == -ESRCH)
-			free_rec = 1;
-		if (free_rec) {
+		if (atomic_load(&p->pid) == 0) {
 			memset(p, 0, sizeof(*p));
 			vfs_mutex_init(&p->lock);
 			atomic_store(&p->pid, (int)pid);
@@ -81,27 +82,120 @@ static struct vfs_proc *proc_take(long pid)
 		}
 	}
 	vfs_mutex_unlock(&procs->lock);
+	if (may_reap) { /* the records of the dead, then once more */
+		vfs_procs_reap();
+		return proc_take(pid, 0);
+	}
 	return NULL;
 }
 
 /* The calling process's record (made at its first use). NULL when more
  * than MAX_PROC processes share the arena. */
-static struct vfs_proc *proc_self(void)
+static struct vfs_proc *proc_self_reap(int may_reap)
 {
 	long pid = vfs_g.pid ? vfs_g.pid : raw3(SYS_getpid, 0, 0, 0);
 	if (self && atomic_load_explicit(&self->pid, memory_order_relaxed) ==
 		    (int)pid)
 		return self;
-	self = proc_take(pid);
+	self = proc_take(pid, may_reap);
 	return self;
 }
 
-/* In a fork child, from the fork call itself: nothing here is ours yet
- * (the parent's record, waiters and doorbell stay the parent's). */
+static struct vfs_proc *proc_self(void)
+{
+	return proc_self_reap(1);
+}
+
+/* In a fork child, from the fork call itself, before anything else of
+ * procs.c: nothing here is ours yet (the parent's record, waiters and
+ * doorbell stay the parent's; a record of our own comes with the pid). */
 void vfs_procs_fork_child(void)
 {
-	self = NULL;
 	tls_w = NULL;
+}
+
+void vfs_procs_set_table(_Atomic(struct vfs_obj *) *slots, int n)
+{
+	/* no reaping from here: the fork child's path (inside fork) */
+	struct vfs_proc *p = proc_self_reap(0);
+	if (!p)
+		return;
+	p->fdt_n = 0;
+	p->fdt = slots;
+	p->fdt_n = n;
+}
+
+/* Is pid gone: no such process, or a zombie (dead, not yet waited for
+ * by its parent: a prefork master that never waits) */
+static int proc_dead(int pid)
+{
+	char path[40], buf[512], *p;
+	long fd, n;
+	if (raw3(SYS_kill, pid, 0, 0) == -ESRCH)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = raw3(SYS_open, (long)path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd == -ENOENT;
+	n = raw3(SYS_read, fd, (long)buf, sizeof(buf) - 1);
+	(void)raw3(SYS_close, fd, 0, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* A process that died (kill(pid, 0): ESRCH, or a zombie) without giving back what it
+ * held, e.g. SIGKILLed, or whose threads slept when it exited: its fds
+ * go (a socket no other process holds is closed, as the kernel closes a
+ * dead process's files), its waiters leave every instance, its record is
+ * free again. Run by the first instance's progress thread about every
+ * 0.5 s, and by a process that finds no free record. */
+void vfs_procs_reap(void)
+{
+	int i, k;
+	if (!procs)
+		return;
+	for (i = 0; i < MAX_PROC; i++) {
+		struct vfs_proc *p = &procs->p[i];
+		struct vfs_waiter *w, *next;
+		int pid = atomic_load(&p->pid), zero = 0;
+		if (!pid || pid == (int)vfs_g.pid || !proc_dead(pid))
+			continue;
+		if (!atomic_compare_exchange_strong(&p->reaping, &zero, 1))
+			continue; /* another reaper has it */
+		if (atomic_load(&p->pid) != pid) {
+			atomic_store(&p->reaping, 0);
+			continue;
+		}
+		if (p->fdt) {
+			vfs_fdtab_reap(p->fdt, p->fdt_n);
+			vfs_shm_free(p->fdt); /* an arena block, now unused */
+			p->fdt = NULL;
+		}
+		for (k = 0; k < vfs_g.ninst; k++) {
+			struct vfs_inst *in = vfs_g.insts[k];
+			vfs_inst_lock(in);
+			for (w = in->waiters; w; w = next) {
+				next = w->next[in->idx];
+				if (w->proc == p)
+					vfs_waiter_del(in, w);
+			}
+			vfs_inst_unlock(in);
+		}
+		vfs_mutex_lock(&p->lock);
+		w = p->wlist;
+		p->wlist = NULL;
+		pthread_mutex_unlock(&p->lock);
+		for (; w; w = next) {
+			next = w->pnext;
+			vfs_shm_free(w);
+		}
+		vfs_mutex_lock(&procs->lock);
+		atomic_store(&p->pid, 0);
+		vfs_mutex_unlock(&procs->lock);
+	}
 }
 
 static void *bell_main(void *arg)

@@ -112,6 +112,7 @@ void *vfs_shm_alloc(size_t n)
 		return NULL;
 	c = size_class(n);
 	sz = (size_t)1 << c;
+	int fresh = 0;
 	vfs_mutex_lock(&a->lock);
 	b = a->free[c];
 	if (b) {
@@ -119,12 +120,14 @@ void *vfs_shm_alloc(size_t n)
 	} else if (a->used + sz <= ARENA_SIZE) {
 		b = (char *)a + a->used;
 		a->used += sz;
+		fresh = 1; /* never used: zero, and no page touched yet */
 	}
 	vfs_mutex_unlock(&a->lock);
 	if (!b)
 		return NULL;
 	*(unsigned *)b = c;
-	memset(b + HDR, 0, sz - HDR);
+	if (!fresh)
+		memset(b + HDR, 0, sz - HDR);
 	return b + HDR;
 }
 

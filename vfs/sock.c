@@ -1225,8 +1225,8 @@ void vfs_after_fork_child(void)
 {
 	vfs_g.pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
 	vfs_g.closed_here = 0;
-	vfs_fdtab_fork_child();
 	vfs_procs_fork_child();
+	vfs_fdtab_fork_child();
 }
 
 /* sendfile(out = netfuse socket, in = kernel file): read in chunks and

@@ -172,6 +172,11 @@ int vfs_procs_mine(const struct vfs_waiter *w);
 void vfs_procs_kick(struct vfs_waiter *w);
 int vfs_procs_bell_start(void);
 void vfs_procs_fork_child(void);
+/* The calling process's fd table (where it is, for procs.c's reaper) */
+void vfs_procs_set_table(_Atomic(struct vfs_obj *) *slots, int n);
+/* Release what processes that died (SIGKILL) held: their fds (sockets
+ * no other process holds are closed), their waiters. No lock held. */
+void vfs_procs_reap(void);
 
 /* ---- fd table (fdtab.c) --------------------------------------------- */
 struct vfs_fdtab {
@@ -217,6 +222,7 @@ struct vfs_epoll *vfs_epoll_new(void);
 void vfs_fdtab_fork_prepare(void);
 void vfs_fdtab_fork_parent(int failed);
 void vfs_fdtab_fork_child(void);
+void vfs_fdtab_reap(_Atomic(struct vfs_obj *) *slots, int n);
 /* Counts, for tests: live objects per kind. */
 int vfs_obj_live(int kind);
 

@@ -210,12 +210,21 @@ import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
 f = s.makefile("rb")
 print(f.readline().strip().decode(), flush=True)
+how = "not closed"
+s.settimeout(5)  # the dead worker's socket must end well before this
 try:
-    for _ in range(2000):  # a transfer that is cut
-        s.sendall(b"x" * 4096); s.recv(65536); time.sleep(0.002)
-except OSError:
-    pass
+    for _ in range(5000):  # a transfer that is cut
+        s.sendall(b"x" * 4096)
+        if not s.recv(65536):
+            how = "EOF"; break
+        time.sleep(0.002)
+except socket.timeout:
+    how = "not closed (5 s without data)"
+except OSError as e:
+    how = "reset"
+print("victim connection:", how, flush=True)
 PY
+	VC=$!
 	for _ in $(seq 50); do [ -s "$TMP/victim" ] && break; sleep 0.1; done
 	vp=$(head -1 "$TMP/victim")
 	sleep 0.3
@@ -228,6 +237,15 @@ PY
 			ok "a worker SIGKILLed mid-transfer: the other served 12 more clients byte-exact"
 		else
 			bad "sigkill: after killing $vp: $r"
+		fi
+		# the dead worker's connection is closed for it, as the kernel
+		# closes a killed process's sockets (vfs/procs.c's reaper)
+		wait $VC
+		vend=$(sed -n 2p "$TMP/victim")
+		if [[ $vend == *EOF* || $vend == *reset* ]]; then
+			ok "the SIGKILLed worker's connection is closed for it (the client saw ${vend#victim connection: })"
+		else
+			bad "sigkill: the dead worker's connection: '$vend'"
 		fi
 		# the telemetry is the stack's: still served after a child died
 		np=$(passive "$MASTER")
