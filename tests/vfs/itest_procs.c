@@ -8,6 +8,8 @@
  *   prefork-epoll ADDR PORT W  the same, each worker with its own epoll
  *                              set over the inherited non-blocking
  *                              listener (nginx's pattern)
+ *   reuseport ADDR PORT W      fork W workers; each opens its own
+ *                              SO_REUSEPORT listener on PORT and serves
  *   forkconn ADDR PORT N       accept in the parent, fork a child per
  *                              connection (the parent closes its copy at
  *                              once), N connections, then wait and exit
@@ -149,6 +151,43 @@ static int prefork(const char *addr, int port, int w, int use_epoll)
 	return 0;
 }
 
+/* each worker opens its own SO_REUSEPORT listener after the fork */
+static int reuseport(const char *addr, int port, int w)
+{
+	struct sockaddr_in u = { .sin_family = AF_INET };
+	int i, us = socket(AF_INET, SOCK_DGRAM, 0);
+	/* the master's own socket starts the stack the workers share (a
+	 * process that forks before it has one gives its children nothing
+	 * to share: each would start its own) */
+	if (us < 0 || inet_pton(AF_INET, addr, &u.sin_addr) != 1 ||
+	    bind(us, (struct sockaddr *)&u, sizeof(u)) < 0)
+		die("master's socket");
+	for (i = 0; i < w; i++) {
+		pid_t p = fork();
+		if (p < 0)
+			die("fork");
+		if (p == 0) {
+			struct sockaddr_in a = { .sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port) };
+			int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
+			if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEPORT, &one,
+						sizeof(one)) < 0)
+				die("SO_REUSEPORT");
+			if (inet_pton(AF_INET, addr, &a.sin_addr) != 1 ||
+			    bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+			    listen(l, 64) < 0)
+				die("bind/listen");
+			worker_blocking(l);
+			_exit(0);
+		}
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
 static int forkconn(const char *addr, int port, int n, int inetd)
 {
 	int l = listen_on(addr, port), i, bad = 0;
@@ -199,6 +238,8 @@ int main(int argc, char **argv)
 		return prefork(argv[2], atoi(argv[3]), atoi(argv[4]), 0);
 	if (!strcmp(argv[1], "prefork-epoll"))
 		return prefork(argv[2], atoi(argv[3]), atoi(argv[4]), 1);
+	if (!strcmp(argv[1], "reuseport"))
+		return reuseport(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(argv[1], "forkconn"))
 		return forkconn(argv[2], atoi(argv[3]), atoi(argv[4]), 0);
 	if (!strcmp(argv[1], "inetd"))

@@ -12,7 +12,8 @@
 # checks its bytes. Cases:
 #   1. prefork, 2 workers accepting (blocking) on the inherited
 #      listener: 16 concurrent clients, both workers serve
-#   2. the same with each worker's own epoll set (nginx's pattern)
+#   2. the same with each worker's own epoll set (nginx's pattern);
+#      2b. each worker opens its own SO_REUSEPORT listener after fork
 #   3. fork per connection, the parent closing its copy at once: 5
 #      sequential and 6 concurrent clients; 3b. inetd style: the child
 #      execs /bin/cat with the connection as its stdin and stdout
@@ -142,6 +143,21 @@ for mode in prefork prefork-epoll; do
 	fi
 	stop_all
 done
+
+# 2b. SO_REUSEPORT listeners each worker opens after the fork
+in_ns "${HENV[@]}" "$SRV" reuseport $STACK 7105 2 >"$TMP/rp.out" 2>&1 &
+if ! wait_port $STACK 7105; then
+	bad "reuseport: $STACK:7105 not reachable ($(tail -2 "$TMP/rp.out" | tr '\n' ' '))"
+else
+	r=$(clients 7105 24 50000 8 1)
+	np=$(echo "$r" | sed -n 's/.*pids //p' | tr ',' '\n' | grep -c .)
+	if [[ $r == "bad 0 pids"* ]] && [ "$np" -ge 2 ]; then
+		ok "SO_REUSEPORT listeners opened by 2 workers after fork: 24 clients echoed byte-exact, spread over $np processes"
+	else
+		bad "reuseport: $r ($(tail -2 "$TMP/rp.out" | tr '\n' ' '))"
+	fi
+fi
+stop_all
 
 # 3. fork per connection; the parent closes its copy before the child
 # has served a byte
