@@ -206,6 +206,10 @@ int nf_io_link_up(const struct nf_io *io);
  * or --no-huge memfd memory, the devices' fds) is shared with the
  * parent; DPDK's own threads (telemetry, interrupts) stay the parent's. */
 void nf_io_fork_child(void);
+/* In a process forked from the one that started io/ (which is gone): the
+ * device's per-process duties (net_tap's rx signal) move to this one.
+ * 0 or -errno. */
+int nf_io_takeover(void);
 
 /* Nanoseconds nf_io_init() took, from the call to a started port, and
  * the part of it spent in rte_eal_init(). */

@@ -145,6 +145,7 @@ int nf_io_fd_is_anon(int fd, const char *kind);
  * returns the number of tun fds redirected or -errno */
 int nf_io_tapsig_start(const char *ifname);
 void nf_io_tapsig_stop(void);
+void nf_io_tapsig_forget(void);
 
 /* io/kif.c: the kernel side of a net_tap */
 int nf_io_kif_setup(const char *ifname, uint32_t addr_be, uint8_t plen);

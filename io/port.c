@@ -791,6 +791,19 @@ uint16_t nf_io_nb_queues(const struct nf_io *io)
 void nf_io_fork_child(void)
 {
 	RTE_PER_LCORE(_lcore_id) = LCORE_ID_ANY;
+	nf_io_tapsig_forget();
+}
+
+int nf_io_takeover(void)
+{
+	struct nf_io *io = the_io;
+	if (io == NULL)
+		return -ENODEV;
+	/* net_tap's per-frame signal (its rx trigger) now comes here: the
+	 * process it went to is gone */
+	if (io->tapsig && nf_io_tapsig_start(io->cfg.tap_iface) <= 0)
+		return -EAGAIN;
+	return 0;
 }
 
 int nf_io_link_up(const struct nf_io *io)

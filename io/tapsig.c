@@ -132,6 +132,13 @@ int nf_io_tapsig_start(const char *ifname)
 	return moved;
 }
 
+/* In a fork child: the thread is the parent's (not copied by fork) */
+void nf_io_tapsig_forget(void)
+{
+	sig_running = 0;
+	atomic_store(&sig_tid, 0);
+}
+
 void nf_io_tapsig_stop(void)
 {
 	if (!sig_running)

@@ -472,6 +472,43 @@ static void *progress_main(void *arg)
 	return NULL;
 }
 
+/* Progress threads this process runs for instances whose process is
+ * gone (vfs_inst_takeover) */
+static pthread_t taken_thr[VFS_MAX_INST];
+static int (*p_io_takeover)(void); /* io/'s nf_io_takeover */
+
+void vfs_inst_takeover(void)
+{
+	int i, took = 0, me = (int)vfs_g.pid;
+	sigset_t all, old;
+	if (atomic_load(&vfs_g.inst_state) != 1 || !me)
+		return;
+	for (i = 0; i < vfs_g.ninst; i++) {
+		struct vfs_inst *in = vfs_g.insts[i];
+		int pid = atomic_load(&in->prog_pid);
+		if (!pid || pid == me || !vfs_procs_dead(pid) ||
+		    !atomic_compare_exchange_strong(&in->prog_pid, &pid, me))
+			continue;
+		async_signals(&all);
+		(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all,
+				       (long)&old, 8, 0, 0);
+		hook_guard_enter();
+		if (pthread_create(&taken_thr[i], NULL, progress_main, in) == 0)
+			took++;
+		else
+			atomic_store(&in->prog_pid, pid); /* another may */
+		hook_guard_leave();
+		(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK,
+				       (long)&old, 0, 8, 0, 0);
+	}
+	if (took) {
+		if (p_io_takeover)
+			(void)p_io_takeover();
+		vfs_log(2, "the process that ran the stack's progress is gone: "
+			"pid %d runs it for %d instance(s)", me, took);
+	}
+}
+
 int vfs_inst_start(struct vfs_inst *in)
 {
 	int r;
@@ -487,6 +524,8 @@ int vfs_inst_start(struct vfs_inst *in)
 		return -r;
 	}
 	in->thr_started = 1;
+	atomic_store(&in->prog_pid, (int)(vfs_g.pid ? vfs_g.pid :
+					  raw3(SYS_getpid, 0, 0, 0)));
 	return 0;
 }
 
@@ -954,6 +993,7 @@ static int load_nfio(void)
 	}
 	p_io_fork_child = (void (*)(void))(uintptr_t)dlsym(h,
 		"nf_io_fork_child");
+	p_io_takeover = (int (*)(void))(uintptr_t)dlsym(h, "nf_io_takeover");
 	r = insts_start(nq);
 	if (r < 0)
 		return r;

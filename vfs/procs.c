@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
@@ -127,7 +128,7 @@ void vfs_procs_set_table(_Atomic(struct vfs_obj *) *slots, int n)
 
 /* Is pid gone: no such process, or a zombie (dead, not yet waited for
  * by its parent: a prefork master that never waits) */
-static int proc_dead(int pid)
+int vfs_procs_dead(int pid)
 {
 	char path[40], buf[512], *p;
 	long fd, n;
@@ -161,7 +162,7 @@ void vfs_procs_reap(void)
 		struct vfs_proc *p = &procs->p[i];
 		struct vfs_waiter *w, *next;
 		int pid = atomic_load(&p->pid), zero = 0;
-		if (!pid || pid == (int)vfs_g.pid || !proc_dead(pid))
+		if (!pid || pid == (int)vfs_g.pid || !vfs_procs_dead(pid))
 			continue;
 		if (!atomic_compare_exchange_strong(&p->reaping, &zero, 1))
 			continue; /* another reaper has it */
@@ -201,6 +202,7 @@ void vfs_procs_reap(void)
 static void *bell_main(void *arg)
 {
 	struct vfs_proc *p = arg;
+	struct timespec sec = { 1, 0 };
 	sigset_t all;
 	sigfillset(&all);
 	sigdelset(&all, SIGSYS);
@@ -224,7 +226,11 @@ static void *bell_main(void *arg)
 			}
 		pthread_mutex_unlock(&p->lock);
 		(void)hook_raw_syscall(SYS_futex, (long)&p->bell, FUTEX_WAIT, v,
-				       0, 0, 0);
+				       (long)&sec, 0, 0);
+		/* the process serving the instances' progress may be gone
+		 * (a daemonizing nginx: the parent that started the stack
+		 * exits, its children serve) */
+		vfs_inst_takeover();
 	}
 	return NULL;
 }

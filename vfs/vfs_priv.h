@@ -177,6 +177,11 @@ void vfs_procs_set_table(_Atomic(struct vfs_obj *) *slots, int n);
 /* Release what processes that died (SIGKILL) held: their fds (sockets
  * no other process holds are closed), their waiters. No lock held. */
 void vfs_procs_reap(void);
+/* Is pid gone (no such process, or a zombie)? */
+int vfs_procs_dead(int pid);
+/* (doorbell thread, about every 1 s) If the process running an
+ * instance's progress thread is gone, run it here (inst.c). */
+void vfs_inst_takeover(void);
 
 /* ---- fd table (fdtab.c) --------------------------------------------- */
 struct vfs_fdtab {
@@ -279,7 +284,11 @@ struct vfs_inst {
 	int thr_started;
 	int thr_tid;              /* its thread id (telemetry) */
 	atomic_int stop;
-	int ctl_fd;               /* eventfd: kick the progress thread */
+	int ctl_fd;               /* eventfd: kick the progress thread (an fd
+				   * of the process that started the stack,
+				   * inherited by its fork children) */
+	atomic_int prog_pid;      /* the process whose progress thread serves
+				   * it; another takes over when it is gone */
 	/* the thread spinning on this instance and until when (a lease, no
 	 * release needed; vfs_spin_ok) */
 	_Atomic uintptr_t spin_owner;

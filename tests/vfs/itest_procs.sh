@@ -23,6 +23,8 @@
 #      serving, and the master's telemetry still answers
 #   6. nginx, master_process on, 2 workers, listening on the stack's
 #      address only: a 1 MiB file to 12 parallel clients, byte-exact
+#   7. nginx as by default (daemon on): the process that started the
+#      stack exits; a worker's process takes over its progress
 set -u
 cd "$(dirname "$0")/../.."
 B=${B:-build}
@@ -333,6 +335,42 @@ PY
 			ok "nginx master_process on, 2 workers, on the stack's address only: 12 parallel clients x 2 x 1 MiB byte-exact, $np passive opens in the stack's telemetry"
 		else
 			bad "nginx 2 workers: '$r', $nw workers, $np passive opens ($(tail -3 "$TMP/ngx/error.log" 2>/dev/null | tr '\n' ' '))"
+		fi
+	fi
+	stop_all
+	# 7. nginx as it runs by default (daemon on): the process that opened
+	# the listener and started the stack forks the master and exits;
+	# the workers' processes take over the stack's progress
+	sed -i 's/^daemon off;$//' "$TMP/nginx.conf"
+	rm -f "$TMP/ngx/nginx.pid"
+	if ! in_ns "${HENV[@]}" timeout 20 nginx -c "$TMP/nginx.conf" -p "$TMP/ngx" \
+		>"$TMP/ngd.out" 2>&1; then
+		bad "nginx (daemon on) did not start: $(tail -2 "$TMP/ngd.out")"
+	elif ! wait_port $STACK 8080; then
+		bad "nginx (daemon on): $STACK:8080 not reachable after the starting process exited"
+	else
+		r=$(in_ns timeout 60 python3 - $STACK "$TMP/www/big.bin" <<'PY'
+import http.client, sys, threading
+host, path = sys.argv[1], sys.argv[2]
+want = open(path, "rb").read()
+bad = [0]
+def one():
+    try:
+        c = http.client.HTTPConnection(host, 8080, timeout=20)
+        c.request("GET", "/big.bin")
+        if c.getresponse().read() != want: bad[0] += 1
+    except Exception as e:
+        bad[0] += 1; print(e, file=sys.stderr)
+ts = [threading.Thread(target=one) for _ in range(12)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("bad", bad[0])
+PY
+)
+		if [ "$r" = "bad 0" ]; then
+			ok "nginx with daemon on (the process that started the stack exits): 12 parallel clients x 1 MiB byte-exact"
+		else
+			bad "nginx daemon on: '$r'"
 		fi
 	fi
 	stop_all
