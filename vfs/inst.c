@@ -557,8 +557,8 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 	in->idx = idx;
 	snprintf(in->label, sizeof(in->label), "netfuse#%d", idx);
 	in->ctl_fd = -1;
-	vfs_mutex_init(&in->lock);
-	vfs_mutex_init(&in->inbox.m);
+	vfs_mutex_init_fast(&in->lock);
+	vfs_mutex_init_fast(&in->inbox.m);
 	in->st = st;
 	in->ops = ops;
 	in->max_socks = ns_stack_max_socks(st);

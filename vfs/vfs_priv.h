@@ -160,6 +160,8 @@ void vfs_shm_obj_put(struct vfs_obj *o);
 int vfs_shm_obj_live(int kind);
 /* Process-shared robust mutexes: a holder's death hands the lock on. */
 void vfs_mutex_init(pthread_mutex_t *m);
+/* Process-shared only (the instances' hot locks, see shm.c) */
+void vfs_mutex_init_fast(pthread_mutex_t *m);
 void vfs_mutex_lock(pthread_mutex_t *m);
 int vfs_mutex_trylock(pthread_mutex_t *m);
 static inline void vfs_mutex_unlock(pthread_mutex_t *m)
