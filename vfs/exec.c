@@ -245,13 +245,7 @@ void vfs_exec_relay(void)
 		/* no handler of the program runs in the relay; the
 		 * synchronous signals stay open (the hook's SIGSYS) */
 		sigset_t all;
-		sigfillset(&all);
-		sigdelset(&all, SIGSYS);
-		sigdelset(&all, SIGSEGV);
-		sigdelset(&all, SIGBUS);
-		sigdelset(&all, SIGILL);
-		sigdelset(&all, SIGFPE);
-		sigdelset(&all, SIGTRAP);
+		vfs_async_signals(&all);
 		(void)raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0, 8, 0, 0);
 		if (vfs_fork_raw() == 0) {
 			relay_close_others(p, n);

@@ -346,7 +346,7 @@ void vfs_inst_timer_check(struct vfs_inst *in)
 /* Every signal but the synchronous ones: the hook's SIGSYS (Syscall
  * User Dispatch) and SIGSEGV must still reach it, and a fault with its
  * signal blocked kills the process. */
-static void async_signals(sigset_t *s)
+void vfs_async_signals(sigset_t *s)
 {
 	sigfillset(s);
 	sigdelset(s, SIGSYS);
@@ -362,7 +362,7 @@ static void *progress_main(void *arg)
 	struct vfs_inst *in = arg;
 	uint64_t last_reap = 0;
 	sigset_t all;
-	async_signals(&all);
+	vfs_async_signals(&all);
 	/* but the signal arming raises on this thread (net_tap's: blocked,
 	 * it stays pending and the driver's rx trigger never moves) */
 	if (in->ops && in->ops->wake_signal > 0)
@@ -489,7 +489,7 @@ void vfs_inst_takeover(void)
 		if (!pid || pid == me || !vfs_procs_dead(pid) ||
 		    !atomic_compare_exchange_strong(&in->prog_pid, &pid, me))
 			continue;
-		async_signals(&all);
+		vfs_async_signals(&all);
 		(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all,
 				       (long)&old, 8, 0, 0);
 		hook_guard_enter();
@@ -1094,7 +1094,7 @@ int vfs_inst_get(struct vfs_inst **out)
 	}
 	if (s < 0)
 		return -ENETDOWN;
-	async_signals(&all);
+	vfs_async_signals(&all);
 	/* threads started meanwhile (DPDK's, our progress threads) inherit
 	 * every signal blocked: a program's handler never runs on them
 	 * (their calls bypass vfs/: it would act on placeholders) */

@@ -204,13 +204,7 @@ static void *bell_main(void *arg)
 	struct vfs_proc *p = arg;
 	struct timespec sec = { 1, 0 };
 	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSYS);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGTRAP);
+	vfs_async_signals(&all);
 	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, 0,
 			       8, 0, 0);
 	hook_guard_enter();
@@ -243,6 +237,7 @@ int vfs_procs_bell_start(void)
 	struct vfs_proc *p = proc_self();
 	pthread_t t;
 	pthread_attr_t a;
+	sigset_t all, old;
 	int r;
 	if (!p)
 		return -EMFILE;
@@ -251,9 +246,16 @@ int vfs_procs_bell_start(void)
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&a, 64 * 1024);
+	/* born with the program's signals blocked: none of its handlers
+	 * runs there before bell_main sets its own mask */
+	vfs_async_signals(&all);
+	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all,
+			       (long)&old, 8, 0, 0);
 	hook_guard_enter();
 	r = pthread_create(&t, &a, bell_main, p);
 	hook_guard_leave();
+	(void)hook_raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0,
+			       8, 0, 0);
 	pthread_attr_destroy(&a);
 	if (r)
 		return -r;

@@ -28,6 +28,7 @@
 #define VFS_PRIV_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -168,6 +169,9 @@ static inline void vfs_mutex_unlock(pthread_mutex_t *m)
 {
 	pthread_mutex_unlock(m);
 }
+/* Every signal but the synchronous ones (the hook's SIGSYS, SIGSEGV,
+ * SIGBUS, SIGILL, SIGFPE, SIGTRAP): what vfs/'s own threads block */
+void vfs_async_signals(sigset_t *s);
 /* The calling thread's waiter (see procs.c), or NULL with -errno. */
 struct vfs_waiter *vfs_waiter_get(int *err);
 int vfs_procs_mine(const struct vfs_waiter *w);
