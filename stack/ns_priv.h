@@ -11,6 +11,7 @@
  *   tcp_timer.c TCP timers                tcp_cc.c  NewReno / CUBIC
  *   tcp_subr.c TCB life cycle, state changes, options
  *   sock.c    socket table, binding, the public socket API
+ *   sock_move.c  a connection moved to another instance
  *   cksum.c   Internet checksum           rss.c   Toeplitz hash
  */
 #ifndef NS_PRIV_H
@@ -500,6 +501,8 @@ void ns_rack_mark_lost(struct ns_tcb *tp, uint32_t start, uint32_t end);
 void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu);
 void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state);
+/* put a TCP socket on the timer list (SF_ACTIVE) */
+void ns_tcp_act_insert(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so);
 uint32_t ns_tcp_iss(struct ns_stack *st, uint32_t lip_be, uint16_t lport_be,
 		    uint32_t rip_be, uint16_t rport_be);

@@ -123,7 +123,7 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(tcp_syncookies_sent) X(tcp_syncookies_ok) X(drop_tcp_syncookie) \
 	X(drop_tx_nobuf) X(drop_tx_full) \
 	X(tcp_rcvbuf_grown) X(tcp_sndbuf_grown) X(tcp_dsack_rcvd) X(tcp_undo) X(tcp_undo_eifel) X(tcp_tlp_probes) X(tcp_tlp_recoveries) \
-	X(rx_steered_out) X(arp_shared_in)
+	X(rx_steered_out) X(arp_shared_in) X(tcp_moved_out) X(tcp_moved_in)
 
 struct ns_counters {
 #define NS_X_FIELD(n) uint64_t n;
@@ -297,5 +297,17 @@ void ns_arp_learn(struct ns_stack *st, uint32_t ip_be, const uint8_t mac[6]);
 /* Up to max sds whose readiness may have changed since the last call
  * (each reported once; the list is then emptied). */
 int ns_stack_changed(struct ns_stack *st, int *sds, int max);
+
+/* Move accepted TCP connection sd of instance `from` to instance `to`
+ * (same process and configuration; the caller holds both): its TCB,
+ * unread and unacknowledged bytes, timers and options go to a new slot of
+ * `to`, whose sd is returned; `from`'s slot is freed without a segment
+ * sent (output it owed is flushed first). Its readiness is reported
+ * under the new sd (ns_stack_changed). -EBUSY when it cannot move (not
+ * an accepted connection in ESTABLISHED or CLOSE_WAIT, a listener's,
+ * orphaned, rings of other sizes), -ENOBUFS when `to` has no free slot,
+ * -EBADF for a bad sd. Segments of its flow that reach `from` afterwards
+ * find no socket: the steering callback hands them on (sock_move.c). */
+int ns_sock_move(struct ns_stack *from, int sd, struct ns_stack *to);
 
 #endif

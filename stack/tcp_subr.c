@@ -86,7 +86,7 @@ void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so)
 	tp->persist_ns = NS_TCP_PERSIST_MIN_NS;
 }
 
-static void act_insert(struct ns_stack *st, struct ns_sock *so)
+void ns_tcp_act_insert(struct ns_stack *st, struct ns_sock *so)
 {
 	uint32_t sd = ns_sd(st, so);
 	if (so->sf & SF_ACTIVE)
@@ -112,7 +112,7 @@ void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state)
 	switch (state) {
 	case NS_TCPS_SYN_SENT:
 	case NS_TCPS_SYN_RECEIVED:
-		act_insert(st, so);
+		ns_tcp_act_insert(st, so);
 		break;
 	case NS_TCPS_ESTABLISHED:
 		so->sf |= SF_WASCONN;
