@@ -395,6 +395,18 @@ int vfs_setup(vfs_getenv_fn get, void *arg)
 			vfs_g.spin_fixed = 1;
 		}
 	}
+	vfs_g.move_off = 0;
+	v = get(arg, "NETFUSE_MOVE");
+	if (v && *v) {
+		if (!strcmp(v, "0")) {
+			vfs_g.move_off = 1;
+		} else if (strcmp(v, "1")) {
+			vfs_log(0, "NETFUSE_MOVE='%s': want 1 (move accepted "
+				"connections to the instance of the thread "
+				"using them, the default) or 0; using 1", v);
+			rc = -EINVAL;
+		}
+	}
 	vfs_g.exit_linger_ns = 2000000000ull;
 	v = get(arg, "NETFUSE_EXIT_LINGER_MS");
 	if (v && *v) {

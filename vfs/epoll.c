@@ -266,9 +266,11 @@ long vfs_sys_epoll_ctl(const struct hook_call *c, struct vfs_epoll *ep)
 	}
 	pthread_mutex_unlock(&ep->lock);
 	if (r == 0 && op != EPOLL_CTL_DEL && vfs_g.inst) {
-		struct vfs_inst *in = vfs_sock_inst(s) ? vfs_sock_inst(s) :
-						       vfs_g.inst;
-		vfs_inst_lock(in);
+		struct vfs_inst *in = NULL;
+		if (vfs_sock_inst(s))
+			(void)vfs_sock_switch(&in, s);
+		else
+			vfs_inst_switch(&in, vfs_g.inst);
 		if (!s->ep_owner) {
 			s->ep_owner = ep;
 		} else if (s->ep_owner != ep) {
@@ -726,7 +728,7 @@ static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
 				continue;
 			/* npoll under the owner's lock (a listener's
 			 * replicas report through the owner's socket) */
-			vfs_inst_switch(&held, vfs_sock_inst(socks[i]));
+			(void)vfs_sock_switch(&held, socks[i]);
 			socks[i]->npoll++;
 			if (ns_to_poll(vfs_sock_events_sw(socks[i], &held)) &
 			    ((uint32_t)(uint16_t)fds[i].events | POLLERR | POLLHUP))
@@ -745,7 +747,7 @@ static long poll_wait(struct pollfd *fds, struct vfs_sock **socks,
 		held = NULL;
 		for (i = 0; i < n; i++)
 			if (socks[i]) {
-				vfs_inst_switch(&held, vfs_sock_inst(socks[i]));
+				(void)vfs_sock_switch(&held, socks[i]);
 				socks[i]->npoll--;
 			}
 		vfs_inst_switch(&held, NULL);

@@ -249,6 +249,11 @@ static uintptr_t me_token(void)
 	return (uintptr_t)&tls_me ^ ((uintptr_t)vfs_g.pid << 47);
 }
 
+uintptr_t vfs_thread_token(void)
+{
+	return me_token();
+}
+
 int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0,
 		uint64_t budget)
 {
@@ -823,6 +828,9 @@ static int tel_instance(void *arg, struct nf_io_tel *t, const char *params)
 	p_tel_u64(t, "arp_shared_in", c.arp_shared_in);
 	p_tel_u64(t, "cross_instance_calls",
 		  atomic_load(&in->foreign_calls));
+	p_tel_u64(t, "moved_in", atomic_load(&in->moved_in));
+	p_tel_u64(t, "moved_out", atomic_load(&in->moved_out));
+	p_tel_u64(t, "move_failed", atomic_load(&in->move_failed));
 	p_tel_u64(t, "lock_contentions", atomic_load(&in->contended));
 	p_tel_u64(t, "polls", polls);
 	p_tel_u64(t, "progress_thread_tid", (uint64_t)in->thr_tid);

@@ -677,7 +677,7 @@ uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held)
 	if (!own)
 		return 0;
 	if (!s->rsd) {
-		vfs_inst_switch(held, own);
+		own = vfs_sock_switch(held, s);
 		return vfs_sock_events(own, s);
 	}
 	for (i = 0; i < vfs_g.ninst; i++) {
@@ -715,6 +715,8 @@ static long accept_any(struct vfs_inst *in, struct vfs_sock *s,
 		if (r >= 0) {
 			ns->sd = (int)r;
 			ns->route = VFS_R_NETFUSE;
+			ns->accept_tok = vfs_thread_token();
+			atomic_store(&ns->may_move, vfs_g.ninst > 1);
 			atomic_store_explicit(&ns->in, j, memory_order_release);
 			if ((unsigned)r < j->max_socks)
 				j->by_sd[r] = ns;
@@ -1616,7 +1618,7 @@ static long do_recvmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 }
 
 /* ---- the entry ----------------------------------------------------------- */
-long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
+static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 {
 	int fd = (int)c->arg[0];
 	struct vfs_inst *in;
@@ -1861,4 +1863,22 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 		return nf_sendfile(in, s, fd, c);
 	}
 	return HOOK_PASSTHROUGH;
+}
+
+/* A call on a socket of ours. With several instances it is counted in
+ * s->users for its length, and the socket may first move to the caller's
+ * instance (move.c). */
+long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
+{
+	long r;
+	if (vfs_g.ninst < 2)
+		return sock_call(c, s);
+	atomic_fetch_add(&s->users, 1);
+	while (atomic_load(&s->moving)) /* a few microseconds */
+		(void)raw(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+	if (atomic_load_explicit(&s->may_move, memory_order_relaxed))
+		vfs_sock_move_try(s);
+	r = sock_call(c, s);
+	atomic_fetch_sub(&s->users, 1);
+	return r;
 }

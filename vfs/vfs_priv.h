@@ -78,8 +78,19 @@ struct vfs_sock {
 	int type;                 /* (creator) SOCK_STREAM / SOCK_DGRAM */
 	int family;               /* (creator) AF_INET, or AF_INET6 (dual
 				   * stack: IPv4 as ::ffff:a.b.c.d, addr.c) */
-	/* The owning instance, set with sd (never changes after). */
+	/* The owning instance, set with sd. It changes only when an
+	 * accepted connection moves to its user's instance (move.c), under
+	 * both instances' locks and with no other call in progress: a
+	 * reader that locks it reads it again (vfs_sock_switch). */
 	struct vfs_inst *_Atomic in;
+	/* Calls in progress through vfs_sys_sock_call, and a move under
+	 * way (move.c: a call waits for it, then reads `in`) */
+	atomic_int users;
+	atomic_int moving;
+	/* An accepted connection that may still move, once (move.c), and
+	 * the thread that accepted it (whose calls do not move it) */
+	atomic_int may_move;
+	uintptr_t accept_tok;
 	/* A listener's replicas: rsd[i] is its sd in instance i (-1 none;
 	 * rsd[in->idx] == sd); NULL for every other socket. Set at listen,
 	 * under each instance's lock in turn; read under that lock. */
@@ -327,6 +338,9 @@ struct vfs_inst {
 	unsigned rx_hops;
 	uint64_t steered_in, steered_out, steer_full;
 	atomic_ullong foreign_calls; /* calls by threads of another instance */
+	/* connections moved here from another instance and away (move.c),
+	 * and moves given up (another call in progress, no room) */
+	atomic_ullong moved_in, moved_out, move_failed;
 	atomic_ullong contended;     /* lock found taken */
 	struct vfs_inbox inbox;
 } __attribute__((aligned(64)));
@@ -336,6 +350,16 @@ struct vfs_inst {
 struct vfs_inst *vfs_inst_mine(void);
 /* Bind the calling thread to in (tests; threads are bound at first use) */
 void vfs_inst_bind(struct vfs_inst *in);
+/* The calling thread, told apart from every other thread of every
+ * process sharing the instances */
+uintptr_t vfs_thread_token(void);
+
+/* ---- moving accepted connections to their user (move.c) ----------------- */
+/* The calling thread is about to make a call on s (counted in s->users):
+ * if s is an accepted connection of another instance used here for the
+ * first time by a thread other than its acceptor, move it to this
+ * thread's instance (NETFUSE_MOVE, default on). */
+void vfs_sock_move_try(struct vfs_sock *s);
 
 /* ---- steering between instances (steer.c) ------------------------------ */
 /* Set the stack callbacks of every instance (after they exist). */
@@ -367,6 +391,20 @@ static inline void vfs_inst_switch(struct vfs_inst **held,
 static inline struct vfs_inst *vfs_sock_inst(const struct vfs_sock *s)
 {
 	return atomic_load_explicit(&s->in, memory_order_acquire);
+}
+/* Hold the lock of s's owner (switching from *held's) and return it. The
+ * owner changes only under both instances' locks (move.c), so it is read
+ * again once its lock is held. */
+static inline struct vfs_inst *vfs_sock_switch(struct vfs_inst **held,
+					       struct vfs_sock *s)
+{
+	struct vfs_inst *in;
+	for (;;) {
+		in = vfs_sock_inst(s);
+		vfs_inst_switch(held, in);
+		if (vfs_sock_inst(s) == in)
+			return in;
+	}
 }
 /* May the calling thread spin (poll) in a wait that started at t0? One
  * thread at a time spins on an instance; the others sleep at once and
@@ -467,6 +505,8 @@ struct vfs_state {
 	uint64_t spin_ns;         /* NETFUSE_SPIN_US, when spin_fixed */
 	int spin_fixed;           /* NETFUSE_SPIN_US set: no adaptive spin */
 	uint64_t exit_linger_ns;  /* NETFUSE_EXIT_LINGER_MS */
+	int move_off;             /* NETFUSE_MOVE=0: connections stay where
+				   * they were accepted (move.c) */
 	int log_level;            /* 0 error .. 3 debug */
 	struct vfs_route_cfg route;
 	atomic_int inst_state;    /* 0 not tried, 1 ready, -1 failed */

@@ -13,13 +13,19 @@
  *     bound to one instance, half its calls on the other's sockets):
  *     every byte checked;
  *   - a segment nobody owns goes round and is answered (RST) where it
- *     arrived.
+ *     arrived;
+ *   - connections accepted by one thread and handed to workers of the
+ *     other instance move there (move.c) with the bytes already received,
+ *     and a move tried while other threads write to the connection keeps
+ *     every record.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <poll.h>
+#include <pthread.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -438,6 +444,204 @@ static void test_threads_on_both_instances(void **state)
 	echo_stop();
 }
 
+
+/* ---- accepted connections handed to workers (move.c) --------------------- */
+struct handed {
+	pthread_t t;
+	int fd, inst, failed;
+};
+
+/* a worker bound to its instance reads what the peer sent and echoes it
+ * (the peer checks the bytes: accept's order is not connect's) */
+static void *handed_main(void *arg)
+{
+	struct handed *h = arg;
+	uint8_t rx[20000];
+	size_t got = 0;
+	vfs_inst_bind(vfs_g.insts[h->inst]);
+	while (got < sizeof(rx)) {
+		long r = sys(SYS_read, h->fd, rx + got, sizeof(rx) - got);
+		if (r <= 0) {
+			h->failed = 1;
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	if (sys(SYS_write, h->fd, rx, sizeof(rx)) != (long)sizeof(rx))
+		h->failed = 3;
+	return NULL;
+}
+
+/* One thread (on instance 0) accepts connections that landed on both
+ * instances and hands each to a worker on the instance it did not land
+ * on: the worker's first call moves it there, with the bytes that
+ * already arrived; the acceptor's own calls do not move it */
+static void test_accepted_moves_to_user(void **state)
+{
+	uint16_t port = next_port++;
+	struct sockaddr_in a = fx_sin(VFS_IP, port);
+	struct handed h[8];
+	int lfd, sds[8], i, stay_fd, psd;
+	uint64_t in0 = atomic_load(&vfs_g.insts[0]->moved_in);
+	uint64_t in1 = atomic_load(&vfs_g.insts[1]->moved_in);
+	uint64_t moved = 0;
+	(void)state;
+	vfs_inst_bind(vfs_g.insts[0]);
+	lfd = (int)sys(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(sys(SYS_bind, lfd, &a, sizeof(a)), 0);
+	assert_int_equal(sys(SYS_listen, lfd, 16), 0);
+	for (i = 0; i < 8; i++)
+		assert_true((sds[i] = peer_connect(port)) >= 0);
+	for (i = 0; i < 8; i++) {
+		int one = 1;
+		h[i].fd = (int)sys(SYS_accept, lfd, NULL, NULL);
+		assert_true(h[i].fd >= 0);
+		/* the acceptor's own call leaves it where it is */
+		h[i].inst = vfs_sock_inst(sock_of(h[i].fd))->idx;
+		assert_int_equal(sys(SYS_setsockopt, h[i].fd, IPPROTO_TCP,
+				     TCP_NODELAY, &one, sizeof(one)), 0);
+		assert_int_equal(vfs_sock_inst(sock_of(h[i].fd))->idx, h[i].inst);
+		h[i].inst = 1 - h[i].inst; /* the worker: the other one */
+		h[i].failed = 0;
+		moved += 1;
+	}
+	/* bytes arrive before the hand-off: they move with the connection */
+	for (i = 0; i < 8; i++) {
+		uint8_t tx[20000];
+		assert_int_equal(peer_connected(sds[i], 2000), 1);
+		fx_pattern(tx, sizeof(tx), 900u + (uint32_t)i);
+		assert_int_equal(peer_send_all(sds[i], tx, sizeof(tx), 2000),
+				 (long)sizeof(tx));
+	}
+	usleep(20000);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&h[i].t, NULL, handed_main,
+						&h[i]), 0);
+	for (i = 0; i < 8; i++) {
+		uint8_t exp[20000], rx[20000];
+		fx_pattern(exp, sizeof(exp), 900u + (uint32_t)i);
+		assert_int_equal(peer_recv_all(sds[i], rx, sizeof(rx), 3000),
+				 (long)sizeof(rx));
+		assert_memory_equal(exp, rx, sizeof(rx));
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(h[i].t, NULL);
+		assert_int_equal(h[i].failed, 0);
+		/* owned by its worker's instance now */
+		assert_int_equal(vfs_sock_inst(sock_of(h[i].fd))->idx, h[i].inst);
+	}
+	assert_int_equal(atomic_load(&vfs_g.insts[0]->moved_in) - in0 +
+			 atomic_load(&vfs_g.insts[1]->moved_in) - in1, moved);
+	/* it closes cleanly from its new instance: the peer sees EOF */
+	for (i = 0; i < 8; i++) {
+		char b;
+		assert_int_equal(sys(SYS_close, h[i].fd), 0);
+		assert_int_equal(peer_recv_all(sds[i], &b, 1, 2000), 0);
+		peer_close(sds[i]);
+	}
+	/* a connection used by the acceptor only stays */
+	psd = peer_connect(port);
+	stay_fd = (int)sys(SYS_accept, lfd, NULL, NULL);
+	assert_true(stay_fd >= 0);
+	i = vfs_sock_inst(sock_of(stay_fd))->idx;
+	assert_int_equal(peer_connected(psd, 2000), 1);
+	assert_int_equal(peer_send_all(psd, "x", 1, 2000), 1);
+	{
+		char b;
+		assert_int_equal(sys(SYS_read, stay_fd, &b, 1), 1);
+	}
+	assert_int_equal(vfs_sock_inst(sock_of(stay_fd))->idx, i);
+	assert_int_equal(sys(SYS_close, stay_fd), 0);
+	peer_close(psd);
+	assert_int_equal(sys(SYS_close, lfd), 0);
+}
+
+/* Threads of both instances write to one accepted connection from its
+ * first call on: the move is tried while other calls are in progress
+ * (it then gives up, or they wait for it); every record arrives once,
+ * in each thread's order */
+struct racer {
+	pthread_t t;
+	int fd, inst, id, failed;
+	pthread_barrier_t *go;
+};
+
+#define RACE_RECS 500
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	int k;
+	vfs_inst_bind(vfs_g.insts[r->inst]);
+	pthread_barrier_wait(r->go);
+	for (k = 0; k < RACE_RECS && !r->failed; k++) {
+		uint32_t rec[2] = { (uint32_t)r->id, (uint32_t)k };
+		if (sys(SYS_write, r->fd, rec, sizeof(rec)) != (long)sizeof(rec))
+			r->failed = 1;
+	}
+	return NULL;
+}
+
+static void test_move_races_with_calls(void **state)
+{
+	uint16_t port = next_port++;
+	struct sockaddr_in a = fx_sin(VFS_IP, port);
+	struct racer r[4];
+	pthread_barrier_t go;
+	uint32_t next[4] = { 0, 0, 0, 0 }, rec[2];
+	int lfd, psd, fd, i, round;
+	uint64_t tries = 0;
+	(void)state;
+	for (i = 0; i < 2; i++)
+		tries -= atomic_load(&vfs_g.insts[i]->moved_in) +
+			 atomic_load(&vfs_g.insts[i]->move_failed);
+	vfs_inst_bind(vfs_g.insts[0]);
+	lfd = (int)sys(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(sys(SYS_bind, lfd, &a, sizeof(a)), 0);
+	assert_int_equal(sys(SYS_listen, lfd, 16), 0);
+	for (round = 0; round < 6; round++) {
+		psd = peer_connect(port);
+		fd = (int)sys(SYS_accept, lfd, NULL, NULL);
+		assert_true(fd >= 0);
+		assert_int_equal(peer_connected(psd, 2000), 1);
+		pthread_barrier_init(&go, NULL, 4);
+		for (i = 0; i < 4; i++) {
+			r[i].fd = fd;
+			r[i].inst = i % 2;
+			r[i].id = i;
+			r[i].failed = 0;
+			r[i].go = &go;
+			next[i] = 0;
+			assert_int_equal(pthread_create(&r[i].t, NULL,
+							racer_main, &r[i]), 0);
+		}
+		for (i = 0; i < 4 * RACE_RECS; i++) {
+			assert_int_equal(peer_recv_all(psd, rec, sizeof(rec),
+						       3000), (long)sizeof(rec));
+			assert_true(rec[0] < 4);
+			assert_int_equal(rec[1], next[rec[0]]);
+			next[rec[0]]++;
+		}
+		for (i = 0; i < 4; i++) {
+			pthread_join(r[i].t, NULL);
+			assert_int_equal(r[i].failed, 0);
+		}
+		pthread_barrier_destroy(&go);
+		assert_int_equal(sys(SYS_close, fd), 0);
+		peer_close(psd);
+	}
+	/* one try per connection, moved or given up */
+	for (i = 0; i < 2; i++)
+		tries += atomic_load(&vfs_g.insts[i]->moved_in) +
+			 atomic_load(&vfs_g.insts[i]->move_failed);
+	print_message("6 connections: %llu moved, %llu given up\n",
+		      (unsigned long long)(atomic_load(&vfs_g.insts[0]->moved_in) +
+					   atomic_load(&vfs_g.insts[1]->moved_in)),
+		      (unsigned long long)(atomic_load(&vfs_g.insts[0]->move_failed) +
+					   atomic_load(&vfs_g.insts[1]->move_failed)));
+	assert_int_equal(tries, 6);
+	assert_int_equal(sys(SYS_close, lfd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest all0[] = {
@@ -451,6 +655,8 @@ int main(void)
 		cmocka_unit_test(test_reuseport_listeners),
 		cmocka_unit_test(test_established_flow_on_wrong_queue),
 		cmocka_unit_test(test_threads_on_both_instances),
+		cmocka_unit_test(test_accepted_moves_to_user),
+		cmocka_unit_test(test_move_races_with_calls),
 	};
 	int r;
 	r = cmocka_run_group_tests_name("all frames on queue 0", all0,

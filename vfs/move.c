@@ -1,0 +1,85 @@
+/*
+ * move.c: an accepted connection moves to the instance of the thread
+ * that uses it (docs/DESIGN.md "Shared nothing", rule 2).
+ *
+ * A server that accepts on one thread and serves on others (memcached,
+ * many thread pools) hands each connection to a worker bound to another
+ * instance than the one the connection's SYN reached. Left there, every
+ * call of the worker takes the other instance's lock, and two workers
+ * busy on one instance's sockets wait for each other. So the first call
+ * on an accepted connection by a thread other than its acceptor, from
+ * another instance, moves it: the stack copies the TCB and its bytes to a
+ * slot of the caller's instance (stack.h ns_sock_move) and the socket's
+ * owner becomes that instance. Frames of the flow that still reach the
+ * old instance's queue are handed on by steer.c; net_tap's flow table
+ * follows the queue we now send on, so there the flow moves too. One try
+ * per connection: a connection shared by threads of several instances
+ * stays where the try left it (calls under its owner's lock, correct).
+ *
+ * Safety: the owner changes under both instances' locks, taken in index
+ * order (the only place two instance locks are held: everyone else holds
+ * one at a time, so no cycle), and only while the mover is the one call in
+ * progress on the socket: a call counts itself in s->users before it
+ * reads the owner, and waits while s->moving is set; the mover sets
+ * s->moving before it reads s->users (sequentially consistent: either the
+ * mover sees the other call and gives up, or the call sees the move and
+ * waits for it). Epoll, poll and select read the owner again once they
+ * hold its lock (vfs_sock_switch).
+ *
+ * Cost: one move (a few microseconds: the TCB and the bytes it holds);
+ * per call, the users count (two atomic operations on the socket's own
+ * line). NETFUSE_MOVE=0 turns moving off.
+ */
+#include <errno.h>
+
+#include "vfs/vfs_priv.h"
+
+static void lock_pair(struct vfs_inst *a, struct vfs_inst *b)
+{
+	if (a->idx > b->idx) {
+		struct vfs_inst *t = a;
+		a = b;
+		b = t;
+	}
+	vfs_inst_lock(a);
+	vfs_inst_lock(b);
+}
+
+void vfs_sock_move_try(struct vfs_sock *s)
+{
+	struct vfs_inst *from = vfs_sock_inst(s), *to = vfs_inst_mine();
+	int nsd = -EBUSY, old;
+
+	if (!from || !to || from == to || s->accept_tok == vfs_thread_token())
+		return;
+	if (!atomic_exchange(&s->may_move, 0))
+		return; /* tried already (by this thread or another) */
+	if (vfs_g.move_off)
+		return;
+	atomic_store(&s->moving, 1);
+	if (atomic_load(&s->users) != 1) { /* another call in progress */
+		atomic_store(&s->moving, 0);
+		atomic_fetch_add(&from->move_failed, 1);
+		return;
+	}
+	lock_pair(from, to);
+	old = s->sd;
+	if (vfs_sock_inst(s) == from && old >= 0 && s->route == VFS_R_NETFUSE)
+		nsd = ns_sock_move(from->st, old, to->st);
+	if (nsd >= 0) {
+		if ((unsigned)old < from->max_socks && from->by_sd[old] == s)
+			from->by_sd[old] = NULL;
+		if ((unsigned)nsd < to->max_socks)
+			to->by_sd[nsd] = s;
+		s->sd = nsd;
+		atomic_store(&s->in, to);
+		atomic_fetch_add(&to->moved_in, 1);
+		atomic_fetch_add(&from->moved_out, 1);
+		vfs_inst_timer_check(to); /* its timers, its readiness */
+	} else {
+		atomic_fetch_add(&from->move_failed, 1);
+	}
+	vfs_inst_unlock(from);
+	vfs_inst_unlock(to);
+	atomic_store(&s->moving, 0);
+}
