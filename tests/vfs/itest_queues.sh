@@ -10,6 +10,7 @@
 #   1. memcached -t 2 serves 16 kernel connections, 300 set/get each,
 #      every value compared; while they are open, /netfuse/instances
 #      (DPDK telemetry) shows both instances with established connections
+#      and connections moved to their worker's instance (moved_in)
 #   2. a thread-per-connection blocking server, and an accept-on-one-thread
 #      server handing connections to two workers (itest_servers modes),
 #      6 connections over nf0, every byte checked
@@ -160,6 +161,25 @@ PY
 			ok "memcached -t 2, NETFUSE_QUEUES=2: both instances hold connections (conns $c)"
 		else
 			bad "memcached -t 2, NETFUSE_QUEUES=2: both instances hold connections (conns ${c:-?}; $t)"
+		fi
+		# memcached's listener thread hands each connection to a
+		# worker: those that landed on the other worker's instance
+		# moved to their worker's (vfs/move.c)
+		m=$(python3 -c '
+import json, sys
+last = None
+for line in sys.argv[1].splitlines():
+    try:
+        d = json.loads(line)["/netfuse/instances"]
+    except Exception:
+        continue
+    if isinstance(d, dict):
+        last = d
+print(sum(v["moved_in"] for v in last.values()) if last else -1)' "$t")
+		if [ "${m:--1}" -gt 0 ] 2>/dev/null; then
+			ok "memcached -t 2, NETFUSE_QUEUES=2: handed-off connections moved to their worker's instance ($m of 16)"
+		else
+			bad "memcached -t 2, NETFUSE_QUEUES=2: no connection moved (moved_in ${m:-?})"
 		fi
 		if [ $crc = 0 ] && grep -q "^bad 0$" "$TMP/mc.out"; then
 			ok "memcached -t 2, NETFUSE_QUEUES=2: 16 connections x 300 set/get, every value checked"
