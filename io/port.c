@@ -511,6 +511,8 @@ static uint32_t caps_of(const struct nf_io *io)
 	    ((io->tx_ol & RTE_ETH_TX_OFFLOAD_TCP_TSO) ||
 	     c->ol[NF_IO_OL_MULTI_SEG] != NF_IO_OL_OFF))
 		caps |= NF_CAP_TSO;  /* hardware, or librte_gso */
+	if (strcmp(io->driver, "net_tap") == 0)
+		caps |= NF_CAP_FLOW_FOLLOWS_TX;
 	return caps;
 }
 

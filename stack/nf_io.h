@@ -39,6 +39,11 @@
 #define NF_CAP_TX_L4_CKSUM   (1u << 2)
 #define NF_CAP_TSO           (1u << 3) /* hardware or io/'s software GSO */
 #define NF_CAP_MULTI_SEG     (1u << 4) /* tx accepts seg_next chains */
+/* a flow's incoming frames go to the queue its frames were last sent on
+ * (Linux's multi-queue tap: its flow table learns from what each queue
+ * sends), so a connection moved to another queue's instance takes its
+ * flow with it (vfs/move.c) */
+#define NF_CAP_FLOW_FOLLOWS_TX (1u << 5)
 
 struct nf_buf {
 	uint8_t *data;           /* (io,stack) first byte of the frame */

@@ -10,11 +10,19 @@
  * on an accepted connection by a thread other than its acceptor, from
  * another instance, moves it: the stack copies the TCB and its bytes to a
  * slot of the caller's instance (stack.h ns_sock_move) and the socket's
- * owner becomes that instance. Frames of the flow that still reach the
- * old instance's queue are handed on by steer.c; net_tap's flow table
- * follows the queue we now send on, so there the flow moves too. One try
- * per connection: a connection shared by threads of several instances
- * stays where the try left it (calls under its owner's lock, correct).
+ * owner becomes that instance.
+ *
+ * Only where the device then brings the flow to the new instance's queue
+ * (NF_CAP_FLOW_FOLLOWS_TX: net_tap, whose kernel flow table learns from
+ * the queue we send on). Elsewhere (memif, a NIC's fixed RSS) every frame
+ * of a moved flow would land on the old queue and be handed on through
+ * steer.c's inbox, and a request would wait for two threads' wake-ups:
+ * memcached -t 2 over memif did 24 K requests/s moved against 116-141 K
+ * served under the owner's lock (bench/README.md); there the connection
+ * stays. What would let those move: rte_flow rules re-steering the
+ * flow on a NIC that has them. One try per connection: a connection
+ * shared by threads of several instances stays where the try left it
+ * (calls under its owner's lock, correct).
  *
  * Safety: the owner changes under both instances' locks, taken in index
  * order (the only place two instance locks are held: everyone else holds

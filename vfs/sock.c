@@ -716,7 +716,10 @@ static long accept_any(struct vfs_inst *in, struct vfs_sock *s,
 			ns->sd = (int)r;
 			ns->route = VFS_R_NETFUSE;
 			ns->accept_tok = vfs_thread_token();
-			atomic_store(&ns->may_move, vfs_g.ninst > 1);
+			/* it may move where the device then sends its flow
+			 * (move.c) */
+			atomic_store(&ns->may_move, vfs_g.ninst > 1 && j->ops &&
+				     (j->ops->caps & NF_CAP_FLOW_FOLLOWS_TX));
 			atomic_store_explicit(&ns->in, j, memory_order_release);
 			if ((unsigned)r < j->max_socks)
 				j->by_sd[r] = ns;

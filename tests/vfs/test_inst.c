@@ -160,6 +160,11 @@ static int up_hash(void **state)
 	(void)state;
 	return up(FX_STEER_HASH);
 }
+static int up_follow(void **state)
+{
+	(void)state;
+	return up(FX_STEER_FOLLOW);
+}
 static int down(void **state)
 {
 	(void)state;
@@ -474,8 +479,11 @@ static void *handed_main(void *arg)
 
 /* One thread (on instance 0) accepts connections that landed on both
  * instances and hands each to a worker on the instance it did not land
- * on: the worker's first call moves it there, with the bytes that
- * already arrived; the acceptor's own calls do not move it */
+ * on. Where the device's flows follow what we send (FX_STEER_FOLLOW, a
+ * tap), the worker's first call moves it there, with the bytes that
+ * already arrived, and the acceptor's own calls do not; where they do not
+ * (HASH: memif, fixed RSS), it stays and is served under its owner's
+ * lock */
 static void test_accepted_moves_to_user(void **state)
 {
 	uint16_t port = next_port++;
@@ -485,6 +493,7 @@ static void test_accepted_moves_to_user(void **state)
 	uint64_t in0 = atomic_load(&vfs_g.insts[0]->moved_in);
 	uint64_t in1 = atomic_load(&vfs_g.insts[1]->moved_in);
 	uint64_t moved = 0;
+	int follow = g_link.mode == FX_STEER_FOLLOW;
 	(void)state;
 	vfs_inst_bind(vfs_g.insts[0]);
 	lfd = (int)sys(SYS_socket, AF_INET, SOCK_STREAM, 0);
@@ -503,7 +512,7 @@ static void test_accepted_moves_to_user(void **state)
 		assert_int_equal(vfs_sock_inst(sock_of(h[i].fd))->idx, h[i].inst);
 		h[i].inst = 1 - h[i].inst; /* the worker: the other one */
 		h[i].failed = 0;
-		moved += 1;
+		moved += (uint64_t)follow;
 	}
 	/* bytes arrive before the hand-off: they move with the connection */
 	for (i = 0; i < 8; i++) {
@@ -527,8 +536,10 @@ static void test_accepted_moves_to_user(void **state)
 	for (i = 0; i < 8; i++) {
 		pthread_join(h[i].t, NULL);
 		assert_int_equal(h[i].failed, 0);
-		/* owned by its worker's instance now */
-		assert_int_equal(vfs_sock_inst(sock_of(h[i].fd))->idx, h[i].inst);
+		/* owned by its worker's instance now (or still the one its
+		 * flow lands on) */
+		assert_int_equal(vfs_sock_inst(sock_of(h[i].fd))->idx,
+				 follow ? h[i].inst : 1 - h[i].inst);
 	}
 	assert_int_equal(atomic_load(&vfs_g.insts[0]->moved_in) - in0 +
 			 atomic_load(&vfs_g.insts[1]->moved_in) - in1, moved);
@@ -629,7 +640,8 @@ static void test_move_races_with_calls(void **state)
 		assert_int_equal(sys(SYS_close, fd), 0);
 		peer_close(psd);
 	}
-	/* one try per connection, moved or given up */
+	/* one try per connection, moved or given up (none where flows
+	 * do not follow) */
 	for (i = 0; i < 2; i++)
 		tries += atomic_load(&vfs_g.insts[i]->moved_in) +
 			 atomic_load(&vfs_g.insts[i]->move_failed);
@@ -638,7 +650,7 @@ static void test_move_races_with_calls(void **state)
 					   atomic_load(&vfs_g.insts[1]->moved_in)),
 		      (unsigned long long)(atomic_load(&vfs_g.insts[0]->move_failed) +
 					   atomic_load(&vfs_g.insts[1]->move_failed)));
-	assert_int_equal(tries, 6);
+	assert_int_equal(tries, g_link.mode == FX_STEER_FOLLOW ? 6 : 0);
 	assert_int_equal(sys(SYS_close, lfd), 0);
 }
 
@@ -658,10 +670,18 @@ int main(void)
 		cmocka_unit_test(test_accepted_moves_to_user),
 		cmocka_unit_test(test_move_races_with_calls),
 	};
+	const struct CMUnitTest follow[] = {
+		cmocka_unit_test(test_listener_in_every_instance),
+		cmocka_unit_test(test_accepted_moves_to_user),
+		cmocka_unit_test(test_move_races_with_calls),
+		cmocka_unit_test(test_threads_on_both_instances),
+	};
 	int r;
 	r = cmocka_run_group_tests_name("all frames on queue 0", all0,
 					up_all0, down);
 	r += cmocka_run_group_tests_name("frames spread by flow hash", hash,
 					 up_hash, down);
+	r += cmocka_run_group_tests_name("flows follow the queue sent on",
+					 follow, up_follow, down);
 	return r;
 }

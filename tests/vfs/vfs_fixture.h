@@ -55,6 +55,9 @@ enum {
 			      * (as RSS or a tap's flow table), the rest 0 */
 	FX_STEER_FLIP = 2,   /* TCP/UDP on the other queue than HASH's (a
 			      * tap's flow entry that expired) */
+	FX_STEER_FOLLOW = 3, /* HASH's until the vfs side sends on a flow:
+			      * then the queue it sent on (Linux's multi-
+			      * queue tap; NF_CAP_FLOW_FOLLOWS_TX) */
 };
 
 struct link {
@@ -67,6 +70,8 @@ struct link {
 	int nvfs, mode;
 	uint64_t drops;
 	uint64_t landed[2];       /* peer frames per vfs queue */
+	uint8_t flow[4096];       /* FOLLOW: 1 + the queue a flow (by its
+				   * hash) was last sent on, 0 none */
 };
 
 static struct link g_link;
@@ -102,10 +107,41 @@ static inline uint16_t lk_tx_to(struct lq *l, struct nf_buf **b, uint16_t n)
 	return k;
 }
 
+static inline uint32_t lk_flow_hash(const struct nf_buf *b);
+
 static inline uint16_t lk_tx0(void *q, struct nf_buf **b, uint16_t n)
 {
-	(void)q;
+	uint16_t k;
+	if (g_link.mode == FX_STEER_FOLLOW) /* the tap's flow table learns */
+		for (k = 0; k < n; k++) {
+			uint32_t h = lk_flow_hash(b[k]);
+			if (h)
+				__atomic_store_n(&g_link.flow[h % 4096],
+						 q == &g_link.q[2] ? 2 : 1,
+						 __ATOMIC_RELAXED);
+		}
 	return lk_tx_to(&g_link.q[1], b, n);
+}
+
+/* a TCP/UDP frame's symmetric flow hash (the same both ways), 0 other */
+static inline uint32_t lk_flow_hash(const struct nf_buf *b)
+{
+	const uint8_t *p = b->data;
+	uint32_t h;
+	unsigned ihl;
+	if (b->len < 34 || p[12] != 0x08 || p[13] != 0x00 ||
+	    (p[23] != 6 && p[23] != 17))
+		return 0;
+	ihl = (p[14] & 15u) * 4;
+	if (b->len < 14 + ihl + 4)
+		return 0;
+	h = ((uint32_t)p[26] << 24 | p[27] << 16 | p[28] << 8 | p[29]) ^
+	    ((uint32_t)p[30] << 24 | p[31] << 16 | p[32] << 8 | p[33]) ^
+	    ((uint32_t)(p[14 + ihl] << 8 | p[15 + ihl]) ^
+	     (uint32_t)(p[16 + ihl] << 8 | p[17 + ihl]));
+	h ^= h >> 16;
+	h ^= h >> 8;
+	return h | 0x10000u;
 }
 
 /* the vfs queue a frame from the peer lands on (g_link.mode) */
@@ -127,6 +163,12 @@ static inline int lk_steer(const struct nf_buf *b)
 	     (uint32_t)(p[16 + ihl] << 8 | p[17 + ihl]));
 	h ^= h >> 16;
 	h ^= h >> 8;
+	if (g_link.mode == FX_STEER_FOLLOW) {
+		uint8_t f = __atomic_load_n(&g_link.flow[lk_flow_hash(b) % 4096],
+					    __ATOMIC_RELAXED);
+		if (f)
+			return f - 1;
+	}
 	return (int)(h & 1) ^ (g_link.mode == FX_STEER_FLIP);
 }
 
@@ -280,6 +322,8 @@ static inline int fx_up_n(const char *const *env, int nvfs, int mode)
 		o->wake_fd = g_link.q[i].evfd;
 		o->mtu = 1500;
 		o->buf_size = FIO_BUF_SIZE - FIO_HEADROOM;
+		if (mode == FX_STEER_FOLLOW && i != 1)
+			o->caps |= NF_CAP_FLOW_FOLLOWS_TX;
 		memcpy(o->mac, mac[i], 6);
 	}
 	memset(&g_peer, 0, sizeof(g_peer));
