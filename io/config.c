@@ -121,6 +121,29 @@ static int is_pci_addr(const char *s)
 	return sscanf(s, "%x:%x.%x%c", &b, &c, &d, &tail) == 3;
 }
 
+/* NETFUSE_QUEUES=auto: one queue pair (one stack instance) per CPU the
+ * process may run on (a server pinned to one CPU, as the benchmarks pin
+ * theirs, gets one), at most NF_IO_AUTO_QUEUES_MAX; the device may allow
+ * fewer (port.c caps it without a word). A memif gets 1: its queue pairs
+ * must match its peer's, which a process cannot know; set the number
+ * on both sides. */
+static uint16_t auto_queues(const struct nf_io_config *c)
+{
+	cpu_set_t set;
+	int n;
+	if (strstr(c->dev, "net_memif"))
+		return 1;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	n = CPU_COUNT(&set);
+	if (n < 1)
+		n = 1;
+	if (n > NF_IO_AUTO_QUEUES_MAX)
+		n = NF_IO_AUTO_QUEUES_MAX;
+	return (uint16_t)n;
+}
+
 /* Normalise NETFUSE_DEV: "net_memif,role=server" -> "--vdev=net_memif,..."
  * and a bare PCI address -> "-a <addr>"; EAL options pass unchanged. */
 static int parse_dev(struct nf_io_config *c, const char *s)
@@ -239,11 +262,17 @@ int nf_io_config_parse(struct nf_io_config *c, nf_io_getenv_fn get,
 		}
 	}
 
-	v = get_or(get, arg, "NETFUSE_QUEUES", "1");
-	if (parse_uint(v, 1, NF_IO_MAX_QUEUES, &u) < 0)
-		return bad(c->err, "NETFUSE_QUEUES='%.64s': want a number of "
-			   "queue pairs in 1..%d", v, NF_IO_MAX_QUEUES);
-	c->nb_queues = (uint16_t)u;
+	v = get_or(get, arg, "NETFUSE_QUEUES", "auto");
+	if (strcmp(v, "auto") == 0) {
+		c->queues_auto = 1;
+		c->nb_queues = auto_queues(c);
+	} else if (parse_uint(v, 1, NF_IO_MAX_QUEUES, &u) < 0) {
+		return bad(c->err, "NETFUSE_QUEUES='%.64s': want auto or a "
+			   "number of queue pairs in 1..%d", v,
+			   NF_IO_MAX_QUEUES);
+	} else {
+		c->nb_queues = (uint16_t)u;
+	}
 
 	v = get_or(get, arg, "NETFUSE_DESC", "1024");
 	if (parse_uint(v, 64, 8192, &u) < 0 || (u & (u - 1)))

@@ -61,6 +61,8 @@
 /* ---- configuration (io/config.c) -------------------------------------- */
 
 #define NF_IO_MAX_QUEUES   64
+/* NETFUSE_QUEUES=auto takes at most this many (vfs/'s instance limit) */
+#define NF_IO_AUTO_QUEUES_MAX 16
 #define NF_IO_MTU_MAX      9000   /* NETFUSE_MTU's largest (jumbo) */
 #define NF_IO_STR_MAX      512
 #define NF_IO_ERR_MAX      256
@@ -106,6 +108,9 @@ struct nf_io_config {
 	uint32_t tap_addr_be;         /* NETFUSE_TAP_ADDR; 0 = leave alone */
 	char tap_iface[16];           /* iface= of a net_tap dev, else "" */
 	uint16_t nb_queues;           /* NETFUSE_QUEUES, 1..NF_IO_MAX_QUEUES */
+	int queues_auto;              /* NETFUSE_QUEUES=auto (the default):
+				       * nb_queues from the CPUs; the
+				       * device's limit caps it quietly */
 	uint16_t nb_desc;             /* NETFUSE_DESC: rx/tx ring size */
 	uint16_t mtu;                 /* NETFUSE_MTU; 0 = the device's */
 	enum nf_io_huge huge;         /* NETFUSE_HUGE: auto | on | off */

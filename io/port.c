@@ -389,10 +389,15 @@ static int port_configure(struct nf_io *io)
 				  "queue", di->driver_name);
 			return -EINVAL;
 		}
-		nf_io_log(NF_IO_LOG_WARN, "NETFUSE_QUEUES=%u: device %s has "
-			  "at most %u queue pairs; using %u (set NETFUSE_QUEUES "
-			  "to at most %u)", io->nb_queues, di->driver_name, m,
-			  m, m);
+		if (io->cfg.queues_auto)
+			nf_io_log(NF_IO_LOG_INFO, "NETFUSE_QUEUES=auto: %u "
+				  "CPUs, device %s has %u queue pairs: using "
+				  "%u", io->nb_queues, di->driver_name, m, m);
+		else
+			nf_io_log(NF_IO_LOG_WARN, "NETFUSE_QUEUES=%u: device "
+				  "%s has at most %u queue pairs; using %u (set "
+				  "NETFUSE_QUEUES to at most %u)", io->nb_queues,
+				  di->driver_name, m, m, m);
 		io->nb_queues = m;
 		io->pool_n = nf_io_pool_size(m, io->bufs_per_queue,
 					     io->nb_desc, NF_IO_CACHE);

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -27,6 +28,17 @@ static const char *tab_get(void *arg, const char *name)
 		if (strcmp(t->k, name) == 0)
 			return t->v;
 	return NULL;
+}
+
+static uint16_t cpus_allowed(void)
+{
+	cpu_set_t set;
+	int n;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	n = CPU_COUNT(&set);
+	return (uint16_t)(n > NF_IO_AUTO_QUEUES_MAX ? NF_IO_AUTO_QUEUES_MAX : n);
 }
 
 static int parse(struct nf_io_config *c, const struct kv *t)
@@ -78,7 +90,8 @@ static void test_defaults(void **state)
 	inet_ntop(AF_INET, &c.tap_addr_be, a, sizeof(a));
 	assert_string_equal(a, "198.18.0.1");
 	assert_int_equal(c.tap_prefix_len, 24);
-	assert_int_equal(c.nb_queues, 1);
+	assert_int_equal(c.queues_auto, 1); /* one per CPU it may run on */
+	assert_int_equal(c.nb_queues, cpus_allowed());
 	assert_int_equal(c.nb_desc, 1024);
 	assert_int_equal(c.mtu, 0); /* the device's */
 	assert_int_equal(c.huge, NF_IO_HUGE_AUTO);
@@ -87,6 +100,37 @@ static void test_defaults(void **state)
 	assert_string_equal(c.pcap, "");
 	for (i = 0; i < NF_IO_OL_COUNT; i++)
 		assert_int_equal(c.ol[i], NF_IO_OL_ON);
+}
+
+/* NETFUSE_QUEUES=auto: the CPUs of the affinity mask (at most 16); a
+ * memif 1 (its peer's count is unknown); a number as given */
+static void test_queues_auto(void **state)
+{
+	const struct kv tap1[] = { { "NETFUSE_QUEUES", "auto" }, { NULL, NULL } };
+	const struct kv memif[] = {
+		{ "NETFUSE_DEV", "net_memif,role=client,socket=/tmp/x.sock" },
+		{ NULL, NULL } };
+	const struct kv two[] = { { "NETFUSE_QUEUES", "2" }, { NULL, NULL } };
+	struct nf_io_config c;
+	cpu_set_t old, one;
+	(void)state;
+	assert_int_equal(parse(&c, tap1), 0);
+	assert_int_equal(c.queues_auto, 1);
+	assert_int_equal(c.nb_queues, cpus_allowed());
+	assert_int_equal(parse(&c, memif), 0);
+	assert_int_equal(c.queues_auto, 1);
+	assert_int_equal(c.nb_queues, 1);
+	assert_int_equal(parse(&c, two), 0);
+	assert_int_equal(c.queues_auto, 0);
+	assert_int_equal(c.nb_queues, 2);
+	/* pinned to one CPU (as the benchmarks pin servers): one */
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(parse(&c, NULL), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+	assert_int_equal(c.nb_queues, 1);
 }
 
 static void test_values(void **state)
@@ -391,6 +435,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_queues_auto),
 		cmocka_unit_test(test_dev_forms),
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_bad_values),
