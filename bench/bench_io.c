@@ -80,6 +80,7 @@ static struct nf_io *start(const char *role, const char *sock)
 	snprintf(dev, sizeof(dev),
 		 "--vdev=net_memif0,role=%s,socket=%s,rsize=11", role, sock);
 	setenv("NETFUSE_DEV", dev, 1);
+	setenv("NETFUSE_QUEUES", "1", 1); /* one queue measured */
 	if (nf_io_config_from_env(&cfg) < 0)
 		return NULL;
 	if (nf_io_init(&io, &cfg, 4096) < 0) {
@@ -226,6 +227,7 @@ static int null_costs(struct shared *sh)
 
 	pin(1);
 	setenv("NETFUSE_DEV", "--vdev=net_null0", 1);
+	setenv("NETFUSE_QUEUES", "1", 1); /* one queue measured */
 	if (nf_io_config_from_env(&cfg) < 0 || nf_io_init(&io, &cfg, 1024) < 0)
 		return 1;
 	o = nf_io_queue(io, 0);

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 
+static int owns_quoted(struct ns_stack *st, const struct ns_ip4_hdr *inner);
+
 void ns_icmp_input(struct ns_stack *st, struct nf_buf *b,
 		   const struct ns_ip_info *ii)
 {
@@ -57,6 +59,10 @@ void ns_icmp_input(struct ns_stack *st, struct nf_buf *b,
 			NS_CNT(st, drop_icmp_short);
 			goto drop;
 		}
+		/* about another instance's flow (the device steered the
+		 * ICMP message by its own addresses): that one takes it */
+		if (!owns_quoted(st, inner) && ns_steer_foreign(st, b))
+			return;
 		if (inner->proto == NS_IPPROTO_TCP)
 			ns_tcp_ctlinput(st, inner, b->len - NS_ICMP_HLEN,
 					ic->type, ic->code,
@@ -74,6 +80,23 @@ void ns_icmp_input(struct ns_stack *st, struct nf_buf *b,
 	}
 drop:
 	ns_buf_free(st, b);
+}
+
+/* Has this instance the socket an ICMP error quotes (inner: our
+ * datagram's IP header, at least 8 bytes of its payload after it)? */
+static int owns_quoted(struct ns_stack *st, const struct ns_ip4_hdr *inner)
+{
+	const uint8_t *l4 = (const uint8_t *)inner +
+			    (uint32_t)(inner->ver_ihl & 0xf) * 4;
+	uint16_t sport_be = ns_get16(l4), dport_be = ns_get16(l4 + 2);
+
+	if (inner->proto == NS_IPPROTO_TCP)
+		return ns_conn_lookup(st, inner->src_be, sport_be,
+				      inner->dst_be, dport_be) != NULL;
+	if (inner->proto == NS_IPPROTO_UDP)
+		return ns_bind_lookup(st, NS_SOCK_UDP, inner->src_be,
+				      sport_be) != NULL;
+	return 1;
 }
 
 void ns_icmp_unreach(struct ns_stack *st, const struct ns_ip4_hdr *ih,

@@ -261,6 +261,7 @@ int main(void)
 		return 77;
 	}
 	setenv("NETFUSE_HUGE", "off", 0);
+	setenv("NETFUSE_QUEUES", "1", 0); /* it polls queue 0 only */
 	if (nf_io_config_from_env(&cfg) < 0)
 		return 1;
 	r = nf_io_init(&io, &cfg, 4096);

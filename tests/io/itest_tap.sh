@@ -39,6 +39,8 @@ trap 'exit 1' INT TERM
 ok() { echo "ok - $*"; }
 bad() { echo "not ok - $*"; fail=1; }
 
+# the responder (itest_tap.c) polls queue 0 only: one queue, not one per CPU
+export NETFUSE_QUEUES=1
 ip netns add "$NS" || { echo "not ok - ip netns add $NS"; exit 1; }
 ip netns exec "$NS" ip link set lo up
 

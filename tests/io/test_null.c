@@ -58,6 +58,7 @@ static int setup(void **state)
 	snprintf(pcap_path, sizeof(pcap_path), "/tmp/nf-test-null-%d.pcapng",
 		 (int)getpid());
 	setenv("NETFUSE_DEV", "--vdev=net_null0", 1);
+	setenv("NETFUSE_QUEUES", "1", 1); /* the one-queue table (auto: 1 per CPU) */
 	setenv("NETFUSE_HUGE", "off", 1);
 	setenv("NETFUSE_PCAP", pcap_path, 1);
 	setenv("NETFUSE_LOG", "error", 1);

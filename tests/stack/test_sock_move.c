@@ -295,11 +295,79 @@ static void t_move_keeps_timers(void **state)
 	(void)ns_close(C(w), g_csd);
 }
 
+/* An ICMP "fragmentation needed" about the moved connection's data
+ * lands on A (a device steers ICMP by its own addresses): A has no such
+ * connection and hands it on; B lowers the connection's MSS */
+static void t_icmp_error_follows_move(void **state)
+{
+	struct world *w = *state;
+	static const uint8_t mac_c[6] = {2, 0, 0, 0, 0, 1};
+	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 2};
+	uint8_t f[14 + 20 + 8 + 20 + 8], buf[4000];
+	struct ns_ip4_hdr *ip = (struct ns_ip4_hdr *)(f + 14), *in;
+	struct ns_icmp_hdr *ic = (struct ns_icmp_hdr *)(f + 34);
+	struct nf_buf *b;
+	uint16_t mss0;
+	int i;
+	open_conn(w);
+	g_bsd = ns_sock_move(A(w), g_asd, w->b.st);
+	assert_true(g_bsd >= 0);
+	memset(buf, 1, sizeof(buf));
+	assert_int_equal(ns_send(w->b.st, g_bsd, buf, sizeof(buf), 0), 4000);
+	(void)step(w); /* sent, not yet acknowledged */
+	mss0 = w->b.st->socks[g_bsd].tcb.mss;
+	memset(f, 0, sizeof(f));
+	memcpy(f, mac_a, 6);
+	memcpy(f + 6, mac_c, 6);
+	f[12] = 0x08;
+	ip->ver_ihl = 0x45;
+	ip->tot_len_be = htons(20 + 8 + 20 + 8);
+	ip->ttl = 64;
+	ip->proto = 1;
+	ip->src_be = htonl(0xc6120001u);
+	ip->dst_be = htonl(0xc6120002u);
+	ip->cksum_be = ns_cksum(ip, 20);
+	ic->type = 3;
+	ic->code = 4;
+	ic->u.frag.mtu_be = htons(1000);
+	in = (struct ns_ip4_hdr *)(f + 42);
+	in->ver_ihl = 0x45;
+	in->tot_len_be = htons(1500);
+	in->ttl = 64;
+	in->proto = 6;
+	in->src_be = htonl(0xc6120002u);
+	in->dst_be = htonl(0xc6120001u);
+	in->cksum_be = ns_cksum(in, 20);
+	{
+		const struct ns_sock *so = &w->b.st->socks[g_bsd];
+		uint32_t seq = htonl(so->tcb.snd_una);
+		memcpy(f + 62, &so->lport_be, 2);
+		memcpy(f + 64, &so->rport_be, 2);
+		memcpy(f + 66, &seq, 4);
+	}
+	ic->cksum_be = ns_cksum(ic, 8 + 20 + 8);
+	b = fio_frame(w->s.node[1].pool, f, sizeof(f));
+	assert_non_null(b);
+	(void)ns_stack_poll(A(w), &b, 1, w->s.now);
+	assert_int_equal(w->nhanded, 1);
+	for (i = 0; i < 3; i++)
+		w->s.now += 1000000, (void)step(w);
+	assert_int_equal(cnt(w->b.st, offsetof(struct ns_counters, icmp_pmtu_updates)), 1);
+	assert_int_equal(cnt(A(w), offsetof(struct ns_counters, drop_icmp_unmatched)), 0);
+	assert_true(w->b.st->socks[g_bsd].tcb.mss < mss0);
+	assert_int_equal(ns_abort(w->b.st, g_bsd), 0);
+	(void)ns_close(A(w), g_lsd);
+	for (i = 0; i < 50; i++)
+		w->s.now += 1000000, (void)step(w);
+	(void)ns_close(C(w), g_csd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_move_with_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_move_keeps_timers, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_icmp_error_follows_move, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
