@@ -2,15 +2,20 @@
  * move.c: an accepted connection moves to the instance of the thread
  * that uses it (docs/DESIGN.md "Shared nothing", rule 2).
  *
- * A server that accepts on one thread and serves on others (memcached,
- * many thread pools) hands each connection to a worker bound to another
- * instance than the one the connection's SYN reached. Left there, every
- * call of the worker takes the other instance's lock, and two workers
- * busy on one instance's sockets wait for each other. So the first call
- * on an accepted connection by a thread other than its acceptor, from
- * another instance, moves it: the stack copies the TCB and its bytes to a
- * slot of the caller's instance (stack.h ns_sock_move) and the socket's
- * owner becomes that instance.
+ * A connection is accepted where its SYN landed, which need not be the
+ * instance of the thread that serves it: a single-threaded server's one
+ * thread is bound to one instance, and a server that accepts on one
+ * thread and serves on others (memcached, thread pools) hands each
+ * connection to a worker bound to any instance. Left there, every call
+ * takes the other instance's lock (two workers busy on one instance's
+ * sockets wait for each other), and its frames are polled by the other
+ * instance (its progress thread, when no program thread polls there).
+ * So a call on an accepted connection from a thread of another instance
+ * moves it there: the stack copies the TCB and its bytes to a slot of
+ * the caller's instance (stack.h ns_sock_move) and the socket's owner
+ * becomes that instance. At most twice per connection (to its
+ * acceptor's instance, then to a worker's): two threads of different
+ * instances taking turns on one connection do not move it to and fro.
  *
  * Only where the device then brings the flow to the new instance's queue
  * (NF_CAP_FLOW_FOLLOWS_TX: net_tap, whose kernel flow table learns from
@@ -20,9 +25,8 @@
  * memcached -t 2 over memif did 24 K requests/s moved against 116-141 K
  * served under the owner's lock (bench/README.md); there the connection
  * stays. What would let those move: rte_flow rules re-steering the
- * flow on a NIC that has them. One try per connection: a connection
- * shared by threads of several instances stays where the try left it
- * (calls under its owner's lock, correct).
+ * flow on a NIC that has them. A connection whose moves are used up
+ * stays where it is (calls under its owner's lock, correct).
  *
  * Safety: the owner changes under both instances' locks, taken in index
  * order (the only place two instance locks are held: everyone else holds
@@ -56,12 +60,15 @@ static void lock_pair(struct vfs_inst *a, struct vfs_inst *b)
 void vfs_sock_move_try(struct vfs_sock *s)
 {
 	struct vfs_inst *from = vfs_sock_inst(s), *to = vfs_inst_mine();
-	int nsd = -EBUSY, old;
+	int nsd = -EBUSY, old, left;
 
-	if (!from || !to || from == to || s->accept_tok == vfs_thread_token())
+	if (!from || !to || from == to)
 		return;
-	if (!atomic_exchange(&s->may_move, 0))
-		return; /* tried already (by this thread or another) */
+	left = atomic_load(&s->may_move);
+	do {
+		if (left <= 0)
+			return; /* its moves are used up */
+	} while (!atomic_compare_exchange_weak(&s->may_move, &left, left - 1));
 	if (vfs_g.move_off)
 		return;
 	atomic_store(&s->moving, 1);

@@ -715,11 +715,11 @@ static long accept_any(struct vfs_inst *in, struct vfs_sock *s,
 		if (r >= 0) {
 			ns->sd = (int)r;
 			ns->route = VFS_R_NETFUSE;
-			ns->accept_tok = vfs_thread_token();
 			/* it may move where the device then sends its flow
-			 * (move.c) */
+			 * (move.c): to its acceptor, then to a worker */
 			atomic_store(&ns->may_move, vfs_g.ninst > 1 && j->ops &&
-				     (j->ops->caps & NF_CAP_FLOW_FOLLOWS_TX));
+				     (j->ops->caps & NF_CAP_FLOW_FOLLOWS_TX) ?
+				     2 : 0);
 			atomic_store_explicit(&ns->in, j, memory_order_release);
 			if ((unsigned)r < j->max_socks)
 				j->by_sd[r] = ns;
@@ -1879,7 +1879,8 @@ long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 	atomic_fetch_add(&s->users, 1);
 	while (atomic_load(&s->moving)) /* a few microseconds */
 		(void)raw(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
-	if (atomic_load_explicit(&s->may_move, memory_order_relaxed))
+	if (atomic_load_explicit(&s->may_move, memory_order_relaxed) &&
+	    vfs_sock_inst(s) != vfs_inst_mine())
 		vfs_sock_move_try(s);
 	r = sock_call(c, s);
 	atomic_fetch_sub(&s->users, 1);

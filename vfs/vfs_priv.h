@@ -87,10 +87,9 @@ struct vfs_sock {
 	 * way (move.c: a call waits for it, then reads `in`) */
 	atomic_int users;
 	atomic_int moving;
-	/* An accepted connection that may still move, once (move.c), and
-	 * the thread that accepted it (whose calls do not move it) */
+	/* Moves an accepted connection has left (move.c): 2, one to its
+	 * acceptor's instance and one to a worker's it is handed to */
 	atomic_int may_move;
-	uintptr_t accept_tok;
 	/* A listener's replicas: rsd[i] is its sd in instance i (-1 none;
 	 * rsd[in->idx] == sd); NULL for every other socket. Set at listen,
 	 * under each instance's lock in turn; read under that lock. */
@@ -356,9 +355,8 @@ uintptr_t vfs_thread_token(void);
 
 /* ---- moving accepted connections to their user (move.c) ----------------- */
 /* The calling thread is about to make a call on s (counted in s->users):
- * if s is an accepted connection of another instance used here for the
- * first time by a thread other than its acceptor, move it to this
- * thread's instance (NETFUSE_MOVE, default on). */
+ * if s is an accepted connection of another instance with a move left,
+ * move it to this thread's instance (NETFUSE_MOVE, default on). */
 void vfs_sock_move_try(struct vfs_sock *s);
 
 /* ---- steering between instances (steer.c) ------------------------------ */

@@ -505,14 +505,18 @@ static void test_accepted_moves_to_user(void **state)
 		int one = 1;
 		h[i].fd = (int)sys(SYS_accept, lfd, NULL, NULL);
 		assert_true(h[i].fd >= 0);
-		/* the acceptor's own call leaves it where it is */
+		/* the acceptor's own call brings it to the acceptor's
+		 * instance (0): a single-threaded server's case */
 		h[i].inst = vfs_sock_inst(sock_of(h[i].fd))->idx;
 		assert_int_equal(sys(SYS_setsockopt, h[i].fd, IPPROTO_TCP,
 				     TCP_NODELAY, &one, sizeof(one)), 0);
-		assert_int_equal(vfs_sock_inst(sock_of(h[i].fd))->idx, h[i].inst);
-		h[i].inst = 1 - h[i].inst; /* the worker: the other one */
+		assert_int_equal(vfs_sock_inst(sock_of(h[i].fd))->idx,
+				 follow ? 0 : h[i].inst);
+		moved += (uint64_t)(follow && h[i].inst == 1);
+		/* the worker: on the instance it did not land on */
+		h[i].inst = 1 - h[i].inst;
+		moved += (uint64_t)(follow && h[i].inst == 1);
 		h[i].failed = 0;
-		moved += (uint64_t)follow;
 	}
 	/* bytes arrive before the hand-off: they move with the connection */
 	for (i = 0; i < 8; i++) {
@@ -550,18 +554,27 @@ static void test_accepted_moves_to_user(void **state)
 		assert_int_equal(peer_recv_all(sds[i], &b, 1, 2000), 0);
 		peer_close(sds[i]);
 	}
-	/* a connection used by the acceptor only stays */
+	/* threads of both instances taking turns on one connection: it
+	 * moves at most twice, then stays (no moving to and fro) */
 	psd = peer_connect(port);
 	stay_fd = (int)sys(SYS_accept, lfd, NULL, NULL);
 	assert_true(stay_fd >= 0);
-	i = vfs_sock_inst(sock_of(stay_fd))->idx;
 	assert_int_equal(peer_connected(psd, 2000), 1);
-	assert_int_equal(peer_send_all(psd, "x", 1, 2000), 1);
 	{
-		char b;
-		assert_int_equal(sys(SYS_read, stay_fd, &b, 1), 1);
+		uint64_t m0 = atomic_load(&vfs_g.insts[0]->moved_in) +
+			      atomic_load(&vfs_g.insts[1]->moved_in);
+		char b = 'x';
+		int k;
+		for (k = 0; k < 6; k++) {
+			vfs_inst_bind(vfs_g.insts[k & 1]);
+			assert_int_equal(sys(SYS_write, stay_fd, &b, 1), 1);
+			assert_int_equal(peer_recv_all(psd, &b, 1, 2000), 1);
+		}
+		vfs_inst_bind(vfs_g.insts[0]);
+		assert_true(atomic_load(&vfs_g.insts[0]->moved_in) +
+			    atomic_load(&vfs_g.insts[1]->moved_in) - m0 <=
+			    (follow ? 2u : 0u));
 	}
-	assert_int_equal(vfs_sock_inst(sock_of(stay_fd))->idx, i);
 	assert_int_equal(sys(SYS_close, stay_fd), 0);
 	peer_close(psd);
 	assert_int_equal(sys(SYS_close, lfd), 0);
@@ -640,8 +653,7 @@ static void test_move_races_with_calls(void **state)
 		assert_int_equal(sys(SYS_close, fd), 0);
 		peer_close(psd);
 	}
-	/* one try per connection, moved or given up (none where flows
-	 * do not follow) */
+	/* tries, moved or given up (none where flows do not follow) */
 	for (i = 0; i < 2; i++)
 		tries += atomic_load(&vfs_g.insts[i]->moved_in) +
 			 atomic_load(&vfs_g.insts[i]->move_failed);
@@ -650,7 +662,12 @@ static void test_move_races_with_calls(void **state)
 					   atomic_load(&vfs_g.insts[1]->moved_in)),
 		      (unsigned long long)(atomic_load(&vfs_g.insts[0]->move_failed) +
 					   atomic_load(&vfs_g.insts[1]->move_failed)));
-	assert_int_equal(tries, g_link.mode == FX_STEER_FOLLOW ? 6 : 0);
+	/* a try each by the first threads of both instances (the
+	 * accepting thread made no call): one or two per connection */
+	if (g_link.mode == FX_STEER_FOLLOW)
+		assert_true(tries >= 6 && tries <= 12);
+	else
+		assert_int_equal(tries, 0);
 	assert_int_equal(sys(SYS_close, lfd), 0);
 }
 
