@@ -23,6 +23,9 @@
 #   5. NETFUSE_QUEUES=9 on net_tap (DPDK 22.11's tap aborts above 4 queue
 #      pairs): one line naming the variable and the limit, then 4
 #      instances that serve
+#   6. the default (auto): as many instances as CPUs (tap: at most 4),
+#      one when pinned to one CPU; a single-threaded server holds all
+#      its connections on its own instance (the others moved to it)
 set -u
 cd "$(dirname "$0")/../.."
 B=${B:-build}
@@ -288,6 +291,47 @@ if [ "$n" = 1 ] && echo "$r" | grep -q " errors=0" && ! echo "$r" | grep -q "^pi
 else
 	bad "NETFUSE_QUEUES=9 on net_tap: $n limit line(s), client: $r ($(grep -v TELEMETRY "$TMP/q9.out" | head -3 | tr '\n' ' '))"
 fi
+
+# 6. the default (NETFUSE_QUEUES=auto): one instance per CPU the process
+# may run on (net_tap: at most 4); pinned to one CPU, one. A
+# single-threaded server serves every connection from its own instance:
+# those that landed on another queue moved to it (vfs/move.c)
+ncpu=$(nproc); [ "$ncpu" -gt 4 ] && ncpu=4
+for pin in all one; do
+	port=$((7700 + ${#pin}))
+	cmd=("$PP" server -p $port -d 7)
+	[ $pin = one ] && cmd=(taskset -c 0 "${cmd[@]}")
+	timeout -k 5 20 ip netns exec "$NS" env LD_PRELOAD="$HOOK" \
+		NETFUSE_HUGE=off NETFUSE_ADDR=$STACK/24 NETFUSE_TAP_ADDR=$KERN/24 \
+		"${cmd[@]}" >"$TMP/auto.out" 2>&1 &
+	AP=$!; PIDS+=("$AP")
+	for _ in $(seq 150); do grep -q listening "$TMP/auto.out" 2>/dev/null && break; sleep 0.1; done
+	in_ns timeout 20 "$PP" client -a $STACK -p $port -c 8 -d 4 -w 0 >"$TMP/auto.cl" 2>&1 &
+	CLP=$!
+	sleep 1
+	for _ in 1 2 3 4 5; do # until a sample sees all 8 (a busy CPU 0 delays it)
+		pid=$(prog_pid "pingpong server -p $port")
+		t=$([ -n "$pid" ] && tel "$pid" /netfuse/instances 2>/dev/null)
+		python3 -c 'import json, sys; d = json.loads(sys.argv[1])["/netfuse/instances"]; sys.exit(sum(d[k]["conns"] for k in d) != 8)' "$t" 2>/dev/null && break
+		sleep 0.3
+	done
+	wait $CLP; crc=$?
+	wait $AP
+	want=$ncpu; [ $pin = one ] && want=1
+	v=$(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["/netfuse/instances"]
+c = [d[k]["conns"] for k in sorted(d)]
+m = sum(d[k]["moved_in"] for k in d)
+print(len(d), max(c), sum(c), m)' "$t" 2>/dev/null)
+	read -r n mx tot mv <<<"${v:-0 0 0 0}"
+	if [ "$n" = "$want" ] && [ "$mx" = 8 ] && [ "$tot" = 8 ] && [ $crc = 0 ] &&
+	   grep -q " errors=0" "$TMP/auto.cl" && { [ $pin = one ] || [ "$ncpu" = 1 ] || [ "$mv" -gt 0 ]; }; then
+		ok "default queues, pinned to $pin CPU(s): $n instance(s); a single-threaded server holds all 8 connections on its own ($mv moved to it)"
+	else
+		bad "default queues, pinned to $pin CPU(s): instances $n (want $want), conns max $mx total $tot, moved $mv, client exit $crc ($(tail -1 "$TMP/auto.cl"))"
+	fi
+done
 
 echo "# itest_queues.sh: $(( $(date +%s) - T0 )) s"
 exit $fail
