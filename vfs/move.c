@@ -33,14 +33,18 @@
  * one at a time, so no cycle), and only while the mover is the one call in
  * progress on the socket: a call counts itself in s->users before it
  * reads the owner, and waits while s->moving is set; the mover sets
- * s->moving before it reads s->users (sequentially consistent: either the
- * mover sees the other call and gives up, or the call sees the move and
- * waits for it). Epoll, poll and select read the owner again once they
- * hold its lock (vfs_sock_switch).
+ * s->moving (one mover at a time), then takes a move from s->may_move,
+ * then reads s->users (all sequentially consistent: either the mover
+ * sees the other call and gives up, or the call sees the move and waits
+ * for it). A call that finds no move left and none under way needs no
+ * count: may_move never grows again, and a mover that took the last move
+ * had set s->moving first. Epoll, poll and select read the owner again
+ * once they hold its lock (vfs_sock_switch).
  *
  * Cost: one move (a few microseconds: the TCB and the bytes it holds);
- * per call, the users count (two atomic operations on the socket's own
- * line). NETFUSE_MOVE=0 turns moving off.
+ * per call while moves are left, the users count (two atomic operations
+ * on the socket's own line), none after. NETFUSE_MOVE=0 turns moving
+ * off.
  */
 #include <errno.h>
 
@@ -60,22 +64,22 @@ static void lock_pair(struct vfs_inst *a, struct vfs_inst *b)
 void vfs_sock_move_try(struct vfs_sock *s)
 {
 	struct vfs_inst *from = vfs_sock_inst(s), *to = vfs_inst_mine();
-	int nsd = -EBUSY, old, left;
+	int nsd = -EBUSY, old, left, idle = 0;
 
 	if (!from || !to || from == to)
 		return;
+	if (!atomic_compare_exchange_strong(&s->moving, &idle, 1))
+		return; /* another thread is moving it */
 	left = atomic_load(&s->may_move);
 	do {
 		if (left <= 0)
-			return; /* its moves are used up */
+			goto out; /* its moves are used up */
 	} while (!atomic_compare_exchange_weak(&s->may_move, &left, left - 1));
 	if (vfs_g.move_off)
-		return;
-	atomic_store(&s->moving, 1);
+		goto out;
 	if (atomic_load(&s->users) != 1) { /* another call in progress */
-		atomic_store(&s->moving, 0);
 		atomic_fetch_add(&from->move_failed, 1);
-		return;
+		goto out;
 	}
 	lock_pair(from, to);
 	old = s->sd;
@@ -96,5 +100,6 @@ void vfs_sock_move_try(struct vfs_sock *s)
 	}
 	vfs_inst_unlock(from);
 	vfs_inst_unlock(to);
+out:
 	atomic_store(&s->moving, 0);
 }

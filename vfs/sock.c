@@ -1868,13 +1868,16 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 	return HOOK_PASSTHROUGH;
 }
 
-/* A call on a socket of ours. With several instances it is counted in
- * s->users for its length, and the socket may first move to the caller's
- * instance (move.c). */
+/* A call on a socket of ours. While the socket may still move (with
+ * several instances, an accepted connection with moves left, or a move
+ * under way) the call is counted in s->users for its length, and the
+ * socket may first move to the caller's instance (move.c); once it
+ * cannot, calls go straight on (no atomic write). */
 long vfs_sys_sock_call(const struct hook_call *c, struct vfs_sock *s)
 {
 	long r;
-	if (vfs_g.ninst < 2)
+	if (vfs_g.ninst < 2 || (atomic_load(&s->may_move) == 0 &&
+				atomic_load(&s->moving) == 0))
 		return sock_call(c, s);
 	atomic_fetch_add(&s->users, 1);
 	while (atomic_load(&s->moving)) /* a few microseconds */
