@@ -25,6 +25,9 @@
 #define DEFAULT_DEV      "--vdev=net_tap0,iface=nf0"
 #define DEFAULT_ADDR     "198.18.0.2/24"
 #define DEFAULT_TAP_ADDR "198.18.0.1/24"
+/* RFC 5180's IPv6 benchmarking range */
+#define DEFAULT_ADDR6     "2001:2::2/64"
+#define DEFAULT_TAP_ADDR6 "2001:2::1/64"
 #define DEFAULT_DESC     1024
 #define HUGE_FREE_PATH "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 
@@ -106,6 +109,34 @@ static int parse_addr(const char *s, uint32_t *addr_be, uint8_t *plen)
 	if ((host >> 24) == 0 || (host >> 24) == 127 || (host >> 28) >= 14)
 		return -1;  /* 0/8, loopback, multicast, reserved */
 	*addr_be = a.s_addr;
+	*plen = (uint8_t)p;
+	return 0;
+}
+
+/* "2001:2::2/64": a unicast global or unique-local IPv6 address (not
+ * ::, ::1, multicast, link-local: that one comes from the MAC, or
+ * IPv4-mapped) with a prefix length 1..128 (default 64). 0 or -1. */
+static int parse_addr6(const char *s, uint8_t a[16], uint8_t *plen)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long p = 64;
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[15];
+
+	if (n == 0 || n >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return -1;
+	if (slash && parse_uint(slash + 1, 1, 128, &p) < 0)
+		return -1;
+	if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
+	    memcmp(a, mapped, 12) == 0 ||
+	    (memcmp(a, zero, 15) == 0 && a[15] <= 1))
+		return -1;
 	*plen = (uint8_t)p;
 	return 0;
 }
@@ -261,6 +292,19 @@ int nf_io_config_parse(struct nf_io_config *c, nf_io_getenv_fn get,
 				 t, pl);
 		}
 	}
+
+	v = get_or(get, arg, "NETFUSE_ADDR6", DEFAULT_ADDR6);
+	if (strcmp(v, "none") != 0 &&
+	    parse_addr6(v, c->addr6, &c->prefix6_len) < 0)
+		return bad(c->err, "NETFUSE_ADDR6='%.64s': want a global IPv6 "
+			   "unicast address with prefix, e.g. 2001:2::2/64, "
+			   "or none", v);
+	v = get_or(get, arg, "NETFUSE_TAP_ADDR6", DEFAULT_TAP_ADDR6);
+	if (strcmp(v, "none") != 0 &&
+	    parse_addr6(v, c->tap_addr6, &c->tap_prefix6_len) < 0)
+		return bad(c->err, "NETFUSE_TAP_ADDR6='%.64s': want a global "
+			   "IPv6 unicast address with prefix for the tap's "
+			   "kernel side, e.g. 2001:2::1/64, or none", v);
 
 	v = get_or(get, arg, "NETFUSE_QUEUES", "auto");
 	if (strcmp(v, "auto") == 0) {

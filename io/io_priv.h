@@ -149,6 +149,7 @@ void nf_io_tapsig_forget(void);
 
 /* io/kif.c: the kernel side of a net_tap */
 int nf_io_kif_setup(const char *ifname, uint32_t addr_be, uint8_t plen);
+int nf_io_kif_setup6(const char *ifname, const uint8_t addr[16], uint8_t plen);
 /* io/memif_wake.c: net_memif rx interrupts through the ring's flag */
 int nf_io_memif_wake_setup(struct nf_io_queue *q);
 int nf_io_memif_wake_arm(struct nf_io_queue *q);

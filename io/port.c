@@ -741,6 +741,18 @@ int nf_io_init(struct nf_io **out, const struct nf_io_config *cfg,
 				  "not reach the stack", cfg->tap_iface,
 				  strerror(-r));
 	}
+	if (cfg->tap_iface[0] && cfg->tap_prefix6_len &&
+	    strcmp(io->driver, "net_tap") == 0) {
+		/* after the IPv4 step brought it up; a kernel without IPv6
+		 * (disable_ipv6) refuses: IPv4 still works, so only at info */
+		r = nf_io_kif_setup6(cfg->tap_iface, cfg->tap_addr6,
+				     cfg->tap_prefix6_len);
+		if (r < 0)
+			nf_io_log(NF_IO_LOG_INFO, "cannot give %s its IPv6 "
+				  "address (NETFUSE_TAP_ADDR6): %s; kernel "
+				  "clients reach the stack over IPv4 only",
+				  cfg->tap_iface, strerror(-r));
+	}
 
 	if (strcmp(io->driver, "net_tap") == 0 && cfg->tap_iface[0]) {
 		r = nf_io_tapsig_start(cfg->tap_iface);

@@ -19,14 +19,22 @@ void ns_eth_input(struct ns_stack *st, struct nf_buf *b)
 		goto drop;
 	}
 	eh = (const struct ns_eth_hdr *)b->data;
+	type = ns_ntohs(eh->type_be);
+	/* ours, broadcast, or IPv6 multicast (33:33 + the group's low 32
+	 * bits, RFC 2464 7; ip6.c checks the group) */
 	if (memcmp(eh->dst, st->io.mac, 6) != 0 &&
-	    memcmp(eh->dst, bcast_mac, 6) != 0) {
+	    memcmp(eh->dst, bcast_mac, 6) != 0 &&
+	    !(eh->dst[0] == 0x33 && eh->dst[1] == 0x33 &&
+	      type == NS_ETHERTYPE_IP6)) {
 		NS_CNT(st, drop_eth_dst);
 		goto drop;
 	}
-	type = ns_ntohs(eh->type_be);
 	if (type == NS_ETHERTYPE_IP4) {
 		ns_ip_input(st, b);
+		return;
+	}
+	if (type == NS_ETHERTYPE_IP6) {
+		ns_ip6_input(st, b);
 		return;
 	}
 	if (type == NS_ETHERTYPE_ARP) {
@@ -69,8 +77,8 @@ static struct ns_arp_ent *arp_new(struct ns_stack *st, uint32_t ip_be)
 	return victim;
 }
 
-static void eth_fill(struct ns_stack *st, struct nf_buf *b, const uint8_t *dst,
-		     uint16_t type)
+void ns_eth_fill(struct ns_stack *st, struct nf_buf *b, const uint8_t *dst,
+		 uint16_t type)
 {
 	struct ns_eth_hdr *eh = (struct ns_eth_hdr *)b->data;
 	memcpy(eh->dst, dst, 6);
@@ -85,7 +93,7 @@ void ns_arp_send_request(struct ns_stack *st, uint32_t tpa_be, int garp)
 
 	if (!b)
 		return;
-	eth_fill(st, b, bcast_mac, NS_ETHERTYPE_ARP);
+	ns_eth_fill(st, b, bcast_mac, NS_ETHERTYPE_ARP);
 	ah = (struct ns_arp_hdr *)(b->data + NS_ETH_HLEN);
 	ah->htype_be = ns_htons(NS_ARP_HTYPE_ETH);
 	ah->ptype_be = ns_htons(NS_ETHERTYPE_IP4);
@@ -113,7 +121,7 @@ static void arpq_flush(struct ns_stack *st, const struct ns_arp_ent *e)
 			*pp = b->q_next;
 			b->q_next = NULL;
 			st->arpq_len--;
-			eth_fill(st, b, e->mac, NS_ETHERTYPE_IP4);
+			ns_eth_fill(st, b, e->mac, NS_ETHERTYPE_IP4);
 			ns_tx(st, b);
 		} else {
 			st->arpq_tail = b;
@@ -245,6 +253,12 @@ int ns_arp_lookup(struct ns_stack *st, uint32_t ip_be, uint8_t mac[6])
 	return 0;
 }
 
+void ns_aging_at(struct ns_stack *st, uint64_t t)
+{
+	if (t < st->aging_due)
+		st->aging_due = t;
+}
+
 static void arp_aging_at(struct ns_stack *st, uint64_t t)
 {
 	if (t < st->aging_due)
@@ -258,7 +272,7 @@ void ns_eth_output(struct ns_stack *st, struct nf_buf *b, uint32_t nh_be)
 	if (nh_be == 0xffffffffu ||
 	    (st->mask_be != 0xffffffffu &&
 	     nh_be == ((st->ip_be & st->mask_be) | ~st->mask_be))) {
-		eth_fill(st, b, bcast_mac, NS_ETHERTYPE_IP4);
+		ns_eth_fill(st, b, bcast_mac, NS_ETHERTYPE_IP4);
 		ns_tx(st, b);
 		return;
 	}
@@ -277,7 +291,7 @@ void ns_eth_output(struct ns_stack *st, struct nf_buf *b, uint32_t nh_be)
 			e->expire_ns = st->now + NS_ARP_RETRY_NS;
 			ns_arp_send_request(st, nh_be, 0);
 		}
-		eth_fill(st, b, e->mac, NS_ETHERTYPE_IP4);
+		ns_eth_fill(st, b, e->mac, NS_ETHERTYPE_IP4);
 		ns_tx(st, b);
 		return;
 	}

@@ -37,5 +37,11 @@
 #define NS_EPHEMERAL_HI         60999
 #define NS_IP_ID_BUCKETS        64           /* RFC 7739 5.3 hashed counters */
 #define NS_PMTU_MIN             552          /* Linux ip_rt_min_pmtu */
+#define NS_IP6_HLIM             64           /* Linux hop_limit default */
+#define NS_IP6_MAX_EXT          8            /* extension headers walked */
+#define NS_ND_ENTRIES           32           /* neighbour cache size */
+#define NS_ND_RETRANS_NS        (1000 * NS_MS) /* RFC 4861 10 RETRANS_TIMER */
+#define NS_ND_RETRIES           3            /* MAX_MULTICAST_SOLICIT */
+#define NS_ND_REACHABLE_NS      (30000 * NS_MS) /* REACHABLE_TIME */
 
 #endif

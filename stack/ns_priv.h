@@ -13,6 +13,8 @@
  *   sock.c    socket table, binding, the public socket API
  *   sock_move.c  a connection moved to another instance
  *   cksum.c   Internet checksum           rss.c   Toeplitz hash
+ *   ip6.c     IPv6, extension headers     icmp6.c ICMPv6 (echo, errors)
+ *   nd6.c     Neighbor Discovery: the neighbour cache, NS/NA
  */
 #ifndef NS_PRIV_H
 #define NS_PRIV_H
@@ -30,6 +32,8 @@
 #include "stack/wire_icmp.h"
 #include "stack/wire_udp.h"
 #include "stack/wire_tcp.h"
+#include "stack/wire_ip6.h"
+#include "stack/wire_icmp6.h"
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ns_htons(x) ((uint16_t)__builtin_bswap16((uint16_t)(x)))
@@ -291,6 +295,18 @@ struct ns_arp_ent {
 	uint64_t expire_ns;     /* resolved: lifetime; pending: next retry */
 };
 
+/* a neighbour (RFC 4861 5.1); state: 0 free, 1 INCOMPLETE (NS sent,
+ * one frame waiting), 2 REACHABLE (until expire_ns), 3 STALE (used as is;
+ * the next use after expiry asks again) */
+struct ns_nd_ent {
+	uint8_t ip6[16];
+	uint8_t mac[6];
+	uint8_t state;
+	uint8_t tries;
+	uint64_t expire_ns;     /* INCOMPLETE: next NS; REACHABLE: to STALE */
+	struct nf_buf *pending; /* INCOMPLETE: the newest frame for it */
+};
+
 /* a datagram being reassembled (RFC 791 3.2, RFC 815) */
 struct ns_reass {
 	uint8_t in_use;
@@ -336,6 +352,12 @@ struct ns_stack {
 
 	struct ns_reass *reass;
 	uint32_t reass_used;    /* payload bytes held by all slots */
+
+	/* IPv6: the global address (has_ip6) and prefix, the link-local
+	 * one, the neighbour cache */
+	uint8_t ip6[16], ll6[16];
+	uint8_t has_ip6, prefix6_len;
+	struct ns_nd_ent nd[NS_ND_ENTRIES];
 
 	struct ns_sock *socks;
 	uint32_t free_head;
@@ -406,6 +428,10 @@ uint16_t ns_rss_queue(const struct nf_io_ops *io, uint32_t rip_be,
 
 /* ---- eth.c ------------------------------------------------------------- */
 void ns_eth_input(struct ns_stack *st, struct nf_buf *b);
+/* the Ethernet header of frame b: dst, our MAC, type */
+void ns_eth_fill(struct ns_stack *st, struct nf_buf *b, const uint8_t *dst,
+		 uint16_t type);
+void ns_aging_at(struct ns_stack *st, uint64_t t);
 /* frame has L3 from data + 14; fill the Ethernet header for nexthop and
  * send, or queue for ARP. Consumes b. */
 void ns_eth_output(struct ns_stack *st, struct nf_buf *b, uint32_t nh_be);
@@ -429,6 +455,42 @@ int ns_ip_output_ex(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
 int ns_ip_route(struct ns_stack *st, uint32_t dst_be, uint32_t *nh_be);
 void ns_reass_age(struct ns_stack *st);
 void ns_reass_fini(struct ns_stack *st);
+
+/* ---- ip6.c, icmp6.c, nd6.c --------------------------------------------- */
+/* the IPv6 datagram being delivered */
+struct ns_ip6_info {
+	const struct ns_ip6_hdr *ih;
+	const uint8_t *src, *dst;
+	uint32_t l4off;         /* upper-layer header, from the frame start */
+	uint32_t l4len;         /* its length with payload */
+	uint8_t nxt;            /* upper-layer protocol */
+	uint8_t hlim;
+};
+void ns_ip6_input(struct ns_stack *st, struct nf_buf *b);
+/* b->data + 14 + 40 holds l4len bytes of an upper-layer message; fill
+ * the IPv6 header and send (multicast straight, unicast through the
+ * neighbour cache). Consumes b. 0 or -errno. */
+int ns_ip6_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *src,
+		  const uint8_t *dst, uint8_t nxt, uint16_t l4len,
+		  uint8_t hlim);
+int ns_ip6_is_ours(const struct ns_stack *st, const uint8_t *a);
+void ns_ip6_ll_from_mac(const uint8_t mac[6], uint8_t ll[16]);
+/* the source address for a destination: link-local for link-local */
+const uint8_t *ns_ip6_src_for(const struct ns_stack *st, const uint8_t *dst);
+uint32_t ns_cksum_pseudo6(const uint8_t *src, const uint8_t *dst, uint8_t nxt,
+			  uint32_t len);
+void ns_icmp6_input(struct ns_stack *st, struct nf_buf *b,
+		    const struct ns_ip6_info *ii);
+void ns_nd_input_ns(struct ns_stack *st, struct nf_buf *b,
+		    const struct ns_ip6_info *ii);
+void ns_nd_input_na(struct ns_stack *st, struct nf_buf *b,
+		    const struct ns_ip6_info *ii);
+/* frame b (IPv6 header at data + 14 filled) to on-link neighbour nh:
+ * its MAC, or queued while a solicitation goes out. Consumes b. */
+void ns_nd_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *nh);
+int ns_nd_lookup(struct ns_stack *st, const uint8_t *ip6, uint8_t mac[6]);
+void ns_nd_age(struct ns_stack *st);
+void ns_nd_fini(struct ns_stack *st);
 
 /* ---- icmp.c ------------------------------------------------------------ */
 void ns_icmp_input(struct ns_stack *st, struct nf_buf *b,

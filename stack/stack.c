@@ -145,6 +145,15 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->cfg = *c;
 	st->ip_be = c->ip_be;
 	st->mask_be = c->prefix_len ? ns_htonl(~0u << (32 - c->prefix_len)) : 0;
+	/* IPv6: the link-local address (ip6.c ns_ip6_ll_from_mac) */
+	ns_ip6_ll_from_mac(io->mac, st->ll6);
+	memcpy(st->ip6, c->ip6, 16);
+	{
+		static const uint8_t zero[16];
+		st->has_ip6 = memcmp(c->ip6, zero, 16) != 0;
+	}
+	st->prefix6_len = c->prefix6_len > 128 ? 128 : c->prefix6_len;
+	memset(st->nd, 0, sizeof(st->nd));
 	st->gw_be = c->gw_be;
 	st->now = now_ns;
 	st->now_ms = (uint32_t)(now_ns / NS_MS);
@@ -237,6 +246,7 @@ void ns_stack_fini(struct ns_stack *st)
 	st->arpq_head = st->arpq_tail = NULL;
 	st->arpq_len = 0;
 	ns_reass_fini(st);
+	ns_nd_fini(st);
 	/* whatever tx_burst refused was freed by ns_tx_flush */
 }
 
@@ -404,6 +414,7 @@ uint64_t ns_stack_poll(struct ns_stack *st, struct nf_buf **bufs, uint16_t n,
 	if (st->now >= st->aging_due) {
 		st->aging_due = UINT64_MAX;
 		ns_arp_age(st);
+		ns_nd_age(st);
 		ns_reass_age(st);
 	}
 	ns_sock_run_output(st);

@@ -36,6 +36,11 @@ struct ns_stack;
 struct ns_config {
 	uint32_t ip_be;          /* our address */
 	uint8_t prefix_len;      /* subnet prefix length (0..32) */
+	/* our global IPv6 address (all zero: none; the link-local one,
+	 * fe80::/64 from the MAC, RFC 4291 2.5.1, is always there) and its
+	 * prefix length (0..128) */
+	uint8_t ip6[16];
+	uint8_t prefix6_len;
 	uint32_t gw_be;          /* default gateway, 0 for none */
 	uint32_t max_socks;      /* sockets (TCP + UDP, incl. SYN_RECEIVED) */
 	uint32_t sndbuf;         /* TCP send buffer bytes (power of 2) */
@@ -123,7 +128,12 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(tcp_syncookies_sent) X(tcp_syncookies_ok) X(drop_tcp_syncookie) \
 	X(drop_tx_nobuf) X(drop_tx_full) \
 	X(tcp_rcvbuf_grown) X(tcp_sndbuf_grown) X(tcp_dsack_rcvd) X(tcp_undo) X(tcp_undo_eifel) X(tcp_tlp_probes) X(tcp_tlp_recoveries) \
-	X(rx_steered_out) X(arp_shared_in) X(tcp_moved_out) X(tcp_moved_in)
+	X(rx_steered_out) X(arp_shared_in) X(tcp_moved_out) X(tcp_moved_in) \
+	X(drop_ip6_short) X(drop_ip6_version) X(drop_ip6_len) X(drop_ip6_src) \
+	X(drop_ip6_dst) X(drop_ip6_exthdr) X(drop_ip6_rh0) X(drop_ip6_frag) \
+	X(drop_ip6_proto) X(drop_icmp6_short) X(drop_icmp6_cksum) \
+	X(drop_icmp6_type) X(drop_nd_bad) X(drop_nd_target) X(drop_nd_queue) \
+	X(nd_ns_sent) X(nd_na_sent) X(nd_dad_conflict) X(icmp6_echo_replied)
 
 struct ns_counters {
 #define NS_X_FIELD(n) uint64_t n;

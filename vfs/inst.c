@@ -934,6 +934,8 @@ static int load_nfio(void)
 	ns_config_default(&sc);
 	sc.ip_be = cfg.addr_be;
 	sc.prefix_len = cfg.prefix_len;
+	memcpy(sc.ip6, cfg.addr6, 16);
+	sc.prefix6_len = cfg.prefix6_len;
 	{
 		const char *ms = getenv("NETFUSE_MAX_SOCKS");
 		if (ms && atoi(ms) > 0)

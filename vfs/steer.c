@@ -9,9 +9,12 @@
  * whichever queue the kernel picks. So an instance that finds no socket
  * for a TCP segment or UDP datagram (stack.h ns_stack_set_steer_cb) hands
  * the whole frame to the next instance, which polls it as its own; a
- * frame goes round the ring once and, owned by nobody, comes back to the
+ * frame goes round the ring twice and, owned by nobody, comes back to the
  * instance it arrived at, which then answers it as usual (RST, ICMP port
- * unreachable, a SYN cookie's check). Hop count in the inbox entry.
+ * unreachable, a SYN cookie's check). Twice: a connection can move
+ * (move.c) to the instance the frame just left while the frame waits in
+ * an inbox; one round then ended in a RST to a live connection (seen
+ * once in itest_servers' fork case). Hop count in the inbox entry.
  *
  * Each instance has one inbox (vfs_priv.h struct vfs_inbox): a bounded
  * ring behind its own mutex, a leaf lock taken by a producer under its own
@@ -44,8 +47,8 @@ static int foreign(void *arg, struct ns_stack *st, struct nf_buf *b)
 	struct vfs_inbox *ib;
 	int n = vfs_g.ninst, was;
 	(void)st;
-	if (n < 2 || in->rx_hops >= (unsigned)n)
-		return 0; /* back where it arrived: answer it here */
+	if (n < 2 || in->rx_hops >= 2u * (unsigned)n)
+		return 0; /* back where it arrived, twice: answer it here */
 	next = vfs_g.insts[(in->idx + 1) % n];
 	ib = &next->inbox;
 	vfs_mutex_lock(&ib->m);

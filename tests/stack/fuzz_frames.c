@@ -4,7 +4,8 @@
  * advances the fake clock by 100 ms instead). They are fed to an
  * instance that has a listener on port 80, an established connection
  * from 198.18.0.1:40000 (timestamps, SACK, window scale) and a UDP socket
- * on port 53. Buffers must all come back after every input.
+ * on port 53, and IPv6 addresses 2001:2::2/64 and fe80::ff:fe00:2.
+ * Buffers must all come back after every input.
  *
  *   libFuzzer: clang-14 -fsanitize=fuzzer,address,undefined -DNS_LIBFUZZER
  *              -I. tests/stack/fuzz_frames.c stack/(*).c
@@ -83,6 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	ns_config_default(&c);
 	c.ip_be = htonl(0xc6120002);
+	c.ip6[0] = 0x20; /* 2001:2::2/64 */
+	c.ip6[1] = 0x01;
+	c.ip6[3] = 0x02;
+	c.ip6[15] = 0x02;
+	c.prefix6_len = 64;
 	c.max_socks = 8;
 	c.sndbuf = c.rcvbuf = 16384;
 	c.no_garp = 1;

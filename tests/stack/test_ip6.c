@@ -1,0 +1,488 @@
+/*
+ * test_ip6.c: IPv6 input and output (stack/ip6.c), ICMPv6 echo
+ * (icmp6.c) and Neighbor Discovery (nd6.c), with the test as the peer
+ * (fe80::1 / 2001:2::1, MAC 02:00:00:00:00:01) and the stack at
+ * 2001:2::2/64 with its link-local address from 02:00:00:00:00:02.
+ * Every hostile case checks that nothing was sent and that the right
+ * counter moved.
+ */
+#include "tests/stack/fixture.h"
+
+static const uint8_t us6[16] = { 0x20, 0x01, 0, 2, [15] = 2 };
+static const uint8_t peer6[16] = { 0x20, 0x01, 0, 2, [15] = 1 };
+static const uint8_t peer_ll[16] = { 0xfe, 0x80, [8] = 0, [15] = 1 };
+/* the stack's link-local address (set up) */
+static uint8_t us_ll[16];
+/* what modified EUI-64 would give for 02:00:00:00:00:02 */
+static const uint8_t eui64_ll[16] = { 0xfe, 0x80, [11] = 0xff, [12] = 0xfe,
+				      [15] = 2 };
+static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct ns_config c;
+	fx_default_cfg(&c);
+	memcpy(c.ip6, us6, 16);
+	c.prefix6_len = 64;
+	assert_int_equal(fx_setup_cfg(f, &c), 0);
+	ns_ip6_ll_from_mac(us_mac, us_ll);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	fx_teardown(f);
+	free(f);
+	return 0;
+}
+
+/* checksum of an ICMPv6 message under the pseudo-header */
+static uint16_t sum6(const uint8_t *src, const uint8_t *dst, const uint8_t *m,
+		     uint32_t len)
+{
+	uint32_t s = ns_cksum_pseudo6(src, dst, NS_IP6_NH_ICMP6, len);
+	s = ns_cksum_add(s, m, len);
+	return ns_cksum_fold(s);
+}
+
+/* a frame: Ethernet, IPv6 (hop limit hlim, payload exth + msg, first
+ * next header nh), the message's ICMPv6 checksum filled */
+static uint32_t mk6(uint8_t *f, const uint8_t *edst, const uint8_t *src,
+		    const uint8_t *dst, uint8_t hlim, uint8_t nh,
+		    const uint8_t *exth, uint32_t exlen, uint8_t *msg,
+		    uint32_t mlen)
+{
+	uint32_t o = mk_eth(f, edst, peer_mac, NS_ETHERTYPE_IP6);
+	uint8_t *ip = f + o;
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	ip[4] = (uint8_t)((exlen + mlen) >> 8);
+	ip[5] = (uint8_t)(exlen + mlen);
+	ip[6] = nh;
+	ip[7] = hlim;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
+	if (mlen >= 4 && msg[0] >= 128) { /* informational: fill the sum */
+		msg[2] = msg[3] = 0;
+		{
+			uint16_t s = sum6(src, dst, msg, mlen);
+			memcpy(msg + 2, &s, 2);
+		}
+	}
+	memcpy(ip + 40, exth, exlen);
+	memcpy(ip + 40 + exlen, msg, mlen);
+	return o + 40 + exlen + mlen;
+}
+
+static uint32_t mk_echo(uint8_t *m, uint16_t id, uint16_t seq, uint32_t n)
+{
+	uint32_t i;
+	m[0] = NS_ICMP6_ECHO_REQUEST;
+	m[1] = 0;
+	m[4] = (uint8_t)(id >> 8);
+	m[5] = (uint8_t)id;
+	m[6] = (uint8_t)(seq >> 8);
+	m[7] = (uint8_t)seq;
+	for (i = 0; i < n; i++)
+		m[8 + i] = (uint8_t)(i * 7);
+	return 8 + n;
+}
+
+/* NS for target, with a source link-layer option unless from :: */
+static uint32_t mk_ns(uint8_t *m, const uint8_t *target, int slla)
+{
+	memset(m, 0, 32);
+	m[0] = NS_ND_NEIGHBOR_SOLICIT;
+	memcpy(m + 8, target, 16);
+	if (!slla)
+		return 24;
+	m[24] = NS_ND_OPT_SLLA;
+	m[25] = 1;
+	memcpy(m + 26, peer_mac, 6);
+	return 32;
+}
+
+static uint32_t mk_na(uint8_t *m, const uint8_t *target, uint32_t flags)
+{
+	memset(m, 0, 32);
+	m[0] = NS_ND_NEIGHBOR_ADVERT;
+	m[4] = (uint8_t)(flags >> 24);
+	memcpy(m + 8, target, 16);
+	m[24] = NS_ND_OPT_TLLA;
+	m[25] = 1;
+	memcpy(m + 26, peer_mac, 6);
+	return 32;
+}
+
+static struct nf_buf *sent(struct fx *f)
+{
+	return fio_pop(&f->io);
+}
+
+/* the peer's neighbour entry, as a solicitation from it would make it */
+static void learn_peer(struct fx *f, const uint8_t *peer)
+{
+	uint8_t fr[200], m[32];
+	struct nf_buf *b;
+	uint32_t n = mk6(fr, us_mac, peer, us6, 255, NS_IP6_NH_ICMP6, NULL, 0,
+			 m, mk_ns(m, us6, 1));
+	fx_inject(f, fr, n);
+	b = sent(f);
+	assert_non_null(b); /* the NA */
+	fio_pool_put(b);
+}
+
+/* ---- the cases --------------------------------------------------------- */
+
+/* fe80::/64 with an interface identifier that is a function of the MAC
+ * but not its EUI-64 (a tap's kernel side has our MAC and takes that) */
+static void t_link_local_from_mac(void **state)
+{
+	struct fx *f = *state;
+	uint8_t again[16], other[16], mac2[6] = { 2, 0, 0, 0, 0, 3 };
+	assert_memory_equal(f->st->ll6, us_ll, 16);
+	assert_int_equal(us_ll[0], 0xfe);
+	assert_int_equal(us_ll[1], 0x80);
+	assert_memory_not_equal(us_ll, eui64_ll, 16);
+	ns_ip6_ll_from_mac(us_mac, again);
+	assert_memory_equal(again, us_ll, 16); /* stable: every instance */
+	ns_ip6_ll_from_mac(mac2, other);
+	assert_memory_not_equal(other, us_ll, 16);
+	assert_true(ns_ip6_is_ours(f->st, us6));
+	assert_true(ns_ip6_is_ours(f->st, us_ll));
+	assert_false(ns_ip6_is_ours(f->st, peer6));
+}
+
+/* NS for our address to our solicited-node group: a solicited NA back
+ * to the asker with our MAC, and the asker is learnt */
+static void t_ns_answered(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fr[200], m[32], sn[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff,
+					    [15] = 2 };
+	uint8_t emac[6] = { 0x33, 0x33, 0xff, 0, 0, 2 }, mac[6];
+	struct nf_buf *b;
+	const uint8_t *p;
+	uint32_t n = mk6(fr, emac, peer6, sn, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+			 mk_ns(m, us6, 1));
+	fx_inject(f, fr, n);
+	b = sent(f);
+	assert_non_null(b);
+	p = b->data;
+	assert_memory_equal(p, peer_mac, 6);           /* to the asker */
+	assert_int_equal(p[12] << 8 | p[13], NS_ETHERTYPE_IP6);
+	assert_int_equal(p[14 + 7], 255);              /* hop limit */
+	assert_memory_equal(p + 14 + 8, us6, 16);      /* from the target */
+	assert_memory_equal(p + 14 + 24, peer6, 16);
+	assert_int_equal(p[54], NS_ND_NEIGHBOR_ADVERT);
+	assert_int_equal(p[58] & 0xe0, 0x60);          /* S and O, not R */
+	assert_memory_equal(p + 62, us6, 16);          /* target */
+	assert_int_equal(p[78], NS_ND_OPT_TLLA);
+	assert_memory_equal(p + 80, us_mac, 6);
+	assert_int_equal(sum6(p + 22, p + 38, p + 54, b->len - 54), 0);
+	fio_pool_put(b);
+	assert_null(sent(f));
+	assert_int_equal(ns_nd_lookup(f->st, peer6, mac), 0);
+	assert_memory_equal(mac, peer_mac, 6);
+	assert_int_equal(CNT(f, nd_na_sent), 1);
+}
+
+/* echo request: the same data back, from the address asked */
+static void t_echo_replied(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fr[1600], m[1500];
+	struct nf_buf *b;
+	uint32_t n;
+	learn_peer(f, peer6);
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_echo(m, 0x1234, 7, 1000));
+	fx_inject(f, fr, n);
+	b = sent(f);
+	assert_non_null(b);
+	assert_int_equal(b->len, n);
+	assert_memory_equal(b->data + 14 + 8, us6, 16);
+	assert_memory_equal(b->data + 14 + 24, peer6, 16);
+	assert_int_equal(b->data[54], NS_ICMP6_ECHO_REPLY);
+	assert_memory_equal(b->data + 58, fr + 58, 4 + 1000); /* id, seq, data */
+	assert_int_equal(sum6(b->data + 22, b->data + 38, b->data + 54,
+			      b->len - 54), 0);
+	fio_pool_put(b);
+	assert_int_equal(CNT(f, icmp6_echo_replied), 1);
+}
+
+/* an echo from a neighbour not yet known: NS to its solicited-node
+ * group from our link-local address, the reply waits; the NA sends it */
+static void t_reply_waits_for_nd(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fr[300], m[200];
+	struct nf_buf *b;
+	uint32_t n = mk6(fr, us_mac, peer_ll, us_ll, 64, NS_IP6_NH_ICMP6, NULL,
+			 0, m, mk_echo(m, 1, 1, 16));
+	fx_inject(f, fr, n);
+	b = sent(f);
+	assert_non_null(b);
+	assert_int_equal(b->data[0], 0x33);
+	assert_int_equal(b->data[2], 0xff);
+	assert_int_equal(b->data[54], NS_ND_NEIGHBOR_SOLICIT);
+	assert_int_equal(b->data[14 + 7], 255);
+	assert_memory_equal(b->data + 14 + 8, us_ll, 16);
+	assert_memory_equal(b->data + 62, peer_ll, 16);
+	fio_pool_put(b);
+	assert_null(sent(f));
+	n = mk6(fr, us_mac, peer_ll, us_ll, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_na(m, peer_ll, NS_ND_NA_SOLICITED | NS_ND_NA_OVERRIDE));
+	fx_inject(f, fr, n);
+	b = sent(f);
+	assert_non_null(b);
+	assert_memory_equal(b->data, peer_mac, 6);
+	assert_int_equal(b->data[54], NS_ICMP6_ECHO_REPLY);
+	fio_pool_put(b);
+}
+
+/* no answer: three solicitations a second apart, then the frame goes */
+static void t_nd_gives_up(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fr[300], m[200];
+	struct nf_buf *b;
+	int i, ns = 0;
+	uint32_t n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0,
+			 m, mk_echo(m, 1, 1, 16));
+	fx_inject(f, fr, n);
+	for (i = 0; i < 50; i++) {
+		while ((b = sent(f)) != NULL) {
+			assert_int_equal(b->data[54], NS_ND_NEIGHBOR_SOLICIT);
+			ns++;
+			fio_pool_put(b);
+		}
+		fx_advance(f, 100 * NS_MS);
+	}
+	assert_int_equal(ns, NS_ND_RETRIES);
+	assert_int_equal(CNT(f, drop_nd_queue), 1);
+}
+
+/* ND that did not come from this link (hop limit < 255), a solicitation
+ * for someone else, a DAD probe with a link-layer address: dropped,
+ * nothing sent */
+static void t_nd_hostile(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t zero[16];
+	uint8_t fr[200], m[32], other[16] = { 0x20, 0x01, 0, 2, [15] = 9 };
+	uint32_t n;
+	n = mk6(fr, us_mac, peer6, us6, 254, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_ns(m, us6, 1));
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_nd_bad), 1);
+	n = mk6(fr, us_mac, peer6, us6, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_ns(m, other, 1));
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_nd_target), 1);
+	n = mk6(fr, us_mac, zero, all_nodes, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_ns(m, us6, 1));
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_nd_bad), 2);
+	/* a solicited NA to a group */
+	n = mk6(fr, us_mac, peer6, all_nodes, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_na(m, peer6, NS_ND_NA_SOLICITED));
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_nd_bad), 3);
+	/* an NA claiming our address */
+	n = mk6(fr, us_mac, peer6, all_nodes, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_na(m, us6, NS_ND_NA_OVERRIDE));
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, nd_dad_conflict), 1);
+	assert_null(sent(f));
+	/* another node's DAD probe for our address: answered to all nodes */
+	n = mk6(fr, us_mac, zero, (const uint8_t[16]){ 0xff, 0x02, [11] = 1,
+		[12] = 0xff, [15] = 2 }, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_ns(m, us6, 0));
+	fx_inject(f, fr, n);
+	{
+		struct nf_buf *b = sent(f);
+		assert_non_null(b);
+		assert_memory_equal(b->data + 14 + 24, all_nodes, 16);
+		assert_int_equal(b->data[58] & 0x40, 0); /* not solicited */
+		fio_pool_put(b);
+	}
+}
+
+/* malformed and unwanted datagrams: each dropped and counted */
+static void t_ip6_hostile(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fr[400], m[64], ext[64];
+	uint32_t n, ml = mk_echo(m, 1, 1, 8);
+	static const uint8_t mc_src[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t not_us[16] = { 0x20, 0x01, 0, 3, [15] = 2 };
+
+	learn_peer(f, peer6);
+	/* truncated: payload length beyond the frame */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m, ml);
+	fx_inject(f, fr, n - 4);
+	assert_int_equal(CNT(f, drop_ip6_len), 1);
+	/* jumbogram without its hop-by-hop option: payload length 0 */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m, ml);
+	fr[18] = fr[19] = 0;
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_len), 2);
+	/* shorter than a header */
+	fx_inject(f, fr, 14 + 20);
+	assert_int_equal(CNT(f, drop_ip6_short), 1);
+	/* version 4 in an IPv6 frame */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m, ml);
+	fr[14] = 0x40;
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_version), 1);
+	/* from a multicast source; to an address not ours */
+	n = mk6(fr, us_mac, mc_src, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m, ml);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_src), 1);
+	n = mk6(fr, us_mac, peer6, not_us, 64, NS_IP6_NH_ICMP6, NULL, 0, m, ml);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_dst), 1);
+	/* routing header type 0 with segments left (RFC 5095) */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = NS_IP6_NH_ICMP6;
+	ext[1] = 2;  /* 24 bytes */
+	ext[2] = 0;  /* type 0 */
+	ext[3] = 1;  /* segments left */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ROUTING, ext, 24, m, ml);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_rh0), 1);
+	/* hop-by-hop not first */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = NS_IP6_NH_HOPOPTS; /* dest options, then hop-by-hop */
+	ext[8] = NS_IP6_NH_ICMP6;
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_DSTOPTS, ext, 16, m, ml);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_exthdr), 1);
+	/* a chain of 9 destination options headers */
+	{
+		int k;
+		memset(ext, 0, sizeof(ext));
+		for (k = 0; k < 8; k++)
+			ext[k * 8] = k < 7 ? NS_IP6_NH_DSTOPTS : NS_IP6_NH_DSTOPTS;
+		n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_DSTOPTS, ext, 64,
+			m, ml);
+		fx_inject(f, fr, n);
+		assert_int_equal(CNT(f, drop_ip6_exthdr), 2);
+	}
+	/* an extension header running past the payload */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = NS_IP6_NH_ICMP6;
+	ext[1] = 200;
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_DSTOPTS, ext, 8, m, ml);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_exthdr), 3);
+	/* an unknown option whose type says discard */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = NS_IP6_NH_ICMP6;
+	ext[2] = 0x80; /* 10xxxxxx: discard, ICMP */
+	ext[3] = 4;
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_DSTOPTS, ext, 8, m, ml);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_exthdr), 4);
+	/* a fragment (reassembly: not yet) */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = NS_IP6_NH_ICMP6;
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_FRAGMENT, ext, 8, m, ml);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_frag), 1);
+	/* a bad ICMPv6 checksum */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m, ml);
+	fr[56] ^= 0xff;
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_icmp6_cksum), 1);
+	/* TCP over IPv6: not yet */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_TCP, NULL, 0, m, 20);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_proto), 1);
+	assert_null(sent(f));
+	/* padding options are skipped: an echo behind them is answered */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = NS_IP6_NH_ICMP6;
+	ext[2] = NS_IP6_OPT_PADN;
+	ext[3] = 4;
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_HOPOPTS, ext, 8, m, ml);
+	fx_inject(f, fr, n);
+	{
+		struct nf_buf *b = sent(f);
+		assert_non_null(b);
+		assert_int_equal(b->data[54], NS_ICMP6_ECHO_REPLY);
+		fio_pool_put(b);
+	}
+}
+
+/* a stack with no global address answers on its link-local one only */
+static void t_link_local_only(void **state)
+{
+	struct fx g;
+	struct ns_config c;
+	uint8_t fr[200], m[32];
+	struct nf_buf *b;
+	uint32_t n;
+	(void)state;
+	fx_default_cfg(&c);
+	assert_int_equal(fx_setup_cfg(&g, &c), 0);
+	assert_false(ns_ip6_is_ours(g.st, us6));
+	n = mk6(fr, us_mac, peer_ll, us_ll, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_ns(m, us_ll, 1));
+	fx_inject(&g, fr, n);
+	b = fio_pop(&g.io);
+	assert_non_null(b);
+	assert_memory_equal(b->data + 14 + 8, us_ll, 16);
+	fio_pool_put(b);
+	n = mk6(fr, us_mac, peer6, us6, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_ns(m, us6, 1));
+	fx_inject(&g, fr, n);
+	assert_null(fio_pop(&g.io));
+	fx_teardown(&g);
+}
+
+/* an echo to all nodes from a neighbour not yet known: NS, then the NA
+ * (solicited, unicast to our link-local address) sends the reply */
+static void t_group_echo_waits_for_nd(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fr[300], m[200], emac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	struct nf_buf *b;
+	uint32_t n = mk6(fr, emac, peer_ll, all_nodes, 64, NS_IP6_NH_ICMP6,
+			 NULL, 0, m, mk_echo(m, 5, 5, 16));
+	fx_inject(f, fr, n);
+	b = sent(f);
+	assert_non_null(b);
+	assert_int_equal(b->data[54], NS_ND_NEIGHBOR_SOLICIT);
+	assert_memory_equal(b->data + 14 + 8, us_ll, 16);
+	fio_pool_put(b);
+	n = mk6(fr, us_mac, peer_ll, us_ll, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_na(m, peer_ll, NS_ND_NA_SOLICITED | NS_ND_NA_OVERRIDE));
+	fx_inject(f, fr, n);
+	b = sent(f);
+	assert_non_null(b);
+	assert_int_equal(b->data[54], NS_ICMP6_ECHO_REPLY);
+	assert_memory_equal(b->data + 14 + 8, us_ll, 16);
+	assert_memory_equal(b->data + 14 + 24, peer_ll, 16);
+	fio_pool_put(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(t_link_local_from_mac, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_ns_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_echo_replied, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_reply_waits_for_nd, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_nd_gives_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_group_echo_waits_for_nd, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_nd_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_ip6_hostile, setup, teardown),
+		cmocka_unit_test(t_link_local_only),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
