@@ -1,4 +1,5 @@
 # hostile.py: run inside the namespace (kernel side of nf0, 198.18.0.1),
+# (IPv6 cases at the end: to the stack's 2001:2::2, from scapy alone)
 # against an echo server under the hook at 198.18.0.2:PORT. Sends one
 # hostile frame (or a few) per case with scapy on nf0, then checks that
 # a ping to 198.18.0.2 is answered, a new TCP connection echoes, and an
@@ -291,5 +292,63 @@ case("SYN at rcv.nxt on the established connection (RFC 5961 4)", fn=syn_in_wind
      expect={"drop_tcp_syn": 1, "tcp_challenge_acks": 1})
 case("data with an ACK for never-sent data (RFC 5961 5.2: dropped)", fn=data_old_ack,
      expect={"drop_tcp_ack": 1})
+# IPv6 (issue 16): the stack is 2001:2::2 (NETFUSE_ADDR6's default); the
+# kernel side has IPv6 off here, so the frames come from scapy alone
+from scapy.all import (IPv6, ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6ND_NA,
+                       ICMPv6NDOptSrcLLAddr, ICMPv6NDOptDstLLAddr,
+                       IPv6ExtHdrRouting, IPv6ExtHdrDestOpt,
+                       IPv6ExtHdrHopByHop, IPv6ExtHdrFragment)
+ME6, HIM6, SN6 = "2001:2::1", "2001:2::2", "ff02::1:ff00:2"
+ip6 = lambda **k: L2() / IPv6(src=ME6, dst=HIM6, **k)
+echo6 = lambda: ICMPv6EchoRequest(id=7, seq=1, data=b"x" * 16)
+def echo6_answered():
+    """a neighbour solicitation teaches the stack our MAC, then an echo
+    request to 2001:2::2 is answered (the control of the cases below).
+    The solicitation is unicast to 2001:2::2 (as a reachability probe
+    is): the tap puts it on the same queue, so the same instance, as
+    the echo of the same address pair"""
+    ns = (L2() / IPv6(src=ME6, dst=HIM6, hlim=255) / ICMPv6ND_NS(tgt=HIM6) /
+          ICMPv6NDOptSrcLLAddr(lladdr=SMAC))
+    sendp(ns, iface=IFC)
+    time.sleep(0.3)
+    sn = AsyncSniffer(iface=IFC, lfilter=lambda p: IPv6 in p and
+                      p[IPv6].src == HIM6 and p[IPv6].nh == 58)
+    sn.start(); time.sleep(0.2)
+    sendp(ip6() / echo6(), iface=IFC)
+    time.sleep(0.5)
+    r = [p for p in sn.stop() if p.haslayer("ICMPv6EchoReply")]
+    return "" if r else "FAIL: no echo reply from %s" % HIM6
+case("IPv6 echo request (control)", fn=echo6_answered,
+     expect={"icmp6_echo_replied": 1, "nd_na_sent": 1})
+case("IPv6 payload length past the frame",
+     [ip6(plen=1000) / echo6()], expect={"drop_ip6_len": 1})
+case("IPv6 jumbogram (payload length 0) without a hop-by-hop option",
+     [ip6(plen=0) / echo6()], expect={"drop_ip6_len": 1})
+case("IPv6 routing header type 0 (RFC 5095)",
+     [ip6() / IPv6ExtHdrRouting(type=0, segleft=1, addresses=["2001:2::9"]) /
+      echo6()], expect={"drop_ip6_rh0": 1})
+case("IPv6 chain of 9 destination options headers",
+     [ip6() / (IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+      IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+      IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt()) /
+      echo6()], expect={"drop_ip6_exthdr": 1})
+case("IPv6 hop-by-hop header after another extension header",
+     [ip6() / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / echo6()],
+     expect={"drop_ip6_exthdr": 1})
+case("IPv6 tiny overlapping fragments",
+     [ip6() / IPv6ExtHdrFragment(offset=0, m=1, id=77) / Raw(b"A" * 8),
+      ip6() / IPv6ExtHdrFragment(offset=0, m=0, id=77) / Raw(b"B" * 16)],
+     expect={"drop_ip6_frag": 2})
+case("ND solicitation with hop limit 64 (from off-link, RFC 4861 7.1.1)",
+     [L2() / IPv6(src=ME6, dst=SN6, hlim=64) / ICMPv6ND_NS(tgt=HIM6) /
+      ICMPv6NDOptSrcLLAddr(lladdr=SMAC)], expect={"drop_nd_bad": 1})
+case("ND advertisement claiming the stack's own address",
+     [L2() / IPv6(src=ME6, dst="ff02::1", hlim=255) /
+      ICMPv6ND_NA(tgt=HIM6, R=0, S=0, O=1) /
+      ICMPv6NDOptDstLLAddr(lladdr=SMAC)], expect={"nd_dad_conflict": 1})
+case("ICMPv6 echo request with a bad checksum",
+     [ip6() / ICMPv6EchoRequest(id=7, seq=2, cksum=0x1234)],
+     expect={"drop_icmp6_cksum": 1})
+
 est.close()
 sys.exit(fail)

@@ -11,7 +11,11 @@
 # 0/1/past the header, SYN+FIN, SYN+RST, bad checksums, broken UDP/ICMP/
 # ARP, a jumbo frame past the stack's MTU (nf0's kernel side at 9000), and
 # on an established connection an in-window RST and SYNs (RFC 5961:
-# challenge ACK, the connection survives). Each case checks the counters
+# challenge ACK, the connection survives); and IPv6 to 2001:2::2: bogus
+# extension-header chains, routing type 0, tiny overlapping fragments,
+# payload length past the frame, a jumbogram without hop-by-hop, ND with
+# hop limit 64, an NA claiming the stack's address, a bad ICMPv6
+# checksum, and an echo as the control. Each case checks the counters
 # its frames must move (hostile.py, through the telemetry socket). After each: ping, a new
 # connection's echo and the established connection's echo must work.
 # Also checks at the end that the server process is still alive.
