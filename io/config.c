@@ -152,8 +152,8 @@ static int is_pci_addr(const char *s)
 	return sscanf(s, "%x:%x.%x%c", &b, &c, &d, &tail) == 3;
 }
 
-/* NETFUSE_QUEUES=auto: one queue pair (one stack instance) per CPU the
- * process may run on (a server pinned to one CPU, as the benchmarks pin
+/* NETFUSE_QUEUES=auto (not the default, see below): one queue pair (one
+ * stack instance) per CPU the process may run on (a server pinned to one CPU, as the benchmarks pin
  * theirs, gets one), at most NF_IO_AUTO_QUEUES_MAX; the device may allow
  * fewer (port.c caps it without a word). A memif gets 1: its queue pairs
  * must match its peer's, which a process cannot know; set the number
@@ -306,7 +306,12 @@ int nf_io_config_parse(struct nf_io_config *c, nf_io_getenv_fn get,
 			   "IPv6 unicast address with prefix for the tap's "
 			   "kernel side, e.g. 2001:2::1/64, or none", v);
 
-	v = get_or(get, arg, "NETFUSE_QUEUES", "auto");
+	/* default 1, not auto: with several instances a multi-process
+	 * server whose connections go through exec relays stalled (2-6 of
+	 * 30 inetd-style connections, itest_procs; 0 with one), and on a
+	 * machine whose cores the load generator shares auto cost memcached
+	 * -t 2 a quarter (bench/README.md) */
+	v = get_or(get, arg, "NETFUSE_QUEUES", "1");
 	if (strcmp(v, "auto") == 0) {
 		c->queues_auto = 1;
 		c->nb_queues = auto_queues(c);

@@ -112,9 +112,9 @@ struct nf_io_config {
 	uint8_t tap_addr6[16];        /* NETFUSE_TAP_ADDR6 (zero: leave) */
 	uint8_t tap_prefix6_len;
 	uint16_t nb_queues;           /* NETFUSE_QUEUES, 1..NF_IO_MAX_QUEUES */
-	int queues_auto;              /* NETFUSE_QUEUES=auto (the default):
-				       * nb_queues from the CPUs; the
-				       * device's limit caps it quietly */
+	int queues_auto;              /* NETFUSE_QUEUES=auto: nb_queues
+				       * from the CPUs; the device's limit
+				       * caps it quietly */
 	uint16_t nb_desc;             /* NETFUSE_DESC: rx/tx ring size */
 	uint16_t mtu;                 /* NETFUSE_MTU; 0 = the device's */
 	enum nf_io_huge huge;         /* NETFUSE_HUGE: auto | on | off */

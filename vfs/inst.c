@@ -562,8 +562,13 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 	in->idx = idx;
 	snprintf(in->label, sizeof(in->label), "netfuse#%d", idx);
 	in->ctl_fd = -1;
-	vfs_mutex_init_fast(&in->lock);
-	vfs_mutex_init_fast(&in->inbox.m);
+	/* robust: a process killed holding one (a worker SIGKILLed in a
+	 * call) must not stall every other process on the instance. They
+	 * were not robust for a while because DPDK's telemetry thread then
+	 * waited seconds behind spinning threads; telemetry no longer
+	 * waits for the lock (tel_hold) */
+	vfs_mutex_init(&in->lock);
+	vfs_mutex_init(&in->inbox.m);
 	in->st = st;
 	in->ops = ops;
 	in->max_socks = ns_stack_max_socks(st);

@@ -90,8 +90,8 @@ static void test_defaults(void **state)
 	inet_ntop(AF_INET, &c.tap_addr_be, a, sizeof(a));
 	assert_string_equal(a, "198.18.0.1");
 	assert_int_equal(c.tap_prefix_len, 24);
-	assert_int_equal(c.queues_auto, 1); /* one per CPU it may run on */
-	assert_int_equal(c.nb_queues, cpus_allowed());
+	assert_int_equal(c.queues_auto, 0); /* 1 unless auto is asked for */
+	assert_int_equal(c.nb_queues, 1);
 	assert_int_equal(c.nb_desc, 1024);
 	assert_int_equal(c.mtu, 0); /* the device's */
 	assert_int_equal(c.huge, NF_IO_HUGE_AUTO);
@@ -109,7 +109,7 @@ static void test_queues_auto(void **state)
 	const struct kv tap1[] = { { "NETFUSE_QUEUES", "auto" }, { NULL, NULL } };
 	const struct kv memif[] = {
 		{ "NETFUSE_DEV", "net_memif,role=client,socket=/tmp/x.sock" },
-		{ NULL, NULL } };
+		{ "NETFUSE_QUEUES", "auto" }, { NULL, NULL } };
 	const struct kv two[] = { { "NETFUSE_QUEUES", "2" }, { NULL, NULL } };
 	struct nf_io_config c;
 	cpu_set_t old, one;
@@ -128,7 +128,7 @@ static void test_queues_auto(void **state)
 	CPU_ZERO(&one);
 	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
 	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
-	assert_int_equal(parse(&c, NULL), 0);
+	assert_int_equal(parse(&c, tap1), 0);
 	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
 	assert_int_equal(c.nb_queues, 1);
 }

@@ -23,7 +23,7 @@
 #   5. NETFUSE_QUEUES=9 on net_tap (DPDK 22.11's tap aborts above 4 queue
 #      pairs): one line naming the variable and the limit, then 4
 #      instances that serve
-#   6. the default (auto): as many instances as CPUs (tap: at most 4),
+#   6. NETFUSE_QUEUES=auto: as many instances as CPUs (tap: at most 4),
 #      one when pinned to one CPU; a single-threaded server holds all
 #      its connections on its own instance (the others moved to it)
 set -u
@@ -292,18 +292,18 @@ else
 	bad "NETFUSE_QUEUES=9 on net_tap: $n limit line(s), client: $r ($(grep -v TELEMETRY "$TMP/q9.out" | head -3 | tr '\n' ' '))"
 fi
 
-# 6. the default (NETFUSE_QUEUES=auto): one instance per CPU the process
-# may run on (net_tap: at most 4); pinned to one CPU, one. A
-# single-threaded server serves every connection from its own instance:
-# those that landed on another queue moved to it (vfs/move.c)
+# 6. NETFUSE_QUEUES=auto: one instance per CPU the process may run on
+# (net_tap: at most 4); pinned to one CPU, one. A single-threaded server
+# serves every connection from its own instance: those that landed on
+# another queue moved to it (vfs/move.c)
 ncpu=$(nproc); [ "$ncpu" -gt 4 ] && ncpu=4
 for pin in all one; do
 	port=$((7700 + ${#pin}))
 	cmd=("$PP" server -p $port -d 7)
 	[ $pin = one ] && cmd=(taskset -c 0 "${cmd[@]}")
 	timeout -k 5 20 ip netns exec "$NS" env LD_PRELOAD="$HOOK" \
-		NETFUSE_HUGE=off NETFUSE_ADDR=$STACK/24 NETFUSE_TAP_ADDR=$KERN/24 \
-		"${cmd[@]}" >"$TMP/auto.out" 2>&1 &
+		NETFUSE_QUEUES=auto NETFUSE_HUGE=off NETFUSE_ADDR=$STACK/24 \
+		NETFUSE_TAP_ADDR=$KERN/24 "${cmd[@]}" >"$TMP/auto.out" 2>&1 &
 	AP=$!; PIDS+=("$AP")
 	for _ in $(seq 150); do grep -q listening "$TMP/auto.out" 2>/dev/null && break; sleep 0.1; done
 	in_ns timeout 20 "$PP" client -a $STACK -p $port -c 8 -d 4 -w 0 >"$TMP/auto.cl" 2>&1 &
@@ -327,9 +327,9 @@ print(len(d), max(c), sum(c), m)' "$t" 2>/dev/null)
 	read -r n mx tot mv <<<"${v:-0 0 0 0}"
 	if [ "$n" = "$want" ] && [ "$mx" = 8 ] && [ "$tot" = 8 ] && [ $crc = 0 ] &&
 	   grep -q " errors=0" "$TMP/auto.cl" && { [ $pin = one ] || [ "$ncpu" = 1 ] || [ "$mv" -gt 0 ]; }; then
-		ok "default queues, pinned to $pin CPU(s): $n instance(s); a single-threaded server holds all 8 connections on its own ($mv moved to it)"
+		ok "NETFUSE_QUEUES=auto, pinned to $pin CPU(s): $n instance(s); a single-threaded server holds all 8 connections on its own ($mv moved to it)"
 	else
-		bad "default queues, pinned to $pin CPU(s): instances $n (want $want), conns max $mx total $tot, moved $mv, client exit $crc ($(tail -1 "$TMP/auto.cl"))"
+		bad "NETFUSE_QUEUES=auto, pinned to $pin CPU(s): instances $n (want $want), conns max $mx total $tot, moved $mv, client exit $crc ($(tail -1 "$TMP/auto.cl"))"
 	fi
 done
 
