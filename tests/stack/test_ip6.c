@@ -72,7 +72,8 @@ static uint32_t mk6(uint8_t *f, const uint8_t *edst, const uint8_t *src,
 			memcpy(msg + 2, &s, 2);
 		}
 	}
-	memcpy(ip + 40, exth, exlen);
+	if (exlen)
+		memcpy(ip + 40, exth, exlen);
 	memcpy(ip + 40 + exlen, msg, mlen);
 	return o + 40 + exlen + mlen;
 }

@@ -102,9 +102,16 @@ static void t_eth_hostile(void **state)
 	mk_eth(fr, (const uint8_t *)"\x02\x00\x00\x00\x00\x99", peer_mac, 0x0800);
 	fx_inject(f, fr, 60);                            /* not our MAC */
 	assert_int_equal(CNT(f, drop_eth_dst), 1);
-	mk_eth(fr, us_mac, peer_mac, 0x86dd);            /* IPv6 */
+	mk_eth(fr, us_mac, peer_mac, 0x88b5);            /* unknown type */
 	fx_inject(f, fr, 60);
 	assert_int_equal(CNT(f, drop_eth_type), 1);
+	mk_eth(fr, us_mac, peer_mac, 0x86dd);            /* IPv6, version 0 */
+	fx_inject(f, fr, 60);
+	assert_int_equal(CNT(f, drop_ip6_version), 1);
+	/* an IPv6 group MAC (33:33:...) carrying IPv4: not for us */
+	mk_eth(fr, (const uint8_t *)"\x33\x33\x00\x00\x00\x01", peer_mac, 0x0800);
+	fx_inject(f, fr, 60);
+	assert_int_equal(CNT(f, drop_eth_dst), 2);
 	assert_int_equal(fx_nout(f), 0);
 }
 
