@@ -249,11 +249,6 @@ static uintptr_t me_token(void)
 	return (uintptr_t)&tls_me ^ ((uintptr_t)vfs_g.pid << 47);
 }
 
-uintptr_t vfs_thread_token(void)
-{
-	return me_token();
-}
-
 int vfs_spin_ok(struct vfs_inst *in, uint64_t now, uint64_t t0,
 		uint64_t budget)
 {

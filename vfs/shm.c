@@ -52,21 +52,6 @@ void vfs_mutex_init(pthread_mutex_t *m)
 	pthread_mutexattr_destroy(&a);
 }
 
-/* Process-shared, not robust: the instances' locks. Taken and released
- * on every call by several spinning threads, their robust form left
- * DPDK's telemetry thread, which blocks on them, waiting for seconds at
- * a time (itest_queues.sh's samples came too late: 3 runs in 7, none in
- * 6 with this form). A process killed while holding one stalls the
- * others (docs/DESIGN.md, "Processes"). */
-void vfs_mutex_init_fast(pthread_mutex_t *m)
-{
-	pthread_mutexattr_t a;
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	pthread_mutex_init(m, &a);
-	pthread_mutexattr_destroy(&a);
-}
-
 void vfs_mutex_lock(pthread_mutex_t *m)
 {
 	if (pthread_mutex_lock(m) == EOWNERDEAD)

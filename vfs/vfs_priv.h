@@ -171,8 +171,6 @@ void vfs_shm_obj_put(struct vfs_obj *o);
 int vfs_shm_obj_live(int kind);
 /* Process-shared robust mutexes: a holder's death hands the lock on. */
 void vfs_mutex_init(pthread_mutex_t *m);
-/* Process-shared only (the instances' hot locks, see shm.c) */
-void vfs_mutex_init_fast(pthread_mutex_t *m);
 void vfs_mutex_lock(pthread_mutex_t *m);
 int vfs_mutex_trylock(pthread_mutex_t *m);
 static inline void vfs_mutex_unlock(pthread_mutex_t *m)
@@ -349,9 +347,6 @@ struct vfs_inst {
 struct vfs_inst *vfs_inst_mine(void);
 /* Bind the calling thread to in (tests; threads are bound at first use) */
 void vfs_inst_bind(struct vfs_inst *in);
-/* The calling thread, told apart from every other thread of every
- * process sharing the instances */
-uintptr_t vfs_thread_token(void);
 
 /* ---- moving accepted connections to their user (move.c) ----------------- */
 /* The calling thread is about to make a call on s (counted in s->users):

@@ -147,24 +147,11 @@ static inline uint32_t lk_flow_hash(const struct nf_buf *b)
 /* the vfs queue a frame from the peer lands on (g_link.mode) */
 static inline int lk_steer(const struct nf_buf *b)
 {
-	const uint8_t *p = b->data;
-	uint32_t h;
-	unsigned ihl;
-	if (g_link.nvfs < 2 || g_link.mode == FX_STEER_ALL0 || b->len < 34 ||
-	    p[12] != 0x08 || p[13] != 0x00 || (p[23] != 6 && p[23] != 17))
+	uint32_t h = lk_flow_hash(b);
+	if (g_link.nvfs < 2 || g_link.mode == FX_STEER_ALL0 || !h)
 		return 0;
-	ihl = (p[14] & 15u) * 4;
-	if (b->len < 14 + ihl + 4)
-		return 0;
-	/* symmetric: the same for both directions of a flow */
-	h = ((uint32_t)p[26] << 24 | p[27] << 16 | p[28] << 8 | p[29]) ^
-	    ((uint32_t)p[30] << 24 | p[31] << 16 | p[32] << 8 | p[33]) ^
-	    ((uint32_t)(p[14 + ihl] << 8 | p[15 + ihl]) ^
-	     (uint32_t)(p[16 + ihl] << 8 | p[17 + ihl]));
-	h ^= h >> 16;
-	h ^= h >> 8;
 	if (g_link.mode == FX_STEER_FOLLOW) {
-		uint8_t f = __atomic_load_n(&g_link.flow[lk_flow_hash(b) % 4096],
+		uint8_t f = __atomic_load_n(&g_link.flow[h % 4096],
 					    __ATOMIC_RELAXED);
 		if (f)
 			return f - 1;
