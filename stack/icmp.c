@@ -89,13 +89,14 @@ static int owns_quoted(struct ns_stack *st, const struct ns_ip4_hdr *inner)
 	const uint8_t *l4 = (const uint8_t *)inner +
 			    (uint32_t)(inner->ver_ihl & 0xf) * 4;
 	uint16_t sport_be = ns_get16(l4), dport_be = ns_get16(l4 + 2);
+	union ns_in46 l, r;
 
+	ns_in46_set4(&l, inner->src_be);
+	ns_in46_set4(&r, inner->dst_be);
 	if (inner->proto == NS_IPPROTO_TCP)
-		return ns_conn_lookup(st, inner->src_be, sport_be,
-				      inner->dst_be, dport_be) != NULL;
+		return ns_conn_lookup(st, &l, sport_be, &r, dport_be) != NULL;
 	if (inner->proto == NS_IPPROTO_UDP)
-		return ns_bind_lookup(st, NS_SOCK_UDP, inner->src_be,
-				      sport_be) != NULL;
+		return ns_bind_lookup(st, NS_SOCK_UDP, &l, sport_be) != NULL;
 	return 1;
 }
 

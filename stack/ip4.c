@@ -254,8 +254,10 @@ static void reass_input(struct ns_stack *st, struct nf_buf *b,
 			f->q_next = NULL;
 		head->pkt_len = r->total;
 		ii.ih = (const struct ns_ip4_hdr *)(head->data - r->first_hlen);
-		ii.src_be = r->src_be;
-		ii.dst_be = r->dst_be;
+		ii.ih6 = NULL;
+		ns_in46_set4(&ii.src, r->src_be);
+		ns_in46_set4(&ii.dst, r->dst_be);
+		ii.v6 = 0;
 		ii.hlen = r->first_hlen;
 		ii.plen = (uint16_t)r->total;
 		ii.proto = r->proto;
@@ -327,8 +329,10 @@ void ns_ip_input(struct ns_stack *st, struct nf_buf *b)
 	b->data += NS_ETH_HLEN + hlen;
 	b->len = b->pkt_len = (uint32_t)tot - hlen;
 	ii.ih = ih;
-	ii.src_be = ih->src_be;
-	ii.dst_be = ih->dst_be;
+	ii.ih6 = NULL;
+	ns_in46_set4(&ii.src, ih->src_be);
+	ns_in46_set4(&ii.dst, ih->dst_be);
+	ii.v6 = 0;
 	ii.hlen = hlen;
 	ii.plen = (uint16_t)(tot - hlen);
 	ii.proto = ih->proto;

@@ -75,6 +75,14 @@ uint32_t ns_cksum_pseudo6(const uint8_t *src, const uint8_t *dst, uint8_t nxt,
 	return sum;
 }
 
+uint32_t ns_cksum_pseudo46(const union ns_in46 *src, const union ns_in46 *dst,
+			   uint8_t proto, uint32_t len)
+{
+	if (ns_in46_is4(src))
+		return ns_cksum_pseudo(src->a4, dst->a4, proto, (uint16_t)len);
+	return ns_cksum_pseudo6(src->b, dst->b, proto, len);
+}
+
 /* the options of a hop-by-hop or destination options header: 0 to go
  * on, -1 to drop (an option whose type says "discard" when unknown, or
  * a jumbogram: not supported, RFC 2675) */
@@ -95,6 +103,27 @@ static int walk_options(const uint8_t *p, uint32_t len)
 		i += 2u + p[i + 1];
 	}
 	return 0;
+}
+
+/* a TCP segment or UDP datagram to one of our unicast addresses */
+static void deliver(struct ns_stack *st, struct nf_buf *b,
+		    const struct ns_ip6_info *i6)
+{
+	struct ns_ip_info ii;
+	ii.ih = NULL;
+	ii.ih6 = i6->ih;
+	memcpy(ii.src.b, i6->src, 16);
+	memcpy(ii.dst.b, i6->dst, 16);
+	ii.hlen = (uint16_t)(i6->l4off - NS_ETH_HLEN);
+	ii.plen = (uint16_t)i6->l4len;
+	ii.proto = i6->nxt;
+	ii.v6 = 1;
+	b->data += i6->l4off;
+	b->len = b->pkt_len = i6->l4len;
+	if (ii.proto == NS_IP6_NH_TCP)
+		ns_tcp_input(st, b, &ii);
+	else
+		ns_udp_input(st, b, &ii);
 }
 
 void ns_ip6_input(struct ns_stack *st, struct nf_buf *b)
@@ -180,8 +209,13 @@ void ns_ip6_input(struct ns_stack *st, struct nf_buf *b)
 		ns_icmp6_input(st, b, &ii);
 		return;
 	}
+	if ((nxt == NS_IP6_NH_TCP || nxt == NS_IP6_NH_UDP) &&
+	    ns_ip6_is_ours(st, ih->dst)) {
+		deliver(st, b, &ii);
+		return;
+	}
 	if (nxt != NS_IP6_NH_NONE)
-		NS_CNT(st, drop_ip6_proto); /* TCP, UDP over IPv6: not yet */
+		NS_CNT(st, drop_ip6_proto);
 drop:
 	ns_buf_free(st, b);
 }
@@ -203,6 +237,13 @@ static int on_link(const struct ns_stack *st, const uint8_t *dst)
 			return 0;
 	}
 	return 1;
+}
+
+int ns_ip6_route(const struct ns_stack *st, const uint8_t *dst)
+{
+	if (is_multicast(dst) || is_unspecified(dst) || !on_link(st, dst))
+		return -ENETUNREACH; /* no IPv6 gateway yet */
+	return 0;
 }
 
 int ns_ip6_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *src,

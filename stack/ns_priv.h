@@ -45,6 +45,42 @@
 #define ns_ntohs(x) ns_htons(x)
 #define ns_ntohl(x) ns_htonl(x)
 
+/* An address of either family, as a dual-stack socket sees it: an IPv6
+ * address, or an IPv4 one as ::ffff:a.b.c.d (RFC 4291 2.5.5.2) whose
+ * last word, a4, is the IPv4 address in network order (FreeBSD's
+ * in_dependaddr). Every socket and every delivered datagram carries its
+ * addresses this way, so one 16-byte compare serves both families. */
+union ns_in46 {
+	uint8_t b[16];
+	uint32_t w[4];
+	struct {
+		uint32_t pfx_[3];
+		uint32_t a4;
+	};
+};
+static inline void ns_in46_set4(union ns_in46 *u, uint32_t a4_be)
+{
+	u->w[0] = 0;
+	u->w[1] = 0;
+	u->w[2] = ns_htonl(0xffffu);
+	u->a4 = a4_be;
+}
+static inline int ns_in46_is4(const union ns_in46 *u)
+{
+	return u->w[0] == 0 && u->w[1] == 0 && u->w[2] == ns_htonl(0xffffu);
+}
+static inline int ns_in46_eq(const union ns_in46 *a, const union ns_in46 *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) |
+		(a->w[2] ^ b->w[2]) | (a->w[3] ^ b->w[3])) == 0;
+}
+/* the wildcard of its family: 0.0.0.0 (mapped) or :: */
+static inline int ns_in46_is_any(const union ns_in46 *u)
+{
+	return u->a4 == 0 && u->w[0] == 0 && u->w[1] == 0 &&
+	       (u->w[2] == 0 || u->w[2] == ns_htonl(0xffffu));
+}
+
 #define NS_NONE UINT32_MAX
 #define NS_CNT(st, name) ((st)->cnt.name++)
 
@@ -259,6 +295,8 @@ struct ns_tcb {
 #define SF_REUSEPORT  (1u << 14)
 #define SF_CONNECTING (1u << 15) /* active open not yet reported */
 #define SF_WASCONN    (1u << 16) /* reached ESTABLISHED once */
+#define SF_INET6      (1u << 17) /* made AF_INET6: names are sockaddr_in6 */
+#define SF_V6ONLY     (1u << 18) /* IPV6_V6ONLY: :: is not IPv4's wildcard */
 
 enum { NS_SOCK_FREE = 0, NS_SOCK_TCP, NS_SOCK_UDP };
 
@@ -269,7 +307,17 @@ struct ns_sock {
 	uint32_t sf;            /* SF_* */
 	int so_error;           /* pending error (positive errno) */
 	int linger_s;
-	uint32_t lip_be, rip_be;
+	/* local and remote address (laddr :: with SF_INET6 and not
+	 * SF_V6ONLY: both families' wildcard); lip_be / rip_be are their
+	 * IPv4 part (ns_in46.a4). A socket starts as 0.0.0.0 (mapped). */
+	union {
+		union ns_in46 laddr;
+		struct { uint32_t lpfx_[3]; uint32_t lip_be; };
+	};
+	union {
+		union ns_in46 raddr;
+		struct { uint32_t rpfx_[3]; uint32_t rip_be; };
+	};
 	uint16_t lport_be, rport_be;
 	uint32_t hnext;         /* connection hash chain / free list */
 	uint32_t bnext;         /* bind hash chain */
@@ -281,7 +329,10 @@ struct ns_sock {
 	uint32_t aq_head, aq_tail, aq_next; /* accept queue */
 	uint32_t backlog, qlen; /* qlen: children (SYN_RECEIVED + queued) */
 	/* UDP: queue of datagrams (chains, data = payload, user = source
-	 * ip_be | port_be << 32); owned by the socket until recv frees it */
+	 * ip_be | port_be << 32, or for IPv6 NS_UQ_IP6 | port_be << 32 |
+	 * how far before data the source address lies in the frame);
+	 * owned by the socket until recv frees it */
+#define NS_UQ_IP6 (1ull << 63)
 	struct nf_buf *uq_head, *uq_tail;
 	uint32_t uq_bytes;
 	struct ns_tcb tcb;
@@ -322,13 +373,23 @@ struct ns_reass {
 	uint16_t first_hlen;    /* IP header length of the offset-0 fragment */
 };
 
-/* parsed IPv4 header of the datagram being delivered */
+/* the IP header of the datagram being delivered to UDP / TCP / ICMP */
 struct ns_ip_info {
-	const struct ns_ip4_hdr *ih; /* header of the (first) fragment */
-	uint32_t src_be, dst_be;
-	uint16_t hlen;
+	const struct ns_ip4_hdr *ih; /* IPv4: header of the (first) fragment */
+	const struct ns_ip6_hdr *ih6; /* IPv6: the header */
+	/* addresses (IPv4 ones mapped); src_be / dst_be their IPv4 part */
+	union {
+		union ns_in46 src;
+		struct { uint32_t spfx_[3]; uint32_t src_be; };
+	};
+	union {
+		union ns_in46 dst;
+		struct { uint32_t dpfx_[3]; uint32_t dst_be; };
+	};
+	uint16_t hlen;          /* IPv4 header; IPv6: header + extensions */
 	uint16_t plen;          /* payload bytes */
 	uint8_t proto;
+	uint8_t v6;             /* an IPv6 datagram */
 };
 
 struct ns_stack {
@@ -425,6 +486,10 @@ uint32_t ns_toeplitz(const uint8_t *key, unsigned key_len,
 /* queue the NIC would pick for a frame from rip:rport to lip:lport */
 uint16_t ns_rss_queue(const struct nf_io_ops *io, uint32_t rip_be,
 		      uint32_t lip_be, uint16_t rport_be, uint16_t lport_be);
+/* either family */
+uint16_t ns_rss_queue46(const struct nf_io_ops *io, const union ns_in46 *r,
+			const union ns_in46 *l, uint16_t rport_be,
+			uint16_t lport_be);
 
 /* ---- eth.c ------------------------------------------------------------- */
 void ns_eth_input(struct ns_stack *st, struct nf_buf *b);
@@ -474,11 +539,16 @@ int ns_ip6_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *src,
 		  const uint8_t *dst, uint8_t nxt, uint16_t l4len,
 		  uint8_t hlim);
 int ns_ip6_is_ours(const struct ns_stack *st, const uint8_t *a);
+/* 0 if dst can be reached (on-link), else -ENETUNREACH */
+int ns_ip6_route(const struct ns_stack *st, const uint8_t *dst);
 void ns_ip6_ll_from_mac(const uint8_t mac[6], uint8_t ll[16]);
 /* the source address for a destination: link-local for link-local */
 const uint8_t *ns_ip6_src_for(const struct ns_stack *st, const uint8_t *dst);
 uint32_t ns_cksum_pseudo6(const uint8_t *src, const uint8_t *dst, uint8_t nxt,
 			  uint32_t len);
+/* the pseudo-header sum of either family (src's decides) */
+uint32_t ns_cksum_pseudo46(const union ns_in46 *src, const union ns_in46 *dst,
+			   uint8_t proto, uint32_t len);
 void ns_icmp6_input(struct ns_stack *st, struct nf_buf *b,
 		    const struct ns_ip6_info *ii);
 void ns_nd_input_ns(struct ns_stack *st, struct nf_buf *b,
@@ -503,12 +573,14 @@ void ns_icmp_unreach(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 /* ---- udp.c ------------------------------------------------------------- */
 void ns_udp_input(struct ns_stack *st, struct nf_buf *b,
 		  const struct ns_ip_info *ii);
+/* to: NULL for the connected peer */
 ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 		    const struct iovec *iov, int iovcnt,
-		    const struct sockaddr_in *to);
+		    const union ns_in46 *to, uint16_t to_port_be);
+/* from, from_port: the datagram's source */
 ssize_t ns_udp_recv(struct ns_stack *st, struct ns_sock *so,
 		    const struct iovec *iov, int iovcnt, int flags,
-		    struct sockaddr_in *from);
+		    union ns_in46 *from, uint16_t *from_port_be);
 void ns_udp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, int err);
 void ns_udp_flush(struct ns_stack *st, struct ns_sock *so);
@@ -566,8 +638,23 @@ void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state);
 /* put a TCP socket on the timer list (SF_ACTIVE) */
 void ns_tcp_act_insert(struct ns_stack *st, struct ns_sock *so);
 void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so);
-uint32_t ns_tcp_iss(struct ns_stack *st, uint32_t lip_be, uint16_t lport_be,
-		    uint32_t rip_be, uint16_t rport_be);
+uint32_t ns_tcp_iss(struct ns_stack *st, const union ns_in46 *l,
+		    uint16_t lport_be, const union ns_in46 *r,
+		    uint16_t rport_be);
+/* 1 if connection so's segments are IPv6 (its peer's address is not
+ * IPv4-mapped) */
+static inline int ns_sock_is6(const struct ns_sock *so)
+{
+	return !ns_in46_is4(&so->raddr);
+}
+/* the largest MSS for connection so's family (IPv6's header is 20
+ * bytes longer) */
+static inline uint16_t ns_tcp_mss_max(const struct ns_stack *st,
+				      const struct ns_sock *so)
+{
+	return (uint16_t)(st->mss_max - (ns_sock_is6(so) ?
+					 NS_IP6_HLEN - NS_IP4_HLEN_MIN : 0));
+}
 /* a new connection's ISN and timestamp offset, from its 4-tuple */
 void ns_tcp_secure_init(struct ns_stack *st, struct ns_sock *so);
 /* siphash.c */
@@ -575,6 +662,9 @@ uint64_t ns_siphash(const uint8_t key[16], const void *msg, size_t len);
 uint64_t ns_secure_tuple(const uint8_t key[16], uint32_t laddr_be,
 			 uint16_t lport_be, uint32_t raddr_be,
 			 uint16_t rport_be, uint64_t extra);
+uint64_t ns_secure_flow(const uint8_t key[16], const union ns_in46 *l,
+			uint16_t lport_be, const union ns_in46 *r,
+			uint16_t rport_be, uint64_t extra);
 /* free everything and the socket if orphaned; error -> so_error */
 void ns_tcp_drop(struct ns_stack *st, struct ns_sock *so, int err);
 void ns_tcp_close_done(struct ns_stack *st, struct ns_sock *so);
@@ -623,19 +713,37 @@ void ns_cc_undo_note(struct ns_tcb *tp, uint32_t seq, uint32_t len,
 		     uint32_t smss, uint32_t tsval);
 uint32_t ns_tcp_flight(const struct ns_tcb *tp);
 
+/* ---- sock_addr.c -------------------------------------------------------- */
+/* A program's address for a socket with flags sf: AF_INET sockets take
+ * sockaddr_in, AF_INET6 ones sockaddr_in6 (IPv4 as ::ffff:a.b.c.d).
+ * 0, -EINVAL (short) or -EAFNOSUPPORT (another family). */
+int ns_sa_in(uint32_t sf, const union ns_sockaddr *a, socklen_t len,
+	     union ns_in46 *ad, uint16_t *port_be);
+/* the address as the socket's family names it; its length */
+socklen_t ns_sa_out(uint32_t sf, const union ns_in46 *ad, uint16_t port_be,
+		    union ns_sockaddr *out);
+/* "a.b.c.d:port" or "[v6]:port" */
+#define NS_ADDR_STRLEN 56
+void ns_addr_str(const union ns_in46 *a, uint16_t port_be, char *buf,
+		 size_t len);
+/* a unicast address of this instance (IPv4, IPv6 global or link-local) */
+int ns_addr_is_ours(const struct ns_stack *st, const union ns_in46 *a);
+
 /* ---- sock.c ------------------------------------------------------------ */
 struct ns_sock *ns_sock_alloc(struct ns_stack *st, int type);
 void ns_sock_free(struct ns_stack *st, struct ns_sock *so);
-struct ns_sock *ns_conn_lookup(struct ns_stack *st, uint32_t lip_be,
-			       uint16_t lport_be, uint32_t rip_be,
+struct ns_sock *ns_conn_lookup(struct ns_stack *st, const union ns_in46 *l,
+			       uint16_t lport_be, const union ns_in46 *r,
 			       uint16_t rport_be);
 void ns_conn_insert(struct ns_stack *st, struct ns_sock *so);
 void ns_conn_remove(struct ns_stack *st, struct ns_sock *so);
 struct ns_sock *ns_bind_lookup_flow(struct ns_stack *st, int type,
-				    uint32_t lip_be, uint16_t lport_be,
-				    uint32_t rip_be, uint16_t rport_be);
+				    const union ns_in46 *l, uint16_t lport_be,
+				    const union ns_in46 *r, uint16_t rport_be);
+/* the socket bound to l:lport (exact address first, then a wildcard of
+ * l's family: 0.0.0.0, or :: unless IPV6_V6ONLY for IPv4) */
 struct ns_sock *ns_bind_lookup(struct ns_stack *st, int type,
-			       uint32_t lip_be, uint16_t lport_be);
+			       const union ns_in46 *l, uint16_t lport_be);
 void ns_sock_event(struct ns_stack *st, struct ns_sock *so);
 void ns_sock_want_output(struct ns_stack *st, struct ns_sock *so);
 void ns_sock_run_output(struct ns_stack *st);

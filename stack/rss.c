@@ -46,3 +46,24 @@ uint16_t ns_rss_queue(const struct nf_io_ops *io, uint32_t rip_be,
 	h = ns_toeplitz(io->rss_key, io->rss_key_len, in, sizeof(in));
 	return io->reta[h % io->reta_size];
 }
+
+uint16_t ns_rss_queue46(const struct nf_io_ops *io, const union ns_in46 *r,
+			const union ns_in46 *l, uint16_t rport_be,
+			uint16_t lport_be)
+{
+	uint8_t in[36];
+	uint32_t h;
+
+	if (ns_in46_is4(r))
+		return ns_rss_queue(io, r->a4, l->a4, rport_be, lport_be);
+	if (io->rss_key_len == 0 || io->reta_size == 0 || io->reta == NULL)
+		return io->queue_id;
+	/* IPv6/TCP: src addr, dst addr, src port, dst port (Microsoft's
+	 * RSS specification, as NICs do it) */
+	memcpy(in, r->b, 16);
+	memcpy(in + 16, l->b, 16);
+	memcpy(in + 32, &rport_be, 2);
+	memcpy(in + 34, &lport_be, 2);
+	h = ns_toeplitz(io->rss_key, io->rss_key_len, in, sizeof(in));
+	return io->reta[h % io->reta_size];
+}

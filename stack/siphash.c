@@ -79,3 +79,21 @@ uint64_t ns_secure_tuple(const uint8_t key[16], uint32_t laddr_be,
 	memcpy(m + 12, &extra, 8);
 	return ns_siphash(key, m, sizeof(m));
 }
+
+/* The same for either family: IPv4 flows (both addresses mapped) hash as
+ * ns_secure_tuple() does; IPv6 ones over the full addresses */
+uint64_t ns_secure_flow(const uint8_t key[16], const union ns_in46 *l,
+			uint16_t lport_be, const union ns_in46 *r,
+			uint16_t rport_be, uint64_t extra)
+{
+	uint8_t m[44];
+	if (ns_in46_is4(l) && ns_in46_is4(r))
+		return ns_secure_tuple(key, l->a4, lport_be, r->a4, rport_be,
+				       extra);
+	memcpy(m, l->b, 16);
+	memcpy(m + 16, r->b, 16);
+	memcpy(m + 32, &lport_be, 2);
+	memcpy(m + 34, &rport_be, 2);
+	memcpy(m + 36, &extra, 8);
+	return ns_siphash(key, m, sizeof(m));
+}

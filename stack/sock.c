@@ -62,6 +62,8 @@ struct ns_sock *ns_sock_alloc(struct ns_stack *st, int type)
 	so->type = (uint8_t)type;
 	so->hnext = so->bnext = so->act_prev = so->act_next = NS_NONE;
 	so->parent = so->aq_head = so->aq_tail = so->aq_next = NS_NONE;
+	ns_in46_set4(&so->laddr, 0);
+	ns_in46_set4(&so->raddr, 0);
 	if (type == NS_SOCK_TCP)
 		ns_tcp_init_tcb(st, so);
 	return so;
@@ -109,27 +111,32 @@ static struct ns_sock *sock_get(struct ns_stack *st, int sd)
 }
 
 /* ---- hashes ------------------------------------------------------------ */
-static uint32_t conn_hash(const struct ns_stack *st, uint32_t lip,
-			  uint16_t lport, uint32_t rip, uint16_t rport)
+static uint32_t fold(const union ns_in46 *a)
+{
+	return a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3];
+}
+
+static uint32_t conn_hash(const struct ns_stack *st, const union ns_in46 *l,
+			  uint16_t lport, const union ns_in46 *r, uint16_t rport)
 {
 	/* multiply-shift on 64 bits: the high bits mix every input bit
 	 * (ports in network order vary in their high byte only) */
-	uint64_t k = ((uint64_t)lip << 32 | rip) * 0x9e3779b97f4a7c15ull;
+	uint64_t k = ((uint64_t)fold(l) << 32 | fold(r)) *
+		     0x9e3779b97f4a7c15ull;
 	k ^= ((uint64_t)lport << 16 | rport) * 0xc2b2ae3d27d4eb4full;
 	k *= 0x165667b19e3779f9ull;
 	return (uint32_t)(k >> 40) & st->conn_mask;
 }
 
-struct ns_sock *ns_conn_lookup(struct ns_stack *st, uint32_t lip_be,
-			       uint16_t lport_be, uint32_t rip_be,
+struct ns_sock *ns_conn_lookup(struct ns_stack *st, const union ns_in46 *l,
+			       uint16_t lport_be, const union ns_in46 *r,
 			       uint16_t rport_be)
 {
-	uint32_t i = st->conn_hash[conn_hash(st, lip_be, lport_be, rip_be,
-					     rport_be)];
+	uint32_t i = st->conn_hash[conn_hash(st, l, lport_be, r, rport_be)];
 	while (i != NS_NONE) {
 		struct ns_sock *so = &st->socks[i];
 		if (so->lport_be == lport_be && so->rport_be == rport_be &&
-		    so->rip_be == rip_be && so->lip_be == lip_be)
+		    ns_in46_eq(&so->raddr, r) && ns_in46_eq(&so->laddr, l))
 			return so;
 		i = so->hnext;
 	}
@@ -138,7 +145,7 @@ struct ns_sock *ns_conn_lookup(struct ns_stack *st, uint32_t lip_be,
 
 void ns_conn_insert(struct ns_stack *st, struct ns_sock *so)
 {
-	uint32_t h = conn_hash(st, so->lip_be, so->lport_be, so->rip_be,
+	uint32_t h = conn_hash(st, &so->laddr, so->lport_be, &so->raddr,
 			       so->rport_be);
 	so->hnext = st->conn_hash[h];
 	st->conn_hash[h] = ns_sd(st, so);
@@ -147,7 +154,7 @@ void ns_conn_insert(struct ns_stack *st, struct ns_sock *so)
 
 void ns_conn_remove(struct ns_stack *st, struct ns_sock *so)
 {
-	uint32_t h = conn_hash(st, so->lip_be, so->lport_be, so->rip_be,
+	uint32_t h = conn_hash(st, &so->laddr, so->lport_be, &so->raddr,
 			       so->rport_be);
 	uint32_t *pp = &st->conn_hash[h], sd = ns_sd(st, so);
 
@@ -186,15 +193,48 @@ static void bind_remove(struct ns_stack *st, struct ns_sock *so)
 	so->sf &= ~SF_BOUND;
 }
 
-/* The socket a new flow from rip:rport reaches: as ns_bind_lookup(), but
+/* ---- addresses of both families ---------------------------------------- */
+/* The address sets of bound sockets, as Linux's dual-stack sockets see
+ * them (RFC 3493 3.7): 0.0.0.0 (mapped) is every IPv4 address; :: is
+ * every IPv6 address and, unless IPV6_V6ONLY, every IPv4 one too. */
+static int covers4(const union ns_in46 *a, uint32_t sf)
+{
+	return ns_in46_is4(a) || (ns_in46_is_any(a) && !(sf & SF_V6ONLY));
+}
+
+/* 2: so is bound to d itself; 1: to a wildcard that takes d; 0: no */
+static int laddr_takes(const struct ns_sock *so, const union ns_in46 *d)
+{
+	if (ns_in46_eq(&so->laddr, d))
+		return 2;
+	if (!ns_in46_is_any(&so->laddr))
+		return 0;
+	if (ns_in46_is4(d))
+		return covers4(&so->laddr, so->sf);
+	return !ns_in46_is4(&so->laddr);
+}
+
+/* do two bound addresses (with their sockets' flags) share an address? */
+static int laddr_overlap(const union ns_in46 *a, uint32_t af,
+			 const union ns_in46 *b, uint32_t bf)
+{
+	int a_any = ns_in46_is_any(a), b_any = ns_in46_is_any(b);
+	if (covers4(a, af) && covers4(b, bf) &&
+	    (a_any || b_any || a->a4 == b->a4))
+		return 1;
+	return !ns_in46_is4(a) && !ns_in46_is4(b) &&
+	       (a_any || b_any || ns_in46_eq(a, b));
+}
+
+/* The socket a new flow from r:rport reaches: as ns_bind_lookup(), but
  * among SO_REUSEPORT sockets bound alike (a group, as in Linux) one
  * chosen by a keyed hash of the 4-tuple, so every flow keeps to one and
  * the flows spread over them */
 struct ns_sock *ns_bind_lookup_flow(struct ns_stack *st, int type,
-				    uint32_t lip_be, uint16_t lport_be,
-				    uint32_t rip_be, uint16_t rport_be)
+				    const union ns_in46 *l, uint16_t lport_be,
+				    const union ns_in46 *r, uint16_t rport_be)
 {
-	struct ns_sock *best = ns_bind_lookup(st, type, lip_be, lport_be), *so;
+	struct ns_sock *best = ns_bind_lookup(st, type, l, lport_be), *so;
 	uint32_t i, n = 0, pick;
 	if (!best || !(best->sf & SF_REUSEPORT))
 		return best;
@@ -202,19 +242,21 @@ struct ns_sock *ns_bind_lookup_flow(struct ns_stack *st, int type,
 	     i != NS_NONE; i = so->bnext) {
 		so = &st->socks[i];
 		if (so->type == type && so->lport_be == lport_be &&
-		    so->lip_be == best->lip_be && (so->sf & SF_REUSEPORT) &&
+		    ns_in46_eq(&so->laddr, &best->laddr) &&
+		    (so->sf & SF_REUSEPORT) &&
 		    (type != NS_SOCK_TCP || (so->sf & SF_LISTEN)))
 			n++;
 	}
 	if (n < 2)
 		return best;
-	pick = (uint32_t)(ns_secure_tuple(st->key_port, lip_be, lport_be,
-					  rip_be, rport_be, 1) % n);
+	pick = (uint32_t)(ns_secure_flow(st->key_port, l, lport_be, r,
+					 rport_be, 1) % n);
 	for (i = st->bind_hash[ns_ntohs(lport_be) & st->bind_mask];
 	     i != NS_NONE; i = so->bnext) {
 		so = &st->socks[i];
 		if (so->type == type && so->lport_be == lport_be &&
-		    so->lip_be == best->lip_be && (so->sf & SF_REUSEPORT) &&
+		    ns_in46_eq(&so->laddr, &best->laddr) &&
+		    (so->sf & SF_REUSEPORT) &&
 		    (type != NS_SOCK_TCP || (so->sf & SF_LISTEN)) && !pick--)
 			return so;
 	}
@@ -222,21 +264,23 @@ struct ns_sock *ns_bind_lookup_flow(struct ns_stack *st, int type,
 }
 
 struct ns_sock *ns_bind_lookup(struct ns_stack *st, int type,
-			       uint32_t lip_be, uint16_t lport_be)
+			       const union ns_in46 *l, uint16_t lport_be)
 {
 	uint32_t i = st->bind_hash[ns_ntohs(lport_be) & st->bind_mask];
 	struct ns_sock *wild = NULL;
 
 	while (i != NS_NONE) {
 		struct ns_sock *so = &st->socks[i];
+		int m;
 		i = so->bnext;
 		if (so->type != type || so->lport_be != lport_be)
 			continue;
 		if (type == NS_SOCK_TCP && !(so->sf & SF_LISTEN))
 			continue;
-		if (so->lip_be == lip_be)
+		m = laddr_takes(so, l);
+		if (m == 2)
 			return so;
-		if (so->lip_be == 0 && !wild)
+		if (m && !wild)
 			wild = so;
 	}
 	return wild;
@@ -244,7 +288,7 @@ struct ns_sock *ns_bind_lookup(struct ns_stack *st, int type,
 
 /* another socket of this type holding the port in a conflicting way */
 static int port_in_use(struct ns_stack *st, struct ns_sock *me, int type,
-		       uint32_t lip_be, uint16_t lport_be)
+		       const union ns_in46 *l, uint16_t lport_be)
 {
 	uint32_t i = st->bind_hash[ns_ntohs(lport_be) & st->bind_mask];
 
@@ -253,7 +297,7 @@ static int port_in_use(struct ns_stack *st, struct ns_sock *me, int type,
 		i = so->bnext;
 		if (so == me || so->type != type || so->lport_be != lport_be)
 			continue;
-		if (so->lip_be && lip_be && so->lip_be != lip_be)
+		if (!laddr_overlap(&so->laddr, so->sf, l, me->sf))
 			continue;
 		if ((so->sf & SF_REUSEPORT) && (me->sf & SF_REUSEPORT))
 			continue;
@@ -279,7 +323,7 @@ int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so)
 	for (n = 0; n < num; n++) {
 		uint16_t p = ns_htons((uint16_t)(NS_EPHEMERAL_LO +
 						 (start + n) % num));
-		if (!port_in_use(st, so, so->type, so->lip_be, p)) {
+		if (!port_in_use(st, so, so->type, &so->laddr, p)) {
 			so->lport_be = p;
 			bind_insert(st, so);
 			return 0;
@@ -296,19 +340,19 @@ int ns_sock_autobind(struct ns_stack *st, struct ns_sock *so)
  * and whose RSS hash lands on this instance's queue. */
 static int pick_conn_port(struct ns_stack *st, struct ns_sock *so)
 {
-	uint32_t n, lip = so->lip_be ? so->lip_be : st->ip_be,
-		 num = NS_EPHEMERAL_HI - NS_EPHEMERAL_LO + 1,
-		 off = (uint32_t)ns_secure_tuple(st->key_port, lip, 0,
-						 so->rip_be, so->rport_be, 0);
+	uint32_t n, num = NS_EPHEMERAL_HI - NS_EPHEMERAL_LO + 1,
+		 off = (uint32_t)ns_secure_flow(st->key_port, &so->laddr, 0,
+						&so->raddr, so->rport_be, 0);
 
 	for (n = 0; n < num; n++) {
 		uint16_t p = ns_htons((uint16_t)(NS_EPHEMERAL_LO +
 			(off + st->port_counter++) % num));
-		if (ns_rss_queue(&st->io, so->rip_be, lip, so->rport_be, p) !=
-		    st->io.queue_id)
+		if (ns_rss_queue46(&st->io, &so->raddr, &so->laddr,
+				   so->rport_be, p) != st->io.queue_id)
 			continue;
-		if (port_in_use(st, so, NS_SOCK_TCP, lip, p) ||
-		    ns_conn_lookup(st, lip, p, so->rip_be, so->rport_be))
+		if (port_in_use(st, so, NS_SOCK_TCP, &so->laddr, p) ||
+		    ns_conn_lookup(st, &so->laddr, p, &so->raddr,
+				   so->rport_be))
 			continue;
 		so->lport_be = p;
 		bind_insert(st, so);
@@ -369,38 +413,57 @@ void ns_sock_run_output(struct ns_stack *st)
 }
 
 /* ---- the API ----------------------------------------------------------- */
-int ns_socket(struct ns_stack *st, int type)
+int ns_socket_af(struct ns_stack *st, int family, int type)
 {
 	struct ns_sock *so;
 	int t = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
 	if (t != SOCK_STREAM && t != SOCK_DGRAM)
 		return -EPROTONOSUPPORT;
 	so = ns_sock_alloc(st, t == SOCK_STREAM ? NS_SOCK_TCP : NS_SOCK_UDP);
 	if (!so)
 		return -EMFILE;
+	if (family == AF_INET6) {
+		so->sf |= SF_INET6;
+		memset(&so->laddr, 0, sizeof(so->laddr)); /* :: */
+		memset(&so->raddr, 0, sizeof(so->raddr));
+	}
 	return (int)ns_sd(st, so);
 }
 
-int ns_bind(struct ns_stack *st, int sd, const struct sockaddr_in *a)
+int ns_socket(struct ns_stack *st, int type)
+{
+	return ns_socket_af(st, AF_INET, type);
+}
+
+int ns_bind_sa(struct ns_stack *st, int sd, const union ns_sockaddr *a,
+	       socklen_t len)
 {
 	struct ns_sock *so = sock_get(st, sd);
+	union ns_in46 ad;
+	uint16_t port;
+	int rc;
 
 	if (!so)
 		return -EBADF;
-	if (!a || a->sin_family != AF_INET)
-		return -EAFNOSUPPORT;
+	rc = ns_sa_in(so->sf, a, len, &ad, &port);
+	if (rc)
+		return rc;
 	if ((so->sf & SF_BOUND) || (so->type == NS_SOCK_TCP &&
 				    so->tcb.state != NS_TCPS_CLOSED))
 		return -EINVAL;
-	if (a->sin_addr.s_addr != 0 && a->sin_addr.s_addr != st->ip_be)
+	if ((so->sf & SF_V6ONLY) && ns_in46_is4(&ad))
+		return -EINVAL; /* Linux: a mapped address on a v6-only socket */
+	if (!ns_in46_is_any(&ad) && !ns_addr_is_ours(st, &ad))
 		return -EADDRNOTAVAIL;
-	so->lip_be = a->sin_addr.s_addr;
-	if (a->sin_port == 0)
+	so->laddr = ad;
+	if (port == 0)
 		return ns_sock_autobind(st, so);
-	if (port_in_use(st, so, so->type, so->lip_be, a->sin_port))
+	if (port_in_use(st, so, so->type, &so->laddr, port))
 		return -EADDRINUSE;
-	so->lport_be = a->sin_port;
+	so->lport_be = port;
 	bind_insert(st, so);
 	return 0;
 }
@@ -422,7 +485,7 @@ int ns_listen(struct ns_stack *st, int sd, int backlog)
 			return rc;
 	}
 	if (!(so->sf & SF_LISTEN) && port_in_use(st, so, NS_SOCK_TCP,
-						 so->lip_be, so->lport_be))
+						 &so->laddr, so->lport_be))
 		return -EADDRINUSE;
 	if (backlog < 1)
 		backlog = 1;
@@ -434,7 +497,8 @@ int ns_listen(struct ns_stack *st, int sd, int backlog)
 	return 0;
 }
 
-int ns_accept(struct ns_stack *st, int sd, struct sockaddr_in *peer)
+int ns_accept_sa(struct ns_stack *st, int sd, union ns_sockaddr *peer,
+		 socklen_t *plen)
 {
 	struct ns_sock *so = sock_get(st, sd), *c;
 
@@ -453,46 +517,84 @@ int ns_accept(struct ns_stack *st, int sd, struct sockaddr_in *peer)
 	c->parent = NS_NONE;
 	c->sf &= ~SF_ACCEPTQ;
 	if (peer) {
-		memset(peer, 0, sizeof(*peer));
-		peer->sin_family = AF_INET;
-		peer->sin_addr.s_addr = c->rip_be;
-		peer->sin_port = c->rport_be;
+		socklen_t n = ns_sa_out(c->sf, &c->raddr, c->rport_be, peer);
+		if (plen)
+			*plen = n;
 	}
 	/* readiness of the new socket is current; report it once */
 	ns_sock_event(st, c);
 	return (int)ns_sd(st, c);
 }
 
-int ns_connect(struct ns_stack *st, int sd, const struct sockaddr_in *a)
+/* the route to d exists (0) or -ENETUNREACH */
+static int route46(struct ns_stack *st, const union ns_in46 *d)
+{
+	uint32_t nh;
+	if (ns_in46_is4(d))
+		return ns_ip_route(st, d->a4, &nh) ? -ENETUNREACH : 0;
+	return ns_ip6_route(st, d->b);
+}
+
+/* the local address a connection to d leaves from: the bound one, or
+ * the instance's of d's family; -ENETUNREACH if the families differ */
+static int pick_laddr(struct ns_stack *st, struct ns_sock *so,
+		      const union ns_in46 *d)
+{
+	if (!ns_in46_is_any(&so->laddr))
+		return ns_in46_is4(&so->laddr) == ns_in46_is4(d) ? 0 :
+		       -ENETUNREACH;
+	if (ns_in46_is4(d)) {
+		if (!ns_in46_is4(&so->laddr) && (so->sf & SF_V6ONLY))
+			return -ENETUNREACH;
+		ns_in46_set4(&so->laddr, st->ip_be);
+	} else {
+		if (ns_in46_is4(&so->laddr))
+			return -ENETUNREACH; /* bound to 0.0.0.0 */
+		memcpy(so->laddr.b, ns_ip6_src_for(st, d->b), 16);
+	}
+	return 0;
+}
+
+int ns_connect_sa(struct ns_stack *st, int sd, const union ns_sockaddr *a,
+		  socklen_t len)
 {
 	struct ns_sock *so = sock_get(st, sd);
-	uint32_t nh;
+	union ns_in46 ad;
+	uint16_t port;
 	int rc;
 
 	if (!so)
 		return -EBADF;
 	if (!a)
 		return -EINVAL;
+	if (so->type == NS_SOCK_UDP && len >= sizeof(a->sa.sa_family) &&
+	    a->sa.sa_family == AF_UNSPEC) {
+		so->sf &= ~SF_CONNECTED;
+		if (so->sf & SF_INET6)
+			memset(&so->raddr, 0, sizeof(so->raddr));
+		else
+			ns_in46_set4(&so->raddr, 0);
+		so->rport_be = 0;
+		return 0;
+	}
+	rc = ns_sa_in(so->sf, a, len, &ad, &port);
+	if (rc)
+		return rc;
+	if ((so->sf & SF_V6ONLY) && ns_in46_is4(&ad))
+		return -ENETUNREACH;
 	if (so->type == NS_SOCK_UDP) {
-		if (a->sin_family == AF_UNSPEC) {
-			so->sf &= ~SF_CONNECTED;
-			so->rip_be = 0;
-			so->rport_be = 0;
-			return 0;
-		}
-		if (a->sin_family != AF_INET)
-			return -EAFNOSUPPORT;
-		if (ns_ip_route(st, a->sin_addr.s_addr, &nh))
+		if (route46(st, &ad))
 			return -ENETUNREACH;
 		if (!(so->sf & SF_BOUND) && (rc = ns_sock_autobind(st, so)))
 			return rc;
-		so->rip_be = a->sin_addr.s_addr;
-		so->rport_be = a->sin_port;
+		if (!ns_in46_is_any(&so->laddr) &&
+		    ns_in46_is4(&so->laddr) != ns_in46_is4(&ad))
+			return -ENETUNREACH;
+		so->raddr = ad;
+		so->rport_be = port;
 		so->sf |= SF_CONNECTED;
 		return 0;
 	}
-	if (a->sin_family != AF_INET)
-		return -EAFNOSUPPORT;
 	switch (so->tcb.state) {
 	case NS_TCPS_CLOSED:
 		break;
@@ -516,16 +618,16 @@ int ns_connect(struct ns_stack *st, int sd, const struct sockaddr_in *a)
 	}
 	if (so->sf & SF_CONNECTING)
 		return -ECONNABORTED;
-	if (a->sin_port == 0)
+	if (port == 0)
 		return -ECONNREFUSED;
-	if (ns_ip_route(st, a->sin_addr.s_addr, &nh))
+	if (route46(st, &ad))
 		return -ENETUNREACH;
-	so->rip_be = a->sin_addr.s_addr;
-	so->rport_be = a->sin_port;
-	if (!so->lip_be)
-		so->lip_be = st->ip_be;
+	if ((rc = pick_laddr(st, so, &ad)) != 0)
+		return rc;
+	so->raddr = ad;
+	so->rport_be = port;
 	if (so->sf & SF_BOUND) {
-		if (ns_conn_lookup(st, so->lip_be, so->lport_be, so->rip_be,
+		if (ns_conn_lookup(st, &so->laddr, so->lport_be, &so->raddr,
 				   so->rport_be))
 			return -EADDRNOTAVAIL;
 	} else if ((rc = pick_conn_port(st, so)) != 0) {
@@ -609,8 +711,9 @@ static ssize_t tcp_send(struct ns_stack *st, struct ns_sock *so,
 	return (ssize_t)done;
 }
 
-ssize_t ns_sendmsg(struct ns_stack *st, int sd, const struct iovec *iov,
-		   int iovcnt, int flags, const struct sockaddr_in *to)
+ssize_t ns_sendmsg_sa(struct ns_stack *st, int sd, const struct iovec *iov,
+		      int iovcnt, int flags, const union ns_sockaddr *to,
+		      socklen_t tolen)
 {
 	struct ns_sock *so = sock_get(st, sd);
 	ssize_t r;
@@ -619,13 +722,20 @@ ssize_t ns_sendmsg(struct ns_stack *st, int sd, const struct iovec *iov,
 		return -EBADF;
 	if (iovcnt < 0 || (iovcnt && !iov))
 		return -EINVAL;
-	if (so->type == NS_SOCK_UDP)
-		r = ns_udp_send(st, so, iov, iovcnt, to);
-	else if (to && so->tcb.state != NS_TCPS_ESTABLISHED &&
-		 so->tcb.state != NS_TCPS_CLOSE_WAIT)
+	if (so->type == NS_SOCK_UDP) {
+		union ns_in46 ad;
+		uint16_t port = 0;
+		if (to && (r = ns_sa_in(so->sf, to, tolen, &ad, &port)) != 0)
+			return r;
+		if (to && (so->sf & SF_V6ONLY) && ns_in46_is4(&ad))
+			return -ENETUNREACH;
+		r = ns_udp_send(st, so, iov, iovcnt, to ? &ad : NULL, port);
+	} else if (to && so->tcb.state != NS_TCPS_ESTABLISHED &&
+		   so->tcb.state != NS_TCPS_CLOSE_WAIT) {
 		r = -ENOTCONN;
-	else
+	} else {
 		r = tcp_send(st, so, iov, iovcnt, flags);
+	}
 	ns_api_end(st);
 	return r;
 }
@@ -758,10 +868,13 @@ int ns_recv_zc_done(struct ns_stack *st, int sd, size_t n)
 	return 0;
 }
 
-ssize_t ns_recvmsg(struct ns_stack *st, int sd, const struct iovec *iov,
-		   int iovcnt, int flags, struct sockaddr_in *from)
+ssize_t ns_recvmsg_sa(struct ns_stack *st, int sd, const struct iovec *iov,
+		      int iovcnt, int flags, union ns_sockaddr *from,
+		      socklen_t *fromlen)
 {
 	struct ns_sock *so = sock_get(st, sd);
+	union ns_in46 ad;
+	uint16_t port;
 	ssize_t r;
 
 	if (!so)
@@ -769,17 +882,18 @@ ssize_t ns_recvmsg(struct ns_stack *st, int sd, const struct iovec *iov,
 	if (iovcnt < 0 || (iovcnt && !iov))
 		return -EINVAL;
 	if (so->type == NS_SOCK_UDP) {
-		r = ns_udp_recv(st, so, iov, iovcnt, flags, from);
+		r = ns_udp_recv(st, so, iov, iovcnt, flags, &ad, &port);
 	} else {
 		if (so->sf & SF_LISTEN)
 			return -ENOTCONN;
 		r = tcp_recv(st, so, iov, iovcnt, flags);
-		if (from && r >= 0) {
-			memset(from, 0, sizeof(*from));
-			from->sin_family = AF_INET;
-			from->sin_addr.s_addr = so->rip_be;
-			from->sin_port = so->rport_be;
-		}
+		ad = so->raddr;
+		port = so->rport_be;
+	}
+	if (from && r >= 0) {
+		socklen_t n = ns_sa_out(so->sf, &ad, port, from);
+		if (fromlen)
+			*fromlen = n;
 	}
 	ns_api_end(st);
 	return r;
@@ -882,31 +996,33 @@ int ns_abort(struct ns_stack *st, int sd)
 	return 0;
 }
 
-int ns_getsockname(struct ns_stack *st, int sd, struct sockaddr_in *a)
+int ns_getsockname_sa(struct ns_stack *st, int sd, union ns_sockaddr *a,
+		      socklen_t *len)
 {
 	struct ns_sock *so = sock_get(st, sd);
+	socklen_t n;
 	if (!so)
 		return -EBADF;
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = so->lip_be;
-	a->sin_port = so->lport_be;
+	n = ns_sa_out(so->sf, &so->laddr, so->lport_be, a);
+	if (len)
+		*len = n;
 	return 0;
 }
 
-int ns_getpeername(struct ns_stack *st, int sd, struct sockaddr_in *a)
+int ns_getpeername_sa(struct ns_stack *st, int sd, union ns_sockaddr *a,
+		      socklen_t *len)
 {
 	struct ns_sock *so = sock_get(st, sd);
+	socklen_t n;
 	if (!so)
 		return -EBADF;
 	if (so->type == NS_SOCK_UDP ? !(so->sf & SF_CONNECTED) :
 	    (so->tcb.state == NS_TCPS_CLOSED || so->tcb.state == NS_TCPS_LISTEN ||
 	     so->tcb.state == NS_TCPS_SYN_SENT))
 		return -ENOTCONN;
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = so->rip_be;
-	a->sin_port = so->rport_be;
+	n = ns_sa_out(so->sf, &so->raddr, so->rport_be, a);
+	if (len)
+		*len = n;
 	return 0;
 }
 
@@ -978,6 +1094,16 @@ int ns_setsockopt(struct ns_stack *st, int sd, int level, int name,
 	if (!so)
 		return -EBADF;
 	tp = &so->tcb;
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+		if (!(so->sf & SF_INET6))
+			return -ENOPROTOOPT;
+		if ((rc = get_int(val, len, &v)) != 0)
+			return rc;
+		if (so->sf & SF_BOUND)
+			return -EINVAL; /* Linux: only before bind */
+		so->sf = v ? so->sf | SF_V6ONLY : so->sf & ~SF_V6ONLY;
+		return 0;
+	}
 	if (level == SOL_SOCKET && name == SO_LINGER) {
 		struct linger l;
 		if (!val || len < (socklen_t)sizeof(l))
@@ -1121,6 +1247,9 @@ int ns_getsockopt(struct ns_stack *st, int sd, int level, int name,
 	if (!val || !len)
 		return -EFAULT;
 	tp = &so->tcb;
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
+		return (so->sf & SF_INET6) ?
+		       put_int(val, len, !!(so->sf & SF_V6ONLY)) : -ENOPROTOOPT;
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_ERROR: {
@@ -1294,6 +1423,9 @@ int ns_sock_info(const struct ns_stack *st, int sd, struct ns_sock_info *i)
 	i->orphan = !!(so->sf & SF_ORPHAN);
 	i->lip_be = so->lip_be;
 	i->rip_be = so->rip_be;
+	i->v6 = (uint8_t)(!ns_in46_is4(&so->laddr) || !ns_in46_is4(&so->raddr));
+	memcpy(i->lip6, so->laddr.b, 16);
+	memcpy(i->rip6, so->raddr.b, 16);
 	i->lport_be = so->lport_be;
 	i->rport_be = so->rport_be;
 	if (!i->tcp) {
@@ -1319,7 +1451,7 @@ int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len)
 {
 	const struct ns_sock *so;
 	const struct ns_tcb *tp;
-	const uint8_t *l, *r;
+	char l[NS_ADDR_STRLEN], r[NS_ADDR_STRLEN];
 
 	if (sd < 0 || (uint32_t)sd >= st->cfg.max_socks)
 		return -EBADF;
@@ -1327,20 +1459,17 @@ int ns_sock_describe(struct ns_stack *st, int sd, char *buf, size_t len)
 	if (so->type == NS_SOCK_FREE)
 		return -EBADF;
 	tp = &so->tcb;
-	l = (const uint8_t *)&so->lip_be;
-	r = (const uint8_t *)&so->rip_be;
+	ns_addr_str(&so->laddr, so->lport_be, l, sizeof(l));
+	ns_addr_str(&so->raddr, so->rport_be, r, sizeof(r));
 	if (so->type == NS_SOCK_UDP)
-		return snprintf(buf, len, "sd=%d udp %u.%u.%u.%u:%u -> "
-				"%u.%u.%u.%u:%u rq=%u", sd, l[0], l[1], l[2],
-				l[3], ns_ntohs(so->lport_be), r[0], r[1], r[2],
-				r[3], ns_ntohs(so->rport_be), so->uq_bytes);
-	return snprintf(buf, len, "sd=%d tcp %s%s %u.%u.%u.%u:%u -> "
-			"%u.%u.%u.%u:%u rq=%u sq=%u una=%u nxt=%u cwnd=%u "
-			"ssthresh=%u wnd=%u rtt_us=%u rto_ms=%u rexmt=%u",
+		return snprintf(buf, len, "sd=%d udp %s -> %s rq=%u", sd, l, r,
+				so->uq_bytes);
+	return snprintf(buf, len, "sd=%d tcp %s%s %s -> %s rq=%u sq=%u "
+			"una=%u nxt=%u cwnd=%u ssthresh=%u wnd=%u rtt_us=%u "
+			"rto_ms=%u rexmt=%u",
 			sd, ns_tcp_state_names[tp->state],
-			(so->sf & SF_ORPHAN) ? "(orphan)" : "", l[0], l[1],
-			l[2], l[3], ns_ntohs(so->lport_be), r[0], r[1], r[2],
-			r[3], ns_ntohs(so->rport_be), tp->rb_len, tp->sb_len,
+			(so->sf & SF_ORPHAN) ? "(orphan)" : "", l, r,
+			tp->rb_len, tp->sb_len,
 			tp->snd_una - tp->iss, tp->snd_nxt - tp->iss, tp->cwnd,
 			tp->ssthresh, tp->snd_wnd, tp->srtt_us,
 			(uint32_t)(tp->rto_ns / NS_MS), tp->total_retrans);

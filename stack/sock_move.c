@@ -112,7 +112,7 @@ int ns_sock_move(struct ns_stack *from, int sd, struct ns_stack *to)
 		to->now_ms = from->now_ms;
 	}
 	/* and the neighbour it talks through, if `to` has not learnt it */
-	if (ns_ip_route(from, n->rip_be, &nh) == 0 &&
+	if (!ns_sock_is6(n) && ns_ip_route(from, n->rip_be, &nh) == 0 &&
 	    ns_arp_lookup(from, nh, mac) == 0 && ns_arp_lookup(to, nh, tmac))
 		ns_arp_learn(to, nh, mac);
 	ns_conn_insert(to, n);

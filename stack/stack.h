@@ -161,6 +161,7 @@ const struct ns_counters *ns_stack_counters(const struct ns_stack *st);
  *   locks the size against auto-tuning; get returns the current limit,
  *   which auto-tuning grows from cfg.*buf_init up to the ring; UDP:
  *   set is accepted and ignored, SO_RCVBUF get returns cfg.udp_rcvbuf)
+ * IPPROTO_IPV6: IPV6_V6ONLY (AF_INET6 sockets, set before bind)
  * IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_QUICKACK (stays on until
  *   cleared), TCP_MAXSEG (get; set accepted), TCP_KEEPIDLE,
  *   TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_CONGESTION
@@ -198,6 +199,42 @@ struct ns_tcp_info {
 	uint32_t tcpi_snd_wnd;
 };
 
+/* ---- both families --------------------------------------------------
+ * A socket is AF_INET or AF_INET6. An AF_INET6 socket is dual-stack as
+ * in Linux: with IPV6_V6ONLY off (the default; set it with
+ * ns_setsockopt(IPPROTO_IPV6, IPV6_V6ONLY) before bind) :: is IPv4's
+ * wildcard too, and IPv4 peers and addresses are ::ffff:a.b.c.d (RFC
+ * 4291 2.5.5.2, RFC 3493 3.7). Addresses are given and returned as the
+ * socket's family names them (sockaddr_in / sockaddr_in6; a returned
+ * address's length through *len, which may be NULL); Linux's errors
+ * (a short address -EINVAL, another family -EAFNOSUPPORT, a mapped
+ * address on a v6-only socket -EINVAL for bind, -ENETUNREACH to reach).
+ * IPv6 link-local addresses work without a scope id (one link). */
+union ns_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+/* family AF_INET / AF_INET6; type SOCK_STREAM / SOCK_DGRAM */
+int ns_socket_af(struct ns_stack *st, int family, int type);
+int ns_bind_sa(struct ns_stack *st, int sd, const union ns_sockaddr *a,
+	       socklen_t len);
+int ns_connect_sa(struct ns_stack *st, int sd, const union ns_sockaddr *a,
+		  socklen_t len);
+int ns_accept_sa(struct ns_stack *st, int sd, union ns_sockaddr *peer,
+		 socklen_t *len);
+ssize_t ns_sendmsg_sa(struct ns_stack *st, int sd, const struct iovec *iov,
+		      int iovcnt, int flags, const union ns_sockaddr *to,
+		      socklen_t tolen);
+ssize_t ns_recvmsg_sa(struct ns_stack *st, int sd, const struct iovec *iov,
+		      int iovcnt, int flags, union ns_sockaddr *from,
+		      socklen_t *len);
+int ns_getsockname_sa(struct ns_stack *st, int sd, union ns_sockaddr *a,
+		      socklen_t *len);
+int ns_getpeername_sa(struct ns_stack *st, int sd, union ns_sockaddr *a,
+		      socklen_t *len);
+
+/* ---- IPv4 sockets (struct sockaddr_in): the calls above for AF_INET - */
 int ns_socket(struct ns_stack *st, int type); /* SOCK_STREAM / SOCK_DGRAM */
 int ns_bind(struct ns_stack *st, int sd, const struct sockaddr_in *a);
 int ns_listen(struct ns_stack *st, int sd, int backlog);
@@ -253,7 +290,9 @@ struct ns_sock_info {
 	uint8_t tcp;             /* 1 TCP, 0 UDP */
 	uint8_t orphan;          /* closed by the program, still delivering */
 	const char *state;       /* "ESTABLISHED" ...; "UNCONN" for UDP */
-	uint32_t lip_be, rip_be;
+	uint32_t lip_be, rip_be; /* IPv4 (v6 == 0) */
+	uint8_t v6;              /* 1: the addresses are lip6 / rip6 */
+	uint8_t lip6[16], rip6[16];
 	uint16_t lport_be, rport_be;
 	uint32_t rq, sq;         /* bytes queued to read, to send (unacked) */
 	/* TCP only */

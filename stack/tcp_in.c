@@ -96,14 +96,15 @@ static int parse_opts(const uint8_t *o, unsigned len, struct tcp_opts *to,
 	return 0;
 }
 
-static void apply_syn_opts(struct ns_stack *st, struct ns_tcb *tp,
+static void apply_syn_opts(struct ns_stack *st, struct ns_sock *so,
 			   const struct tcp_opts *to)
 {
+	struct ns_tcb *tp = &so->tcb;
 	uint16_t mss = to->has_mss ? to->mss : NS_TCP_MSS_DEFAULT;
 
 	tp->peer_mss = mss;
-	if (mss > st->mss_max)
-		mss = st->mss_max;
+	if (mss > ns_tcp_mss_max(st, so))
+		mss = ns_tcp_mss_max(st, so);
 	if (mss < 64)
 		mss = 64;
 	if (to->has_ws) {
@@ -268,9 +269,9 @@ static uint32_t cookie_hash(const struct ns_stack *st,
 			    const struct ns_tcp_hdr *th, uint32_t peer_isn,
 			    uint64_t slot)
 {
-	return (uint32_t)ns_secure_tuple(st->key_cookie, ii->dst_be,
-					 th->dport_be, ii->src_be, th->sport_be,
-					 (uint64_t)peer_isn << 32 ^ slot) &
+	return (uint32_t)ns_secure_flow(st->key_cookie, &ii->dst, th->dport_be,
+					&ii->src, th->sport_be,
+					(uint64_t)peer_isn << 32 ^ slot) &
 	       0xffffff;
 }
 
@@ -310,13 +311,13 @@ static void cookie_synack(struct ns_stack *st, struct ns_sock *l,
 
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.type = NS_SOCK_TCP;
-	tmp.lip_be = ii->dst_be;
-	tmp.rip_be = ii->src_be;
+	tmp.laddr = ii->dst;
+	tmp.raddr = ii->src;
 	tmp.lport_be = th->dport_be;
 	tmp.rport_be = th->sport_be;
 	tp->rb = l->tcb.rb;
 	tp->rb_mask = l->tcb.rb_mask;
-	tp->rcv_mss = st->mss_max;
+	tp->rcv_mss = ns_tcp_mss_max(st, &tmp);
 	tp->state = NS_TCPS_SYN_RECEIVED;
 	tp->rcv_nxt = ns_ntohl(th->seq_be) + 1;
 	/* the window a cookie connection will have (a zero or garbage one
@@ -324,7 +325,9 @@ static void cookie_synack(struct ns_stack *st, struct ns_sock *l,
 	 * its window probe, whose seq fails the cookie check: RST) */
 	tp->rb_lim = l->tcb.rb_lim;
 	tp->rcv_adv = tp->rcv_nxt;
-	tp->iss = cookie_make(st, ii, th, mss < st->mss_max ? mss : st->mss_max);
+	if (mss > ns_tcp_mss_max(st, &tmp))
+		mss = ns_tcp_mss_max(st, &tmp);
+	tp->iss = cookie_make(st, ii, th, mss);
 	NS_CNT(st, tcp_syncookies_sent);
 	ns_tcp_respond(st, &tmp, tp->iss, tp->rcv_nxt, NS_TH_SYN | NS_TH_ACK);
 }
@@ -339,12 +342,13 @@ static struct ns_sock *child_new(struct ns_stack *st, struct ns_sock *l,
 	if (!c)
 		return NULL;
 	tp = &c->tcb;
-	c->lip_be = ii->dst_be;
+	c->laddr = ii->dst;
 	c->lport_be = th->dport_be;
-	c->rip_be = ii->src_be;
+	c->raddr = ii->src;
 	c->rport_be = th->sport_be;
 	c->parent = ns_sd(st, l);
-	c->sf |= l->sf & (SF_KEEPALIVE | SF_LINGER);
+	c->sf |= l->sf & (SF_KEEPALIVE | SF_LINGER | SF_INET6);
+	tp->rcv_mss = ns_tcp_mss_max(st, c);
 	c->linger_s = l->linger_s;
 	tp->tf |= l->tcb.tf & (TF_NODELAY | TF_CORK | TF_QUICKACK |
 			       TF_RCVBUF_LOCK | TF_SNDBUF_LOCK);
@@ -374,9 +378,10 @@ static uint32_t aq_len(const struct ns_stack *st, const struct ns_sock *l)
 /* the send side of a connection a SYN cookie made: our ISN is what the
  * ACK acknowledges less one, no options but the MSS the cookie encodes,
  * the window as the ACK gives it (irs already set) */
-static void cookie_tcb(struct ns_stack *st, struct ns_tcb *tp,
+static void cookie_tcb(struct ns_stack *st, struct ns_sock *so,
 		       const struct ns_tcp_hdr *th, uint16_t mss)
 {
+	struct ns_tcb *tp = &so->tcb;
 	tp->iss = ns_ntohl(th->ack_be) - 1;
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss + 1;
 	tp->sb_seq = tp->iss + 1;
@@ -384,7 +389,7 @@ static void cookie_tcb(struct ns_stack *st, struct ns_tcb *tp,
 	tp->rcv_wscale = 0;
 	tp->snd_wscale = 0;
 	tp->peer_mss = mss;
-	tp->mss = mss < st->mss_max ? mss : st->mss_max;
+	tp->mss = mss < ns_tcp_mss_max(st, so) ? mss : ns_tcp_mss_max(st, so);
 	tp->snd_wnd = tp->max_sndwnd = ns_ntohs(th->win_be);
 	tp->snd_wl1 = tp->irs;
 	tp->snd_wl2 = tp->iss + 1;
@@ -423,7 +428,7 @@ static struct ns_sock *cookie_accept(struct ns_stack *st, struct ns_sock *l,
 	tp = &c->tcb;
 	tp->irs = ns_ntohl(th->seq_be) - 1;
 	tp->rcv_nxt = tp->rcv_adv = tp->last_ack_sent = tp->irs + 1;
-	cookie_tcb(st, tp, th, mss);
+	cookie_tcb(st, c, th, mss);
 	tp->last_rcv_ns = st->now;
 	ns_tcp_set_state(st, c, NS_TCPS_SYN_RECEIVED);
 	ns_tcp_set_state(st, c, NS_TCPS_ESTABLISHED);
@@ -447,14 +452,15 @@ static int cookie_revive(struct ns_stack *st, struct ns_sock *so,
 	    (th->flags & (NS_TH_SYN | NS_TH_RST)))
 		return 0;
 	memset(&ii, 0, sizeof(ii));
-	ii.src_be = so->rip_be;
-	ii.dst_be = so->lip_be;
+	ii.src = so->raddr;
+	ii.dst = so->laddr;
+	ii.v6 = (uint8_t)ns_sock_is6(so);
 	mss = cookie_check(st, &ii, th);
 	if (!mss)
 		return 0;
 	NS_CNT(st, tcp_syncookies_ok);
 	tp->tf &= ~(TF_TS_OK | TF_WS_OK | TF_SACK_OK | TF_RTT_TIMING);
-	cookie_tcb(st, tp, th, mss);
+	cookie_tcb(st, so, th, mss);
 	tp->rxt_shift = 0;
 	ns_tcp_timer_set(st, so, &tp->t_rexmt, 0);
 	tp->last_rcv_ns = st->now;
@@ -487,7 +493,7 @@ static struct ns_sock *listen_input(struct ns_stack *st, struct ns_sock *l,
 		ns_tcp_reset_noconn(st, ii, th, seglen);
 		return NULL;
 	}
-	if (!(fl & NS_TH_SYN) || ii->dst_be != st->ip_be) {
+	if (!(fl & NS_TH_SYN) || !ns_addr_is_ours(st, &ii->dst)) {
 		NS_CNT(st, drop_tcp_syn);
 		return NULL;
 	}
@@ -516,7 +522,7 @@ static struct ns_sock *listen_input(struct ns_stack *st, struct ns_sock *l,
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
 	tp->sb_seq = tp->iss + 1;
 	tp->recover = tp->iss;
-	apply_syn_opts(st, tp, to);
+	apply_syn_opts(st, c, to);
 	tp->snd_wnd = ns_ntohs(th->win_be); /* never scaled in a SYN */
 	tp->max_sndwnd = tp->snd_wnd;
 	tp->snd_wl1 = tp->irs;
@@ -561,7 +567,7 @@ static void syn_sent_input(struct ns_stack *st, struct ns_sock *so,
 	tp->irs = seq;
 	tp->rcv_nxt = seq + 1;
 	tp->rcv_adv = tp->rcv_nxt;
-	apply_syn_opts(st, tp, to);
+	apply_syn_opts(st, so, to);
 	ns_cc_init(st, tp);
 	tp->snd_wnd = ns_ntohs(th->win_be);
 	tp->max_sndwnd = tp->snd_wnd;
@@ -997,8 +1003,9 @@ static void sync_input(struct ns_stack *st, struct ns_sock *so,
 		} else {
 			struct ns_ip_info ii;
 			memset(&ii, 0, sizeof(ii));
-			ii.src_be = so->rip_be;
-			ii.dst_be = so->lip_be;
+			ii.src = so->raddr;
+			ii.dst = so->laddr;
+			ii.v6 = (uint8_t)ns_sock_is6(so);
 			NS_CNT(st, drop_tcp_ack);
 			ns_tcp_reset_noconn(st, &ii, th, seglen);
 			return;
@@ -1138,12 +1145,13 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 	}
 	if ((b->ol_flags & NF_RX_L4_CKSUM_BAD) ||
 	    (!(b->ol_flags & NF_RX_L4_CKSUM_GOOD) &&
-	     ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo(ii->src_be, ii->dst_be,
-			NS_IPPROTO_TCP, (uint16_t)b->len), b->data, b->len)) != 0)) {
+	     ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo46(&ii->src, &ii->dst,
+			NS_IPPROTO_TCP, b->len), b->data, b->len)) != 0)) {
 		NS_CNT(st, drop_tcp_cksum);
 		goto drop;
 	}
-	if (ii->dst_be != st->ip_be || th->sport_be == 0 || th->dport_be == 0) {
+	if (!ns_addr_is_ours(st, &ii->dst) || th->sport_be == 0 ||
+	    th->dport_be == 0) {
 		NS_CNT(st, drop_tcp_noport);
 		goto drop;
 	}
@@ -1156,7 +1164,7 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 	seglen = tlen + !!(th->flags & NS_TH_SYN) + !!(th->flags & NS_TH_FIN);
 	if ((th->flags & NS_TH_URG) && ns_ntohs(th->urp_be) > tlen)
 		NS_CNT(st, tcp_urg_ignored); /* pointer past the data */
-	so = ns_conn_lookup(st, ii->dst_be, th->dport_be, ii->src_be,
+	so = ns_conn_lookup(st, &ii->dst, th->dport_be, &ii->src,
 			    th->sport_be);
 	if (so && so->tcb.state == NS_TCPS_TIME_WAIT &&
 	    (th->flags & (NS_TH_SYN | NS_TH_ACK | NS_TH_RST)) == NS_TH_SYN &&
@@ -1165,15 +1173,15 @@ void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
 	      SEQ_GT(to.tsval, so->tcb.ts_recent)))) {
 		/* RFC 9293 3.6.1 / RFC 6191: a new incarnation may reuse the
 		 * pair while we are in TIME_WAIT */
-		if (ns_bind_lookup(st, NS_SOCK_TCP, ii->dst_be, th->dport_be)) {
+		if (ns_bind_lookup(st, NS_SOCK_TCP, &ii->dst, th->dport_be)) {
 			ns_tcp_close_done(st, so);
 			so = NULL;
 		}
 	}
 	if (!so) {
 		struct ns_sock *l = ns_bind_lookup_flow(st, NS_SOCK_TCP,
-							ii->dst_be, th->dport_be,
-							ii->src_be, th->sport_be);
+							&ii->dst, th->dport_be,
+							&ii->src, th->sport_be);
 		/* a listener here, but not a SYN: another instance's
 		 * connection whose segment landed on our queue (its
 		 * listener has a replica in every instance) goes on to
@@ -1222,6 +1230,7 @@ void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 	const uint8_t *l4 = (const uint8_t *)ih + hlen;
 	struct ns_sock *so;
 	struct ns_tcb *tp;
+	union ns_in46 l, r;
 	uint16_t sport_be, dport_be;
 
 	if (avail < hlen + 8) {
@@ -1231,7 +1240,9 @@ void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 	sport_be = ns_get16(l4);
 	dport_be = ns_get16(l4 + 2);
 	seq = ns_ntohl(ns_get32(l4 + 4));
-	so = ns_conn_lookup(st, ih->src_be, sport_be, ih->dst_be, dport_be);
+	ns_in46_set4(&l, ih->src_be);
+	ns_in46_set4(&r, ih->dst_be);
+	so = ns_conn_lookup(st, &l, sport_be, &r, dport_be);
 	/* RFC 5927 4.1: only believe errors about data in flight (an
 	 * off-path attacker must guess a sequence number) */
 	if (!so || !SEQ_IN(seq, so->tcb.snd_una, so->tcb.snd_max + 1)) {

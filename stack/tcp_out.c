@@ -141,14 +141,16 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 	struct ns_tcb *tp = &so->tcb;
 	struct nf_buf *b = ns_buf_alloc(st);
 	struct ns_tcp_hdr *th;
-	unsigned optlen, hlen;
+	unsigned optlen, hlen, l3;
 	uint32_t head_room, smss;
 	uint16_t win;
+	int v6 = ns_sock_is6(so);
 
 	if (!b)
 		return -ENOBUFS;
 	smss = seg_mss(tp); /* before build_opts clears TF_DSACK */
-	th = (struct ns_tcp_hdr *)(b->data + NS_ETH_HLEN + NS_IP4_HLEN_MIN);
+	l3 = v6 ? NS_IP6_HLEN : NS_IP4_HLEN_MIN;
+	th = (struct ns_tcp_hdr *)(b->data + NS_ETH_HLEN + l3);
 	optlen = build_opts(st, so, flags, (uint8_t *)(th + 1));
 	hlen = NS_TCP_HLEN_MIN + optlen;
 	th->sport_be = so->lport_be;
@@ -161,7 +163,7 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 	th->win_be = ns_htons(win);
 	th->cksum_be = 0;
 	th->urp_be = 0;
-	head_room = st->hdr_room - NS_ETH_HLEN - NS_IP4_HLEN_MIN - hlen;
+	head_room = st->hdr_room - NS_ETH_HLEN - l3 - hlen;
 	if (len <= head_room) {
 		sb_copy(tp, seq - tp->sb_seq, (uint8_t *)th + hlen, len);
 	} else {
@@ -170,7 +172,7 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 		struct nf_buf *prev = b, *c;
 		uint32_t off = head_room;
 		sb_copy(tp, seq - tp->sb_seq, (uint8_t *)th + hlen, head_room);
-		b->len = NS_ETH_HLEN + NS_IP4_HLEN_MIN + hlen + head_room;
+		b->len = NS_ETH_HLEN + l3 + hlen + head_room;
 		while (off < len) {
 			uint32_t n = len - off < st->hdr_room ? len - off :
 				     st->hdr_room;
@@ -196,9 +198,10 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 		b->l4_len = (uint8_t)hlen;
 	} else {
 		uint32_t l4 = hlen + len;
-		uint32_t s = ns_cksum_pseudo(so->lip_be, so->rip_be,
-					     NS_IPPROTO_TCP, (uint16_t)l4);
-		if (st->io.caps & NF_CAP_TX_L4_CKSUM) {
+		uint32_t s = ns_cksum_pseudo46(&so->laddr, &so->raddr,
+					       NS_IPPROTO_TCP, l4);
+		/* io/'s checksum offload is IPv4's (its mbuf flags) */
+		if ((st->io.caps & NF_CAP_TX_L4_CKSUM) && !v6) {
 			th->cksum_be = (uint16_t)~ns_cksum_fold(s);
 			b->ol_flags |= NF_TX_TCP_CKSUM;
 			b->l4_len = (uint8_t)hlen;
@@ -224,6 +227,10 @@ static int tcp_xmit(struct ns_stack *st, struct ns_sock *so, uint32_t seq,
 	else if ((tp->tf & TF_SACK_OK) && !(flags & NS_TH_SYN) &&
 		 (len || (flags & NS_TH_FIN)))
 		ns_rack_sent(tp, seq, len + !!(flags & NS_TH_FIN), st->now);
+	if (v6)
+		return ns_ip6_output(st, b, so->laddr.b, so->raddr.b,
+				     NS_IPPROTO_TCP, (uint16_t)(hlen + len),
+				     NS_IP6_HLIM);
 	return ns_ip_output_ex(st, b, so->lip_be, so->rip_be, NS_IPPROTO_TCP,
 			       (uint16_t)(hlen + len), tp->ip_id++, NS_IP4_DF);
 }
@@ -242,12 +249,13 @@ void ns_tcp_reset_noconn(struct ns_stack *st, const struct ns_ip_info *ii,
 	uint32_t s;
 
 	/* RFC 9293 3.10.7.1: never answer a RST; never to broadcast */
-	if ((th->flags & NS_TH_RST) || ii->dst_be != st->ip_be)
+	if ((th->flags & NS_TH_RST) || !ns_addr_is_ours(st, &ii->dst))
 		return;
 	b = ns_buf_alloc(st);
 	if (!b)
 		return;
-	rh = (struct ns_tcp_hdr *)(b->data + NS_ETH_HLEN + NS_IP4_HLEN_MIN);
+	rh = (struct ns_tcp_hdr *)(b->data + NS_ETH_HLEN +
+				   (ii->v6 ? NS_IP6_HLEN : NS_IP4_HLEN_MIN));
 	memset(rh, 0, sizeof(*rh));
 	rh->sport_be = th->dport_be;
 	rh->dport_be = th->sport_be;
@@ -259,12 +267,16 @@ void ns_tcp_reset_noconn(struct ns_stack *st, const struct ns_ip_info *ii,
 		rh->flags = NS_TH_RST | NS_TH_ACK; /* <SEQ=0><ACK=SEG.SEQ+LEN> */
 	}
 	rh->off = 5 << 4;
-	s = ns_cksum_pseudo(ii->dst_be, ii->src_be, NS_IPPROTO_TCP,
-			    NS_TCP_HLEN_MIN);
+	s = ns_cksum_pseudo46(&ii->dst, &ii->src, NS_IPPROTO_TCP,
+			      NS_TCP_HLEN_MIN);
 	rh->cksum_be = ns_cksum_fold(ns_cksum_add(s, rh, NS_TCP_HLEN_MIN));
 	NS_CNT(st, tcp_rst_sent);
-	ns_ip_output(st, b, ii->dst_be, ii->src_be, NS_IPPROTO_TCP,
-		     NS_TCP_HLEN_MIN);
+	if (ii->v6)
+		ns_ip6_output(st, b, ii->dst.b, ii->src.b, NS_IPPROTO_TCP,
+			      NS_TCP_HLEN_MIN, NS_IP6_HLIM);
+	else
+		ns_ip_output(st, b, ii->dst_be, ii->src_be, NS_IPPROTO_TCP,
+			     NS_TCP_HLEN_MIN);
 }
 
 
@@ -317,7 +329,7 @@ void ns_tcp_output(struct ns_stack *st, struct ns_sock *so)
 	smss = seg_mss(tp);
 	maxseg = smss;
 	if ((st->io.caps & (NF_CAP_TSO | NF_CAP_MULTI_SEG)) ==
-	    (NF_CAP_TSO | NF_CAP_MULTI_SEG)) {
+	    (NF_CAP_TSO | NF_CAP_MULTI_SEG) && !ns_sock_is6(so)) {
 		/* TSO: up to 64 KiB of whole segments per frame */
 		uint32_t lim = 65535 - NS_IP4_HLEN_MIN - NS_TCP_HLEN_MAX;
 		maxseg = lim - lim % smss;

@@ -20,38 +20,39 @@ const char *const ns_tcp_state_names[NS_TCPS_COUNT] = {
  * secretkey), M a 4 us clock, F SipHash-2-4 under a key from the
  * embedder's secret: unpredictable off path, and increasing for one
  * 4-tuple across incarnations (TIME_WAIT reuse, RFC 6191). */
-uint32_t ns_tcp_iss(struct ns_stack *st, uint32_t lip_be, uint16_t lport_be,
-		    uint32_t rip_be, uint16_t rport_be)
+uint32_t ns_tcp_iss(struct ns_stack *st, const union ns_in46 *l,
+		    uint16_t lport_be, const union ns_in46 *r,
+		    uint16_t rport_be)
 {
 	if (st->iss_next_set) {
 		/* tests pin the ISN (e.g. just below 2^32) */
 		return st->iss_next;
 	}
 	return (uint32_t)(st->now / 4000) +
-	       (uint32_t)ns_secure_tuple(st->key_isn, lip_be, lport_be, rip_be,
-					 rport_be, 0);
+	       (uint32_t)ns_secure_flow(st->key_isn, l, lport_be, r, rport_be,
+					0);
 }
 
 /* RFC 7323 7.1: a timestamp offset per connection, keyed by its 4-tuple
  * (no clock shared across connections for an observer to read) */
 static uint32_t ts_offset_of(struct ns_stack *st, const struct ns_sock *so)
 {
-	return (uint32_t)ns_secure_tuple(st->key_ts, so->lip_be, so->lport_be,
-					 so->rip_be, so->rport_be, 0);
+	return (uint32_t)ns_secure_flow(st->key_ts, &so->laddr, so->lport_be,
+					&so->raddr, so->rport_be, 0);
 }
 
 void ns_tcp_secure_init(struct ns_stack *st, struct ns_sock *so)
 {
 	struct ns_tcb *tp = &so->tcb;
-	tp->iss = ns_tcp_iss(st, so->lip_be, so->lport_be, so->rip_be,
+	tp->iss = ns_tcp_iss(st, &so->laddr, so->lport_be, &so->raddr,
 			     so->rport_be);
 	tp->ts_offset = ts_offset_of(st, so);
 	/* IDs per connection from a keyed start, as Linux's inet_id; only
 	 * a DF datagram's ID (RFC 6864 4.1: no meaning, but not a counter
 	 * an observer could read our other traffic from) */
-	tp->ip_id = (uint16_t)(ns_secure_tuple(st->key_ipid, so->lip_be,
-					       so->lport_be, so->rip_be,
-					       so->rport_be, 0) >> 32);
+	tp->ip_id = (uint16_t)(ns_secure_flow(st->key_ipid, &so->laddr,
+					      so->lport_be, &so->raddr,
+					      so->rport_be, 0) >> 32);
 }
 
 void ns_tcp_init_tcb(struct ns_stack *st, struct ns_sock *so)
@@ -342,8 +343,9 @@ int ns_tcp_connect(struct ns_stack *st, struct ns_sock *so)
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
 	tp->sb_seq = tp->iss + 1;
 	tp->recover = tp->iss;
-	tp->mss = (uint16_t)(st->mss_max < NS_TCP_MSS_DEFAULT ?
-			     st->mss_max : NS_TCP_MSS_DEFAULT);
+	tp->mss = (uint16_t)(ns_tcp_mss_max(st, so) < NS_TCP_MSS_DEFAULT ?
+			     ns_tcp_mss_max(st, so) : NS_TCP_MSS_DEFAULT);
+	tp->rcv_mss = ns_tcp_mss_max(st, so);
 	ns_cc_init(st, tp);
 	ns_tcp_set_state(st, so, NS_TCPS_SYN_SENT);
 	ns_sock_want_output(st, so);

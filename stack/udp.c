@@ -31,22 +31,29 @@ void ns_udp_input(struct ns_stack *st, struct nf_buf *b,
 	}
 	if (!b->seg_next)
 		b->len = b->pkt_len = ulen;
+	if (uh->cksum_be == 0 && ii->v6) {
+		/* RFC 8200 8.1: IPv6 receivers discard a zero checksum */
+		NS_CNT(st, drop_udp_cksum);
+		goto drop;
+	}
 	if (uh->cksum_be != 0 && !(b->ol_flags & NF_RX_L4_CKSUM_GOOD)) {
-		uint32_t s = ns_cksum_pseudo(ii->src_be, ii->dst_be,
-					     NS_IPPROTO_UDP, (uint16_t)ulen);
+		uint32_t s = ns_cksum_pseudo46(&ii->src, &ii->dst,
+					       NS_IPPROTO_UDP, ulen);
 		if ((b->ol_flags & NF_RX_L4_CKSUM_BAD) ||
 		    ns_cksum_fold(ns_cksum_chain(s, b)) != 0) {
 			NS_CNT(st, drop_udp_cksum);
 			goto drop;
 		}
 	}
-	so = ns_bind_lookup(st, NS_SOCK_UDP, ii->dst_be, uh->dport_be);
+	so = ns_bind_lookup(st, NS_SOCK_UDP, &ii->dst, uh->dport_be);
 	if (!so || ((so->sf & SF_CONNECTED) &&
-		    (so->rip_be != ii->src_be || so->rport_be != uh->sport_be))) {
-		if (ii->dst_be == st->ip_be && ns_steer_foreign(st, b))
+		    (!ns_in46_eq(&so->raddr, &ii->src) ||
+		     so->rport_be != uh->sport_be))) {
+		int ours = ns_addr_is_ours(st, &ii->dst);
+		if (ours && ns_steer_foreign(st, b))
 			return; /* another instance's socket */
 		NS_CNT(st, drop_udp_noport);
-		if (!b->seg_next && ii->dst_be == st->ip_be)
+		if (!b->seg_next && ours && !ii->v6)
 			ns_icmp_unreach(st, ii->ih, ii->hlen + ulen,
 					NS_ICMP_UNREACH_PORT, 0);
 		goto drop;
@@ -56,8 +63,12 @@ void ns_udp_input(struct ns_stack *st, struct nf_buf *b,
 		NS_CNT(st, drop_udp_rcvbuf);
 		goto drop;
 	}
-	b->user = (uint64_t)ii->src_be | (uint64_t)uh->sport_be << 32;
 	b->data += NS_UDP_HLEN;
+	if (ii->v6) /* the source stays in the frame, before the payload */
+		b->user = NS_UQ_IP6 | (uint64_t)uh->sport_be << 32 |
+			  (uint64_t)(b->data - ii->ih6->src);
+	else
+		b->user = (uint64_t)ii->src_be | (uint64_t)uh->sport_be << 32;
 	b->len -= NS_UDP_HLEN;
 	b->pkt_len = ulen - NS_UDP_HLEN;
 	b->q_next = NULL;
@@ -131,33 +142,87 @@ static ssize_t udp_send_frags(struct ns_stack *st, struct ns_sock *so,
 	return (ssize_t)len;
 }
 
+/* one frame's datagram over IPv6 (no fragments: -EMSGSIZE) */
+static ssize_t udp_send6(struct ns_stack *st, struct ns_sock *so,
+			 const struct iovec *iov, int iovcnt, size_t len,
+			 const union ns_in46 *src, const union ns_in46 *dst,
+			 uint16_t dport_be)
+{
+	uint32_t l4 = (uint32_t)len + NS_UDP_HLEN, off;
+	struct ns_udp_hdr *uh;
+	struct nf_buf *b;
+	uint16_t c;
+	int i, rc;
+
+	if (l4 + NS_IP6_HLEN > st->io.mtu ||
+	    l4 + NS_IP6_HLEN + NS_ETH_HLEN > st->hdr_room)
+		return -EMSGSIZE; /* IPv6 fragments: not yet */
+	b = ns_buf_alloc(st);
+	if (!b)
+		return -ENOBUFS;
+	uh = (struct ns_udp_hdr *)(b->data + NS_ETH_HLEN + NS_IP6_HLEN);
+	for (i = 0, off = 0; i < iovcnt; i++) {
+		memcpy((uint8_t *)(uh + 1) + off, iov[i].iov_base,
+		       iov[i].iov_len);
+		off += (uint32_t)iov[i].iov_len;
+	}
+	uh->sport_be = so->lport_be;
+	uh->dport_be = dport_be;
+	uh->len_be = ns_htons((uint16_t)l4);
+	uh->cksum_be = 0;
+	c = ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo46(src, dst,
+			NS_IPPROTO_UDP, l4), uh, l4));
+	uh->cksum_be = c ? c : 0xffff; /* never 0 over IPv6 (RFC 8200 8.1) */
+	rc = ns_ip6_output(st, b, src->b, dst->b, NS_IPPROTO_UDP,
+			   (uint16_t)l4, NS_IP6_HLIM);
+	return rc ? rc : (ssize_t)len;
+}
+
 ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 		    const struct iovec *iov, int iovcnt,
-		    const struct sockaddr_in *to)
+		    const union ns_in46 *to, uint16_t to_port_be)
 {
 	uint32_t dst_be, src_be, nh;
 	uint16_t dport_be;
 	size_t len = iov_total(iov, iovcnt), off;
 	struct nf_buf *b;
 	struct ns_udp_hdr *uh;
+	union ns_in46 dst;
 	uint8_t *p;
 	int i, rc;
 
 	if (to) {
-		if (to->sin_family != AF_INET)
-			return -EAFNOSUPPORT;
-		dst_be = to->sin_addr.s_addr;
-		dport_be = to->sin_port;
+		dst = *to;
+		dport_be = to_port_be;
 		if (dport_be == 0)
 			return -EINVAL;
 	} else if (so->sf & SF_CONNECTED) {
-		dst_be = so->rip_be;
+		dst = so->raddr;
 		dport_be = so->rport_be;
 	} else {
 		return -EDESTADDRREQ;
 	}
 	if (so->sf & SF_SHUT_WR)
 		return -EPIPE;
+	if (!ns_in46_is_any(&so->laddr) &&
+	    ns_in46_is4(&so->laddr) != ns_in46_is4(&dst))
+		return -ENETUNREACH; /* bound to the other family */
+	if (!ns_in46_is4(&dst)) {
+		union ns_in46 src;
+		if (len > 65535 - NS_UDP_HLEN)
+			return -EMSGSIZE;
+		if (ns_ip6_route(st, dst.b))
+			return -ENETUNREACH;
+		if (!(so->sf & SF_BOUND) && (rc = ns_sock_autobind(st, so)))
+			return rc;
+		if (ns_in46_is_any(&so->laddr))
+			memcpy(src.b, ns_ip6_src_for(st, dst.b), 16);
+		else
+			src = so->laddr;
+		return udp_send6(st, so, iov, iovcnt, len, &src, &dst,
+				 dport_be);
+	}
+	dst_be = dst.a4;
 	if (len > 65535 - NS_UDP_HLEN - NS_IP4_HLEN_MIN)
 		return -EMSGSIZE;
 	if (ns_ip_route(st, dst_be, &nh))
@@ -208,7 +273,7 @@ ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 
 ssize_t ns_udp_recv(struct ns_stack *st, struct ns_sock *so,
 		    const struct iovec *iov, int iovcnt, int flags,
-		    struct sockaddr_in *from)
+		    union ns_in46 *from, uint16_t *from_port_be)
 {
 	struct nf_buf *b = so->uq_head, *s;
 	size_t want = iov_total(iov, iovcnt), done = 0, soff = 0;
@@ -245,12 +310,11 @@ ssize_t ns_udp_recv(struct ns_stack *st, struct ns_sock *so,
 			ioff = 0;
 		}
 	}
-	if (from) {
-		memset(from, 0, sizeof(*from));
-		from->sin_family = AF_INET;
-		from->sin_addr.s_addr = (uint32_t)b->user;
-		from->sin_port = (uint16_t)(b->user >> 32);
-	}
+	if (b->user & NS_UQ_IP6)
+		memcpy(from->b, b->data - (uint16_t)b->user, 16);
+	else
+		ns_in46_set4(from, (uint32_t)b->user);
+	*from_port_be = (uint16_t)(b->user >> 32);
 	{
 		size_t full = b->pkt_len;
 		if (!(flags & MSG_PEEK)) {
@@ -285,14 +349,16 @@ void ns_udp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 	uint32_t hlen = (uint32_t)(ih->ver_ihl & 0xf) * 4;
 	const struct ns_udp_hdr *uh;
 	struct ns_sock *so;
+	union ns_in46 l;
 
 	if (avail < hlen + NS_UDP_HLEN)
 		return;
 	uh = (const struct ns_udp_hdr *)((const uint8_t *)ih + hlen);
-	so = ns_bind_lookup(st, NS_SOCK_UDP, ih->src_be, uh->sport_be);
+	ns_in46_set4(&l, ih->src_be);
+	so = ns_bind_lookup(st, NS_SOCK_UDP, &l, uh->sport_be);
 	/* only connected sockets learn of errors (Linux, RFC 1122 4.1.3.3) */
-	if (!so || !(so->sf & SF_CONNECTED) || so->rip_be != ih->dst_be ||
-	    so->rport_be != uh->dport_be)
+	if (!so || !(so->sf & SF_CONNECTED) || !ns_in46_is4(&so->raddr) ||
+	    so->rip_be != ih->dst_be || so->rport_be != uh->dport_be)
 		return;
 	so->so_error = err;
 	ns_sock_event(st, so);

@@ -450,6 +450,38 @@ int vfs_setup(vfs_getenv_fn get, void *arg)
 			rc = -EINVAL; /* io/ prints the line when it starts */
 		}
 	}
+	/* and its IPv6 address (io/ parses it too, and reports a bad one) */
+	inet_pton(AF_INET6, "2001:2::2", &vfs_g.route.ip6);
+	vfs_g.route.prefix6_len = 64;
+	vfs_g.route.has_ip6 = 1;
+	v = get(arg, "NETFUSE_ADDR6");
+	if (v && *v) {
+		char a[INET6_ADDRSTRLEN];
+		const char *slash = strchr(v, '/');
+		size_t n = slash ? (size_t)(slash - v) : strlen(v);
+		unsigned long len = 64;
+		int ok = n < sizeof(a);
+		if (!strcmp(v, "none")) {
+			vfs_g.route.has_ip6 = 0;
+		} else {
+			if (ok) {
+				memcpy(a, v, n);
+				a[n] = 0;
+				ok = inet_pton(AF_INET6, a, &vfs_g.route.ip6) == 1;
+			}
+			if (ok && slash) {
+				char *end;
+				len = strtoul(slash + 1, &end, 10);
+				ok = end != slash + 1 && !*end && len <= 128;
+			}
+			if (ok)
+				vfs_g.route.prefix6_len = (uint8_t)len;
+			else
+				vfs_g.route.has_ip6 = 0;
+			if (!ok)
+				rc = -EINVAL;
+		}
+	}
 	v = get(arg, "NETFUSE_ROUTE");
 	if (vfs_route_parse(&vfs_g.route, v, err, sizeof(err)) < 0) {
 		vfs_log(0, "%s; ignoring NETFUSE_ROUTE", err);

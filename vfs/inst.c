@@ -755,13 +755,16 @@ static int *tel_fd_map(uint32_t max)
 	return m;
 }
 
-static void tel_addr(struct nf_io_tel *t, const char *name, uint32_t a_be,
-		     uint16_t p_be)
+static void tel_addr(struct nf_io_tel *t, const char *name, int v6,
+		     uint32_t a_be, const uint8_t *a6, uint16_t p_be)
 {
-	char s[32];
-	const uint8_t *a = (const uint8_t *)&a_be;
-	snprintf(s, sizeof(s), "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
-		 ntohs(p_be));
+	char s[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
+	if (v6 && inet_ntop(AF_INET6, a6, ip, sizeof(ip)))
+		snprintf(s, sizeof(s), "[%s]:%u", ip, ntohs(p_be));
+	else if (!v6 && inet_ntop(AF_INET, &a_be, ip, sizeof(ip)))
+		snprintf(s, sizeof(s), "%s:%u", ip, ntohs(p_be));
+	else
+		snprintf(s, sizeof(s), "?");
 	p_tel_str(t, name, s);
 }
 
@@ -797,8 +800,10 @@ static int tel_sockets(void *arg, struct nf_io_tel *t, const char *params)
 			p_tel_str(o, "proto", si.tcp ? "tcp" : "udp");
 			p_tel_str(o, "state", si.state);
 			p_tel_u64(o, "orphan", si.orphan);
-			tel_addr(o, "local", si.lip_be, si.lport_be);
-			tel_addr(o, "peer", si.rip_be, si.rport_be);
+			tel_addr(o, "local", si.v6, si.lip_be, si.lip6,
+				 si.lport_be);
+			tel_addr(o, "peer", si.v6, si.rip_be, si.rip6,
+				 si.rport_be);
 			p_tel_u64(o, "recv_q", si.rq);
 			p_tel_u64(o, "send_q", si.sq);
 			if (si.tcp) {

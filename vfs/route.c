@@ -1,9 +1,12 @@
 /*
- * route.c: which AF_INET sockets go to the user-space stack.
+ * route.c: which AF_INET / AF_INET6 sockets go to the user-space stack.
  *
  * DESIGN.md "What goes to the user-space stack". A socket is decided when
  * its address becomes known: at bind (local address) or at connect /
  * first sendto (destination). Until then it is an ordinary kernel socket.
+ *
+ * IPv6 (vfs_route_decide6) the same way: ::1 and fe80::/10 -> kernel,
+ * port rules, then :: / NETFUSE_ADDR6 at bind and its prefix at connect.
  *
  * Fixed: 127.0.0.0/8 -> kernel (not overridable). Then the NETFUSE_ROUTE
  * rules, first match wins. Then the default:
@@ -185,6 +188,67 @@ int vfs_route_decide(const struct vfs_route_cfg *rc, uint32_t addr_be,
 	return VFS_TO_KERNEL;
 }
 
+/* a6 in prefix (p, len)? */
+static int in_prefix6(const struct in6_addr *a6, const struct in6_addr *p,
+		      unsigned len)
+{
+	unsigned i;
+	for (i = 0; i < len / 8; i++)
+		if (a6->s6_addr[i] != p->s6_addr[i])
+			return 0;
+	if (len % 8) {
+		uint8_t m = (uint8_t)(0xff << (8 - len % 8));
+		return (a6->s6_addr[i] & m) == (p->s6_addr[i] & m);
+	}
+	return 1;
+}
+
+int vfs_route_decide6(const struct vfs_route_cfg *rc,
+		      const struct in6_addr *a6, uint16_t port_be,
+		      int is_bind, int *why)
+{
+	uint16_t port = ntohs(port_be);
+	int i;
+	*why = -1;
+	if (IN6_IS_ADDR_LOOPBACK(a6) || IN6_IS_ADDR_LINKLOCAL(a6) ||
+	    (!is_bind && IN6_IS_ADDR_UNSPECIFIED(a6))) {
+		*why = VFS_FB_loopback; /* connect(::) is ::1 in Linux */
+		return VFS_TO_KERNEL;
+	}
+	for (i = 0; i < rc->nrules; i++) {
+		const struct vfs_route_rule *r = &rc->rules[i];
+		if (r->mask_be)
+			continue; /* an IPv4 address rule */
+		if (port < r->port_lo || port > r->port_hi)
+			continue;
+		if (r->action == VFS_TO_KERNEL)
+			*why = VFS_FB_rule;
+		return r->action;
+	}
+	if (!rc->has_ip6) {
+		*why = VFS_FB_ipv6; /* NETFUSE_ADDR6=none */
+		return VFS_TO_KERNEL;
+	}
+	if (is_bind) {
+		if (IN6_IS_ADDR_UNSPECIFIED(a6) ||
+		    !memcmp(a6, &rc->ip6, sizeof(*a6)))
+			return VFS_TO_NETFUSE;
+	} else if (in_prefix6(a6, &rc->ip6, rc->prefix6_len) &&
+		   memcmp(a6, &rc->ip6, sizeof(*a6))) {
+		return VFS_TO_NETFUSE;
+	}
+	*why = VFS_FB_other_addr;
+	return VFS_TO_KERNEL;
+}
+
+int vfs_route_decide_addr(const struct vfs_route_cfg *rc,
+			  const struct vfs_addr *a, int is_bind, int *why)
+{
+	if (a->kind == VFS_A_V6)
+		return vfs_route_decide6(rc, &a->v6, a->port_be, is_bind, why);
+	return vfs_route_decide(rc, a->v4_be, a->port_be, is_bind, why);
+}
+
 /* quiet: never a warning (an expected fallback: the routing rule) */
 static void note(int why, int fd, const char *a, uint16_t port_be, int quiet)
 {
@@ -209,14 +273,17 @@ void vfs_fallback_note(int why, int fd, uint32_t addr_be, uint16_t port_be)
 	     why == VFS_FB_no_instance /* its cause had its own line */);
 }
 
-void vfs_fallback_note6(int fd, const struct in6_addr *a6, uint16_t port_be)
+void vfs_fallback_note6(int why, int fd, const struct in6_addr *a6,
+			uint16_t port_be)
 {
 	char a[INET6_ADDRSTRLEN + 2] = "[?]";
+	if (why < 0 || why >= VFS_FB_COUNT)
+		why = VFS_FB_unsupported;
 	if (inet_ntop(AF_INET6, a6, a + 1, INET6_ADDRSTRLEN)) {
 		a[0] = '[';
 		strcat(a, "]");
 	}
-	/* IPV6_V6ONLY listeners beside an IPv4 one (memcached, nginx) are
-	 * normal: the stack has no IPv6 yet, the kernel serves them */
-	note(VFS_FB_ipv6, fd, a, port_be, 1);
+	note(why, fd, a, port_be, why == VFS_FB_loopback ||
+	     why == VFS_FB_other_addr || why == VFS_FB_rule ||
+	     why == VFS_FB_ipv6 || why == VFS_FB_no_instance);
 }

@@ -86,7 +86,10 @@ static void take_over_flags(struct vfs_sock *s, int fd)
 /* A new stack sd with the options the program set (lock held) */
 static int new_sd_locked(struct vfs_inst *in, const struct vfs_sock *s)
 {
-	int sd = ns_socket(in->st, s->type), i;
+	int sd = ns_socket_af(in->st, s->family, s->type), i, one = 1;
+	if (sd >= 0 && s->v6only)
+		(void)ns_setsockopt(in->st, sd, IPPROTO_IPV6, IPV6_V6ONLY,
+				    &one, sizeof(one));
 	for (i = 0; sd >= 0 && i < s->nopts; i++)
 		(void)ns_setsockopt(in->st, sd, s->opts[i].level,
 				    s->opts[i].name, &s->opts[i].val,
@@ -125,12 +128,15 @@ static long to_kernel(int fd, int why, uint32_t addr_be, uint16_t port_be)
 	return HOOK_PASSTHROUGH;
 }
 
-/* The same for a real IPv6 address (the user-space stack has none yet) */
-static long to_kernel6(int fd, const struct in6_addr *a6, uint16_t port_be)
+/* The same for an address of either family */
+static long to_kernel_addr(int fd, int why, const struct vfs_addr *a)
 {
-	vfs_fallback_note6(fd, a6, port_be);
-	vfs_fd_remove(fd);
-	return HOOK_PASSTHROUGH;
+	if (a->kind == VFS_A_V6) {
+		vfs_fallback_note6(why, fd, &a->v6, a->port_be);
+		vfs_fd_remove(fd);
+		return HOOK_PASSTHROUGH;
+	}
+	return to_kernel(fd, why, a->v4_be, a->port_be);
 }
 
 static void listen_replicas(struct vfs_sock *s, int backlog);
@@ -141,21 +147,19 @@ static void listen_replicas(struct vfs_sock *s, int backlog);
  * A probe: nothing stays bound. No stack running yet: nothing holds it. */
 static int stack_wild_port_free(const struct vfs_sock *s, uint16_t port_be)
 {
-	struct sockaddr_in a;
+	struct vfs_addr a;
 	int i, r = 0;
 	if (!port_be || atomic_load_explicit(&vfs_g.inst_state,
 					     memory_order_acquire) != 1)
 		return 0;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = port_be;
+	vfs_addr_wild(s->family, port_be, &a);
 	for (i = 0; i < vfs_g.ninst && r != -EADDRINUSE; i++) {
 		struct vfs_inst *in = vfs_g.insts[i];
 		int sd;
 		vfs_inst_lock(in);
 		sd = new_sd_locked(in, s);
 		if (sd >= 0) {
-			r = ns_bind(in->st, sd, &a);
+			r = ns_bind_sa(in->st, sd, &a.sa, a.len);
 			(void)ns_close(in->st, sd);
 		}
 		vfs_inst_unlock(in);
@@ -172,19 +176,17 @@ static int make_dual(struct vfs_sock *s, int fd, uint16_t port_be,
 		     int backlog)
 {
 	struct vfs_inst *in;
-	struct sockaddr_in a;
+	struct vfs_addr a;
 	int r;
 	if (vfs_inst_get(&in) < 0) {
 		(void)to_kernel(fd, VFS_FB_no_instance, 0, port_be);
 		return 1;
 	}
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = port_be;
+	vfs_addr_wild(s->family, port_be, &a);
 	vfs_inst_lock(in);
 	r = attach_sd_locked(in, s);
 	if (r == 0)
-		r = ns_bind(in->st, s->sd, &a);
+		r = ns_bind_sa(in->st, s->sd, &a.sa, a.len);
 	if (r == 0 && s->type == SOCK_STREAM)
 		r = ns_listen(in->st, s->sd, backlog);
 	if (r < 0)
@@ -224,29 +226,29 @@ static void note_kernel_port_busy(int fd, uint16_t port_be)
 static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
 			   int fd)
 {
-	struct sockaddr_in a;
-	struct in6_addr a6;
+	struct vfs_addr a;
 	struct vfs_inst *in;
-	int why, r = vfs_addr_in(s->family, vfs_addr_v6only(s->family, fd), 1,
-				 &a, c->arg[1], c->arg[2], &a6);
-	if (r == VFS_A_V6)
-		return to_kernel6(fd, &a6, a.sin_port);
-	if (r)
-		return r > 0 ? HOOK_PASSTHROUGH : r;
-	if (vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr, a.sin_port, 1,
-			     &why) == VFS_TO_KERNEL)
-		return to_kernel(fd, why, a.sin_addr.s_addr, a.sin_port);
-	if (a.sin_addr.s_addr == htonl(INADDR_ANY)) {
+	int why, r;
+	s->v6only = vfs_addr_v6only(s->family, fd);
+	r = vfs_addr_in(s->family, s->v6only, 1, &a, c->arg[1], c->arg[2]);
+	if (r < 0)
+		return r;
+	if (r == VFS_A_KERNEL)
+		return HOOK_PASSTHROUGH;
+	if (vfs_route_decide_addr(&vfs_g.route, &a, 1, &why) == VFS_TO_KERNEL)
+		return to_kernel_addr(fd, why, &a);
+	if (a.kind == VFS_A_V4 ? a.v4_be == htonl(INADDR_ANY) :
+	    IN6_IS_ADDR_UNSPECIFIED(&a.v6)) {
 		long k;
 		uint16_t port_be;
 		/* both halves or neither: the stack's half first (the
 		 * kernel's cannot be unbound) */
-		r = stack_wild_port_free(s, a.sin_port);
+		r = stack_wild_port_free(s, a.port_be);
 		if (r < 0)
 			return r;
 		k = raw(SYS_bind, fd, c->arg[1], c->arg[2], 0, 0, 0);
 		if (k == -EADDRINUSE)
-			note_kernel_port_busy(fd, a.sin_port);
+			note_kernel_port_busy(fd, a.port_be);
 		if (k < 0)
 			return k;
 		if (!vfs_addr_wild_port(s->family, fd, &port_be))
@@ -262,12 +264,11 @@ static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
 	}
 	/* the netfuse address: the kernel does not own it */
 	if (vfs_inst_get(&in) < 0)
-		return to_kernel(fd, VFS_FB_no_instance, a.sin_addr.s_addr,
-				 a.sin_port);
+		return to_kernel_addr(fd, VFS_FB_no_instance, &a);
 	vfs_inst_lock(in);
 	r = attach_sd_locked(in, s);
 	if (r == 0) {
-		r = ns_bind(in->st, s->sd, &a);
+		r = ns_bind_sa(in->st, s->sd, &a.sa, a.len);
 		if (r < 0)
 			detach_sd_locked(in, s);
 		else
@@ -291,9 +292,12 @@ static long undecided_listen(const struct hook_call *c, struct vfs_sock *s,
 	k = raw(SYS_listen, fd, c->arg[1], 0, 0, 0, 0);
 	if (k < 0)
 		return k;
+	s->v6only = vfs_addr_v6only(s->family, fd);
 	if (!vfs_addr_wild_port(s->family, fd, &port_be))
 		return 0; /* bound to another (kernel) address */
-	if (vfs_route_decide(&vfs_g.route, 0, port_be, 1, &why) ==
+	if ((s->family == AF_INET6 && s->v6only ?
+	     vfs_route_decide6(&vfs_g.route, &in6addr_any, port_be, 1, &why) :
+	     vfs_route_decide(&vfs_g.route, 0, port_be, 1, &why)) ==
 	    VFS_TO_KERNEL) {
 		(void)to_kernel(fd, why, 0, port_be);
 		return 0;
@@ -313,24 +317,20 @@ static long undecided_listen(const struct hook_call *c, struct vfs_sock *s,
  * 0 when it became netfuse, HOOK_PASSTHROUGH when it went to the kernel,
  * or -errno. */
 static long decide_by_dest(struct vfs_sock *s, int fd,
-			   const struct sockaddr_in *a)
+			   const struct vfs_addr *a)
 {
 	struct vfs_inst *in;
 	int why, r;
-	if (vfs_route_decide(&vfs_g.route, a->sin_addr.s_addr, a->sin_port,
-			     0, &why) == VFS_TO_KERNEL)
-		return to_kernel(fd, why, a->sin_addr.s_addr, a->sin_port);
+	if (vfs_route_decide_addr(&vfs_g.route, a, 0, &why) == VFS_TO_KERNEL)
+		return to_kernel_addr(fd, why, a);
 	if (vfs_inst_get(&in) < 0)
-		return to_kernel(fd, VFS_FB_no_instance, a->sin_addr.s_addr,
-				 a->sin_port);
+		return to_kernel_addr(fd, VFS_FB_no_instance, a);
 	vfs_inst_lock(in);
 	r = attach_sd_locked(in, s);
 	if (r == 0 && s->wild_bound) {
-		struct sockaddr_in b;
-		memset(&b, 0, sizeof(b));
-		b.sin_family = AF_INET;
-		b.sin_port = s->bound_port_be;
-		r = ns_bind(in->st, s->sd, &b);
+		struct vfs_addr b;
+		vfs_addr_wild(s->family, s->bound_port_be, &b);
+		r = ns_bind_sa(in->st, s->sd, &b.sa, b.len);
 		if (r < 0)
 			detach_sd_locked(in, s);
 	}
@@ -338,22 +338,21 @@ static long decide_by_dest(struct vfs_sock *s, int fd,
 		s->route = VFS_R_NETFUSE;
 	vfs_inst_unlock(in);
 	if (r < 0)
-		return to_kernel(fd, VFS_FB_ns_error, a->sin_addr.s_addr,
-				 a->sin_port);
+		return to_kernel_addr(fd, VFS_FB_ns_error, a);
 	take_over_flags(s, fd);
 	return 0;
 }
 
 /* ---- netfuse calls --------------------------------------------------------- */
 static long nf_connect(struct vfs_inst *in, struct vfs_sock *s,
-		       const struct sockaddr_in *a)
+		       const struct vfs_addr *a)
 {
 	long r;
 	int err;
 	socklen_t el = sizeof(err);
 	vfs_inst_link_wait(in);
 	vfs_inst_lock(in);
-	r = s->sd < 0 ? -EBADF : ns_connect(in->st, s->sd, a);
+	r = s->sd < 0 ? -EBADF : ns_connect_sa(in->st, s->sd, &a->sa, a->len);
 	vfs_inst_timer_check(in);
 	vfs_inst_unlock(in);
 	if (r != -EINPROGRESS || s->type != SOCK_STREAM)
@@ -371,6 +370,9 @@ static long nf_connect(struct vfs_inst *in, struct vfs_sock *s,
 			el = sizeof(err);
 			(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_ERROR,
 					    &err, &el);
+			if (!err) /* done: a later connect is EISCONN */
+				(void)ns_connect_sa(in->st, s->sd, &a->sa,
+						    a->len);
 			vfs_inst_unlock(in);
 			return err ? -err : 0;
 		}
@@ -412,7 +414,7 @@ static size_t iov_total(const struct iovec *iov, int n)
 /* Send from iov (copied: we advance it on partial sends). */
 static long nf_send(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		    const struct iovec *uiov, int iovcnt, int flags,
-		    const struct sockaddr_in *to)
+		    const struct vfs_addr *to)
 {
 	struct iovec stack_iov[IOV_STACK], *iov = stack_iov;
 	int nonblock = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
@@ -439,7 +441,8 @@ static long nf_send(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		int i;
 		vfs_inst_lock(in);
 		r = s->sd < 0 ? -EBADF :
-		    ns_sendmsg(in->st, s->sd, iov, iovcnt, flags, to);
+		    ns_sendmsg_sa(in->st, s->sd, iov, iovcnt, flags,
+				  to ? &to->sa : NULL, to ? to->len : 0);
 		if (r > 0)
 			s->tx_bytes += (uint64_t)r; /* SIOCOUTQ */
 		vfs_inst_timer_check(in);
@@ -483,7 +486,7 @@ static long nf_send(struct vfs_inst *in, struct vfs_sock *s, int fd,
  * rebuilt over the same buffers). */
 static long nf_recv(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		    const struct iovec *iov, int iovcnt, int flags,
-		    struct sockaddr_in *from, int *from_kernel,
+		    struct vfs_addr *from, int *from_kernel,
 		    struct msghdr *kmsg)
 {
 	int nonblock = atomic_load(&s->nonblock) || (flags & MSG_DONTWAIT);
@@ -500,7 +503,9 @@ static long nf_recv(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		vfs_inst_lock(in);
 		seq = atomic_load(&s->ev_seq);
 		r = s->sd < 0 ? -EBADF :
-		    ns_recvmsg(in->st, s->sd, iov, iovcnt, flags, from);
+		    ns_recvmsg_sa(in->st, s->sd, iov, iovcnt, flags,
+				  from ? &from->sa : NULL,
+				  from ? &from->len : NULL);
 		if (r >= 0)
 			vfs_inst_timer_check(in);
 		vfs_inst_unlock(in);
@@ -560,7 +565,8 @@ static int inherit_val(int level, int name, int v)
 static void listen_replicas(struct vfs_sock *s, int backlog)
 {
 	struct vfs_inst *own = vfs_sock_inst(s);
-	struct sockaddr_in a;
+	union ns_sockaddr a;
+	socklen_t alen = sizeof(a);
 	int vals[sizeof(inherit_opts) / sizeof(inherit_opts[0])], i, k, r;
 	int *rsd;
 
@@ -572,7 +578,7 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 	for (i = 0; i < VFS_MAX_INST; i++)
 		rsd[i] = -1;
 	vfs_inst_lock(own);
-	r = s->sd < 0 ? -EBADF : ns_getsockname(own->st, s->sd, &a);
+	r = s->sd < 0 ? -EBADF : ns_getsockname_sa(own->st, s->sd, &a, &alen);
 	for (k = 0; r == 0 && k < (int)(sizeof(vals) / sizeof(vals[0])); k++) {
 		socklen_t l = sizeof(int);
 		vals[k] = -1;
@@ -592,8 +598,13 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 		if (in == own)
 			continue;
 		vfs_inst_lock(in);
-		sd = ns_socket(in->st, SOCK_STREAM);
+		sd = ns_socket_af(in->st, s->family, SOCK_STREAM);
 		r = sd;
+		if (sd >= 0 && s->v6only) {
+			int one = 1;
+			(void)ns_setsockopt(in->st, sd, IPPROTO_IPV6,
+					    IPV6_V6ONLY, &one, sizeof(one));
+		}
 		for (k = 0; sd >= 0 && k < (int)(sizeof(vals) / sizeof(vals[0]));
 		     k++)
 			if (vals[k] >= 0) {
@@ -604,7 +615,7 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 						    sizeof(int));
 			}
 		if (sd >= 0)
-			r = ns_bind(in->st, sd, &a);
+			r = ns_bind_sa(in->st, sd, &a, alen);
 		if (r >= 0)
 			r = ns_listen(in->st, sd, backlog);
 		if (r >= 0) {
@@ -618,7 +629,7 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 		if (r < 0)
 			vfs_log(2, "listener on port %u: no replica in instance "
 				"%d (%d); its SYNs are handed on",
-				ntohs(a.sin_port), i, r);
+				ntohs(a.in.sin_port), i, r);
 	}
 }
 
@@ -695,7 +706,7 @@ uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held)
 /* One accept from any of s's instances, the calling thread's first:
  * ns's sd and owner are set; -EAGAIN if none has a connection. */
 static long accept_any(struct vfs_inst *in, struct vfs_sock *s,
-		       struct vfs_sock *ns, struct sockaddr_in *peer)
+		       struct vfs_sock *ns, struct vfs_addr *peer)
 {
 	int n = s->rsd ? vfs_g.ninst : 1, k, first = 0;
 	long r = -EAGAIN;
@@ -711,7 +722,7 @@ static long accept_any(struct vfs_inst *in, struct vfs_sock *s,
 		if (s->sd < 0)
 			r = -EBADF;
 		else if (lsd >= 0)
-			r = ns_accept(j->st, lsd, peer);
+			r = ns_accept_sa(j->st, lsd, &peer->sa, &peer->len);
 		if (r >= 0) {
 			ns->sd = (int)r;
 			ns->route = VFS_R_NETFUSE;
@@ -738,7 +749,7 @@ static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	int nonblock = atomic_load(&s->nonblock);
 	uint64_t dl = 0;
 	struct vfs_sock *ns;
-	struct sockaddr_in peer;
+	struct vfs_addr peer;
 	long r, pfd;
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
@@ -789,7 +800,7 @@ static long nf_accept(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	atomic_store(&ns->nonblock, (flags & SOCK_NONBLOCK) ? 1 : 0);
 	atomic_fetch_add(&vfs_g.nsocks_live, 1);
 	vfs_obj_put(&ns->h);
-	if (vfs_addr_out(s->family, c->arg[1], c->arg[2], &peer, 1) < 0) {
+	if (vfs_addr_out(c->arg[1], c->arg[2], &peer.sa, peer.len, 1) < 0) {
 		/* Linux: the connection is taken, then dropped, and the
 		 * program gets EFAULT (no fd) */
 		(void)vfs_sys_close((int)pfd);
@@ -1498,39 +1509,32 @@ long vfs_sys_splice(const struct hook_call *c)
 /* A destination (sendto, sendmsg) of a decided UDP socket: 0 with *a
  * for the stack; HOOK_PASSTHROUGH: the kernel half of a dual socket
  * sends it (an address routed to the kernel, IPv6); or -errno. */
-static long dest_of(struct vfs_sock *s, struct sockaddr_in *a, long uaddr,
+static long dest_of(struct vfs_sock *s, struct vfs_addr *a, long uaddr,
 		    long len)
 {
-	int why, kind = vfs_addr_in(s->family, 0, 0, a, uaddr, len, NULL);
+	int why, kind = vfs_addr_in(s->family, s->v6only, 0, a, uaddr, len);
 	if (kind < 0)
 		return kind;
-	if (kind != VFS_A_V4 && s->route == VFS_R_DUAL)
-		return HOOK_PASSTHROUGH;
 	if (kind == VFS_A_KERNEL)
-		return vfs_addr_refused(s->family, len);
-	if (kind == VFS_A_V6)
-		return -ENETUNREACH;
+		return s->route == VFS_R_DUAL ? HOOK_PASSTHROUGH :
+		       vfs_addr_refused(s->family, len);
 	if (s->route == VFS_R_DUAL &&
-	    vfs_route_decide(&vfs_g.route, a->sin_addr.s_addr, a->sin_port, 0,
-			     &why) == VFS_TO_KERNEL)
+	    vfs_route_decide_addr(&vfs_g.route, a, 0, &why) == VFS_TO_KERNEL)
 		return HOOK_PASSTHROUGH;
 	return 0;
 }
 
 /* An undecided socket's destination (connect, sendto): 0 with *a;
- * HOOK_PASSTHROUGH when the kernel takes the call (a real IPv6
- * address: the socket becomes the kernel's); -EFAULT */
-static long undecided_dest(struct vfs_sock *s, int fd, struct sockaddr_in *a,
+ * HOOK_PASSTHROUGH when the kernel takes the call; -EFAULT */
+static long undecided_dest(struct vfs_sock *s, int fd, struct vfs_addr *a,
 			   long uaddr, long len)
 {
-	struct in6_addr a6;
-	int kind = vfs_addr_in(s->family, vfs_addr_v6only(s->family, fd), 0,
-			       a, uaddr, len, &a6);
-	if (kind == VFS_A_V6)
-		return to_kernel6(fd, &a6, a->sin_port);
+	int kind;
+	s->v6only = vfs_addr_v6only(s->family, fd);
+	kind = vfs_addr_in(s->family, s->v6only, 0, a, uaddr, len);
 	if (kind == VFS_A_KERNEL)
 		return HOOK_PASSTHROUGH;
-	return kind; /* 0 or -EFAULT */
+	return kind < 0 ? kind : 0;
 }
 
 /* ---- msghdr helpers ------------------------------------------------------- */
@@ -1549,8 +1553,8 @@ static long addr_readable(long uaddr, long len)
 static long do_sendmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		       const struct msghdr *m, int flags)
 {
-	struct sockaddr_in to;
-	const struct sockaddr_in *top = NULL;
+	struct vfs_addr to;
+	const struct vfs_addr *top = NULL;
 	if (!vfs_user_ok(m, sizeof(*m)))
 		return -EFAULT;
 	if (m->msg_iovlen > IOV_MAX)
@@ -1590,7 +1594,7 @@ static long do_sendmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 static long do_recvmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		       struct msghdr *m, int flags)
 {
-	struct sockaddr_in from;
+	struct vfs_addr from;
 	int fk = 0;
 	long r;
 	size_t nl;
@@ -1609,10 +1613,9 @@ static long do_recvmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	m->msg_controllen = 0;
 	m->msg_flags = 0;
 	if (s->type == SOCK_DGRAM && m->msg_name) {
-		union vfs_sa sa;
-		socklen_t full = vfs_addr_make(s->family, &from, &sa);
+		socklen_t full = from.len;
 		nl = m->msg_namelen < full ? m->msg_namelen : full;
-		memcpy(m->msg_name, &sa, nl);
+		memcpy(m->msg_name, &from.sa, nl);
 		m->msg_namelen = full;
 	} else {
 		m->msg_namelen = 0;
@@ -1626,7 +1629,7 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 	int fd = (int)c->arg[0];
 	struct vfs_inst *in;
 	struct iovec iov;
-	struct sockaddr_in a;
+	struct vfs_addr a;
 	long r;
 
 	if (s->route == VFS_R_UNDECIDED) {
@@ -1681,7 +1684,7 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 		return nf_recv(in, s, fd, (const struct iovec *)c->arg[1],
 			       (int)c->arg[2], 0, NULL, NULL, NULL);
 	case SYS_recvfrom: {
-		struct sockaddr_in from;
+		struct vfs_addr from;
 		struct msghdr km;
 		int fk = 0;
 		iov.iov_base = (void *)c->arg[1];
@@ -1707,7 +1710,7 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 				(void)vfs_copy_out((void *)c->arg[5], &l, sizeof(l));
 			return r;
 		}
-		if (vfs_addr_out(s->family, c->arg[4], c->arg[5], &from,
+		if (vfs_addr_out(c->arg[4], c->arg[5], &from.sa, from.len,
 				 s->type == SOCK_DGRAM) < 0)
 			return -EFAULT;
 		return r;
@@ -1742,7 +1745,7 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 		return nf_send(in, s, fd, (const struct iovec *)c->arg[1],
 			       (int)c->arg[2], 0, NULL);
 	case SYS_sendto: {
-		const struct sockaddr_in *top = NULL;
+		const struct vfs_addr *top = NULL;
 		iov.iov_base = (void *)c->arg[1];
 		iov.iov_len = (size_t)c->arg[2];
 		if (c->arg[4] && s->type == SOCK_STREAM) {
@@ -1777,17 +1780,15 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 		return (long)i;
 	}
 	case SYS_connect: {
-		int kind = vfs_addr_in(s->family, 0, 0, &a, c->arg[1], c->arg[2],
-				       NULL), why;
+		int kind = vfs_addr_in(s->family, s->v6only, 0, &a, c->arg[1],
+				       c->arg[2]), why;
 		if (kind < 0)
 			return kind;
 		if (kind == VFS_A_KERNEL)
 			return vfs_addr_refused(s->family, c->arg[2]);
 		if (s->route == VFS_R_DUAL && s->type == SOCK_DGRAM) {
 			/* a connected UDP socket has one peer: keep one half */
-			if (kind == VFS_A_V6 ||
-			    vfs_route_decide(&vfs_g.route, a.sin_addr.s_addr,
-					     a.sin_port, 0, &why) ==
+			if (vfs_route_decide_addr(&vfs_g.route, &a, 0, &why) ==
 			    VFS_TO_KERNEL) {
 				r = raw(SYS_connect, fd, c->arg[1], c->arg[2],
 					0, 0, 0);
@@ -1808,8 +1809,6 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 				s->route = VFS_R_NETFUSE;
 			return r;
 		}
-		if (kind == VFS_A_V6) /* an IPv4(-mapped) socket */
-			return -ENETUNREACH;
 		return nf_connect(in, s, &a);
 	}
 	case SYS_bind:
@@ -1840,13 +1839,14 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 	case SYS_getsockname:
 	case SYS_getpeername:
 		vfs_inst_lock(in);
+		a.len = sizeof(a.sa);
 		r = s->sd < 0 ? -EBADF : c->nr == SYS_getsockname ?
-		    ns_getsockname(in->st, s->sd, &a) :
-		    ns_getpeername(in->st, s->sd, &a);
+		    ns_getsockname_sa(in->st, s->sd, &a.sa, &a.len) :
+		    ns_getpeername_sa(in->st, s->sd, &a.sa, &a.len);
 		vfs_inst_unlock(in);
 		if (r < 0)
 			return r;
-		return vfs_addr_out(s->family, c->arg[1], c->arg[2], &a, 1);
+		return vfs_addr_out(c->arg[1], c->arg[2], &a.sa, a.len, 1);
 	case SYS_getsockopt:
 		if (s->family == AF_INET6 && c->arg[1] == IPPROTO_IPV6)
 			return HOOK_PASSTHROUGH; /* the AF_INET6 placeholder's */

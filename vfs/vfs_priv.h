@@ -101,6 +101,7 @@ struct vfs_sock {
 	 * netfuse/dual: the kernel placeholder is then always O_NONBLOCK. */
 	atomic_int nonblock;
 	int wild_bound;           /* undecided, kernel-bound to INADDR_ANY */
+	int v6only;               /* AF_INET6: IPV6_V6ONLY when decided */
 	uint16_t bound_port_be;   /* the port of that bind */
 	int connecting;           /* netfuse connect in progress */
 	uint64_t rcvtimeo_ns, sndtimeo_ns; /* 0 = none */
@@ -466,6 +467,8 @@ struct vfs_route_rule {
 #define VFS_ROUTE_MAX 16
 struct vfs_route_cfg {
 	uint32_t ip_be, mask_be;  /* the netfuse interface */
+	struct in6_addr ip6;      /* NETFUSE_ADDR6 (has_ip6), its prefix */
+	uint8_t has_ip6, prefix6_len;
 	struct vfs_route_rule rules[VFS_ROUTE_MAX];
 	int nrules;
 };
@@ -488,9 +491,21 @@ int vfs_route_parse(struct vfs_route_cfg *rc, const char *spec, char *err,
  * answers VFS_TO_NETFUSE (the caller makes it dual). */
 int vfs_route_decide(const struct vfs_route_cfg *rc, uint32_t addr_be,
 		     uint16_t port_be, int is_bind, int *why);
+/* The same for an IPv6 address: ::1 and link-local addresses go to the
+ * kernel (as 127/8), port rules apply, addr= rules (IPv4) never match;
+ * then :: and NETFUSE_ADDR6 at bind, its prefix at connect, go to the
+ * stack (reason ipv6 when NETFUSE_ADDR6=none) */
+int vfs_route_decide6(const struct vfs_route_cfg *rc,
+		      const struct in6_addr *a6, uint16_t port_be,
+		      int is_bind, int *why);
+/* either family */
+struct vfs_addr;
+int vfs_route_decide_addr(const struct vfs_route_cfg *rc,
+			  const struct vfs_addr *a, int is_bind, int *why);
 void vfs_fallback_note(int why, int fd, uint32_t addr_be, uint16_t port_be);
-/* The same for a real IPv6 address (reason ipv6) */
-void vfs_fallback_note6(int fd, const struct in6_addr *a6, uint16_t port_be);
+/* The same for an IPv6 address */
+void vfs_fallback_note6(int why, int fd, const struct in6_addr *a6,
+			uint16_t port_be);
 
 /* ---- global state (dispatch.c) --------------------------------------- */
 struct vfs_state {
@@ -545,35 +560,40 @@ long vfs_sys_rt_sigaction(const struct hook_call *c);
 void vfs_wake_self(void);
 
 /* ---- addresses (addr.c) ------------------------------------------------ */
-/* The program's address of a socket of family fam (AF_INET, or AF_INET6:
- * dual-stack, IPv4 as ::ffff:a.b.c.d) as the stack's sockaddr_in. */
-union vfs_sa {
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
-};
+/* A program's address for a socket of family fam, as given (sockaddr_in,
+ * or sockaddr_in6 with IPv4 as ::ffff:a.b.c.d), which is what the
+ * stack's socket of that family takes, and what routing needs of it. */
 enum {
-	VFS_A_V4 = 0,      /* *a is an IPv4 address for the stack */
+	VFS_A_V4 = 0,      /* IPv4 (or mapped; or a dual socket's :: at bind) */
 	VFS_A_KERNEL = 1,  /* let the kernel answer (bad length, family,
 			    * mapped address on an IPV6_V6ONLY socket) */
-	VFS_A_V6 = 2,      /* a real IPv6 address: the kernel's stack */
+	VFS_A_V6 = 2,      /* IPv6 (:: at bind: a v6-only socket's) */
+};
+struct vfs_addr {
+	union ns_sockaddr sa;
+	socklen_t len;
+	int kind;          /* VFS_A_V4 / VFS_A_V6 */
+	uint32_t v4_be;    /* VFS_A_V4: the IPv4 address (0: wildcard) */
+	struct in6_addr v6;/* VFS_A_V6: the IPv6 address */
+	uint16_t port_be;
 };
 /* Read (uaddr, len): VFS_A_* or -EFAULT. is_bind: :: is the wildcard
- * (0.0.0.0) unless v6only; a6_out (may be NULL): the IPv6 address. */
-int vfs_addr_in(int fam, int v6only, int is_bind, struct sockaddr_in *a,
-		long uaddr, long len, struct in6_addr *a6_out);
+ * (IPv4's too unless v6only). */
+int vfs_addr_in(int fam, int v6only, int is_bind, struct vfs_addr *a,
+		long uaddr, long len);
+/* The wildcard of family fam on port_be */
+void vfs_addr_wild(int fam, uint16_t port_be, struct vfs_addr *a);
 /* The errno for an address vfs_addr_in answered VFS_A_KERNEL on a
  * decided socket: too short (EINVAL) or of another family */
 int vfs_addr_refused(int fam, long len);
-/* a in the program's form; returns its length */
-socklen_t vfs_addr_make(int fam, const struct sockaddr_in *a,
-			union vfs_sa *out);
-/* Write a to (uaddr, *ulen) the Linux way (truncate, report the full
- * length); have 0: report length 0. 0 or -EFAULT/-EINVAL. */
-int vfs_addr_out(int fam, long uaddr, long ulen, const struct sockaddr_in *a,
-		 int have);
+/* Write sa (alen bytes) to (uaddr, *ulen) the Linux way (truncate,
+ * report the full length); have 0: report length 0. 0 or -EFAULT /
+ * -EINVAL. */
+int vfs_addr_out(long uaddr, long ulen, const union ns_sockaddr *sa,
+		 socklen_t alen, int have);
 /* The kernel socket fd's IPV6_V6ONLY (0 for AF_INET). */
 int vfs_addr_v6only(int fam, int fd);
-/* Is kernel socket fd bound to the (dual-stack) wildcard? *port_be: its
+/* Is kernel socket fd bound to its family's wildcard? *port_be: its
  * port. */
 int vfs_addr_wild_port(int fam, int fd, uint16_t *port_be);
 

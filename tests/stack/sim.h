@@ -46,6 +46,7 @@ struct sim {
 	uint64_t delivered, lost, duplicated;
 	uint64_t oversize;            /* frames past the 1500-byte MTU */
 	uint32_t caps;                /* io capabilities, set before sim_init */
+	int ip6;                      /* set before sim_init: 2001:2::1, ::2 */
 };
 
 static inline uint64_t sim_rand(struct sim *s)
@@ -83,9 +84,11 @@ static inline int sim_init(struct sim *s, uint64_t seed, uint32_t sockets,
 	int i;
 
 	uint32_t caps = s->caps;
+	int ip6 = s->ip6;
 
 	memset(s, 0, sizeof(*s));
 	s->caps = caps;
+	s->ip6 = ip6;
 	s->rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	s->now = 1000000000ull;
 	s->delay_ns = 500000;
@@ -98,6 +101,12 @@ static inline int sim_init(struct sim *s, uint64_t seed, uint32_t sockets,
 		c.rcvbuf = bufsz;
 		c.time_wait_ms = 1000;
 		c.seed = seed * 31 + (uint64_t)i;
+		if (ip6) {
+			static const uint8_t a6[16] = { 0x20, 0x01, 0, 2 };
+			memcpy(c.ip6, a6, 16);
+			c.ip6[15] = (uint8_t)(1 + i);
+			c.prefix6_len = 64;
+		}
 		if (sim_node_init(&s->node[i], &c, mac[i], nbufs, s->now,
 				  s->caps))
 			return -1;

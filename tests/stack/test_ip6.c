@@ -400,8 +400,8 @@ static void t_ip6_hostile(void **state)
 	fr[56] ^= 0xff;
 	fx_inject(f, fr, n);
 	assert_int_equal(CNT(f, drop_icmp6_cksum), 1);
-	/* TCP over IPv6: not yet */
-	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_TCP, NULL, 0, m, 20);
+	/* an upper layer the stack does not speak (SCTP) */
+	n = mk6(fr, us_mac, peer6, us6, 64, 132, NULL, 0, m, 20);
 	fx_inject(f, fr, n);
 	assert_int_equal(CNT(f, drop_ip6_proto), 1);
 	assert_null(sent(f));

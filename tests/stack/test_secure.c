@@ -86,6 +86,16 @@ static void stk_down(struct stk *k)
 
 static const uint32_t LIP = 0x020012c6, RIP = 0x010012c6;
 
+/* the ISN of an IPv4 4-tuple */
+static uint32_t iss4(struct ns_stack *st, uint32_t l_be, uint16_t lp_be,
+		     uint32_t r_be, uint16_t rp_be)
+{
+	union ns_in46 l, r;
+	ns_in46_set4(&l, l_be);
+	ns_in46_set4(&r, r_be);
+	return ns_tcp_iss(st, &l, lp_be, &r, rp_be);
+}
+
 static void t_isn_keyed(void **state)
 {
 	uint8_t s1[16], s2[16];
@@ -100,14 +110,14 @@ static void t_isn_keyed(void **state)
 	stk_up(&a, s1, 42, 1000000000ull);
 	stk_up(&b, s2, 42, 1000000000ull);
 	stk_up(&c, s1, 43, 1000000000ull);
-	ia = ns_tcp_iss(a.st, LIP, 0x3412, RIP, 0x5000);
-	ib = ns_tcp_iss(b.st, LIP, 0x3412, RIP, 0x5000);
-	ic = ns_tcp_iss(c.st, LIP, 0x3412, RIP, 0x5000);
+	ia = iss4(a.st, LIP, 0x3412, RIP, 0x5000);
+	ib = iss4(b.st, LIP, 0x3412, RIP, 0x5000);
+	ic = iss4(c.st, LIP, 0x3412, RIP, 0x5000);
 	assert_int_not_equal(ia, ib);
 	assert_int_equal(ia, ic); /* the secret decides, not the seed */
 	/* later, the same 4-tuple: the clock's advance (4 us ticks) */
 	a.st->now += 400000000ull; /* 0.4 s */
-	ia2 = ns_tcp_iss(a.st, LIP, 0x3412, RIP, 0x5000);
+	ia2 = iss4(a.st, LIP, 0x3412, RIP, 0x5000);
 	assert_int_equal(ia2 - ia, 100000u);
 	stk_down(&a);
 	stk_down(&b);
@@ -136,7 +146,7 @@ static void t_isn_neighbours_unstructured(void **state)
 	stk_up(&a, sec, 1, 5000000000ull);
 	for (i = 0; i < N; i++) {
 		uint16_t p = (uint16_t)(40000 + i);
-		isn[i] = ns_tcp_iss(a.st, LIP, (uint16_t)(p << 8 | p >> 8), RIP,
+		isn[i] = iss4(a.st, LIP, (uint16_t)(p << 8 | p >> 8), RIP,
 				    0x5000);
 	}
 	/* each bit set in about half: 4096 fair coins give 2048 +- 32

@@ -1,0 +1,411 @@
+/*
+ * test_tcp6.c: TCP and UDP over IPv6, and dual-stack (AF_INET6) sockets
+ * (stack/sock.c, sock_addr.c, ip6.c, tcp_*.c, udp.c).
+ *
+ * Two instances on the simulated wire of sim.h, each with an IPv4 and an
+ * IPv6 address (198.18.0.1 / 2001:2::1 and .2 / ::2): a connection over
+ * IPv6 carries 1 MiB each way byte-exact through loss and closes
+ * cleanly; an AF_INET6 listener on :: takes IPv4 clients (as
+ * ::ffff:198.18.0.1) and IPv6 ones, an IPV6_V6ONLY one refuses IPv4;
+ * bind conflicts across the families are Linux's; UDP datagrams go
+ * both ways with their source addresses; a SYN to a closed IPv6 port
+ * gets a RST.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include "stack/ns_priv.h"
+#include "tests/stack/sim.h"
+
+static struct sim *S;
+
+static struct ns_stack *C(void) { return S->node[0].st; } /* client */
+static struct ns_stack *V(void) { return S->node[1].st; } /* server */
+
+static int setup(void **state)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	(void)state;
+	assert_non_null(s);
+	s->ip6 = 1;
+	assert_int_equal(sim_init(s, 61, 64, 65536, 4096), 0);
+	S = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sim_fini(S);
+	sim_free(S);
+	free(S);
+	S = NULL;
+	return 0;
+}
+
+static union ns_sockaddr sa6(int node_last, uint16_t port)
+{
+	union ns_sockaddr a;
+	memset(&a, 0, sizeof(a));
+	a.in6.sin6_family = AF_INET6;
+	a.in6.sin6_port = htons(port);
+	if (node_last >= 0) {
+		a.in6.sin6_addr.s6_addr[0] = 0x20;
+		a.in6.sin6_addr.s6_addr[1] = 0x01;
+		a.in6.sin6_addr.s6_addr[3] = 0x02;
+		a.in6.sin6_addr.s6_addr[15] = (uint8_t)node_last;
+	}
+	return a;
+}
+
+static union ns_sockaddr sa4(uint32_t host, uint16_t port)
+{
+	union ns_sockaddr a;
+	memset(&a, 0, sizeof(a));
+	a.in.sin_family = AF_INET;
+	a.in.sin_port = htons(port);
+	a.in.sin_addr.s_addr = htonl(host);
+	return a;
+}
+
+static void run_ms(unsigned ms)
+{
+	unsigned i;
+	for (i = 0; i < ms; i++) {
+		(void)sim_step(S);
+		S->now += 1000000;
+	}
+}
+
+static uint64_t cnt(struct ns_stack *st, size_t off)
+{
+	return *(const uint64_t *)((const char *)ns_stack_counters(st) + off);
+}
+#define CNT(st, f) cnt(st, offsetof(struct ns_counters, f))
+
+/* connect client socket csd to the server's listener; the accepted sd */
+static int accept_within(int lsd, union ns_sockaddr *peer, socklen_t *pl)
+{
+	int i, asd = -EAGAIN;
+	for (i = 0; i < 2000 && asd == -EAGAIN; i++) {
+		run_ms(1);
+		asd = ns_accept_sa(V(), lsd, peer, pl);
+	}
+	return asd;
+}
+
+static uint8_t pat(uint64_t i, int dir)
+{
+	return (uint8_t)((i * 2654435761u) >> (dir ? 13 : 7));
+}
+
+struct flow { uint64_t sent, rcvd, total; int dir; };
+
+static int pump(struct ns_stack *st, int sd, struct flow *tx, struct flow *rx)
+{
+	uint8_t buf[8192];
+	ssize_t n;
+	size_t i, k;
+	while (tx->sent < tx->total) {
+		size_t want = tx->total - tx->sent < sizeof(buf) ?
+			      (size_t)(tx->total - tx->sent) : sizeof(buf);
+		for (i = 0; i < want; i++)
+			buf[i] = pat(tx->sent + i, tx->dir);
+		n = ns_send(st, sd, buf, want, 0);
+		if (n <= 0)
+			break;
+		tx->sent += (uint64_t)n;
+	}
+	while ((n = ns_recv(st, sd, buf, sizeof(buf), 0)) > 0) {
+		for (k = 0; k < (size_t)n; k++)
+			if (buf[k] != pat(rx->rcvd + k, rx->dir))
+				return -1;
+		rx->rcvd += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* a connection over IPv6: names, MSS, 1 MiB each way through 1% loss,
+ * FIN both ways */
+static void t_tcp6_transfer(void **state)
+{
+	union ns_sockaddr a = sa6(2, 8080), peer, me;
+	socklen_t pl = 0, ml = 0;
+	struct flow c2s = { 0, 0, 1u << 20, 0 }, s2c = { 0, 0, 1u << 20, 1 };
+	int lsd, csd, asd, i, bad = 0;
+	uint8_t buf[64];
+	(void)state;
+	lsd = ns_socket_af(V(), AF_INET6, SOCK_STREAM);
+	assert_true(lsd >= 0);
+	assert_int_equal(ns_bind_sa(V(), lsd, &a, sizeof(a.in6)), 0);
+	assert_int_equal(ns_listen(V(), lsd, 8), 0);
+	csd = ns_socket_af(C(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_connect_sa(C(), csd, &a, sizeof(a.in6)),
+			 -EINPROGRESS);
+	asd = accept_within(lsd, &peer, &pl);
+	assert_true(asd >= 0);
+	assert_int_equal(pl, sizeof(struct sockaddr_in6));
+	assert_int_equal(peer.in6.sin6_addr.s6_addr[15], 1);
+	assert_int_equal(peer.in6.sin6_addr.s6_addr[0], 0x20);
+	assert_int_equal(ns_getsockname_sa(C(), csd, &me, &ml), 0);
+	assert_int_equal(me.sa.sa_family, AF_INET6);
+	assert_int_equal(me.in6.sin6_port, peer.in6.sin6_port);
+	assert_int_equal(ns_getpeername_sa(C(), csd, &me, &ml), 0);
+	assert_memory_equal(&me.in6.sin6_addr, &a.in6.sin6_addr, 16);
+	/* the MSS leaves room for the 40-byte header (1500 - 60, less
+	 * the timestamp option's 12) */
+	assert_true(S->node[0].st->socks[csd].tcb.mss <= 1500 - 60);
+	assert_true(S->node[0].st->socks[csd].tcb.mss >= 1500 - 60 - 12);
+
+	S->loss_ppm = 10000;
+	for (i = 0; i < 60000 && !bad &&
+		    (c2s.rcvd < c2s.total || s2c.rcvd < s2c.total); i++) {
+		if (pump(C(), csd, &c2s, &s2c) || pump(V(), asd, &s2c, &c2s))
+			bad = 1;
+		run_ms(1);
+	}
+	S->loss_ppm = 0;
+	assert_int_equal(bad, 0);
+	assert_int_equal(c2s.rcvd, c2s.total);
+	assert_int_equal(s2c.rcvd, s2c.total);
+	assert_true(CNT(C(), tcp_retransmits) > 0); /* loss was seen */
+	assert_int_equal(CNT(C(), tcp_conn_reset), 0);
+	assert_int_equal(CNT(V(), tcp_conn_reset), 0);
+	assert_int_equal(S->oversize, 0);
+	/* orderly close both ways */
+	assert_int_equal(ns_close(C(), csd), 0);
+	run_ms(200);
+	assert_int_equal(ns_recv(V(), asd, buf, sizeof(buf), 0), 0);
+	assert_int_equal(ns_close(V(), asd), 0);
+	run_ms(3000);
+	assert_int_equal(ns_stack_established(C()), 0);
+	assert_int_equal(ns_stack_established(V()), 0);
+	assert_int_equal(CNT(V(), tcp_rst_sent), 0);
+	assert_int_equal(ns_close(V(), lsd), 0);
+}
+
+/* an AF_INET6 listener on :: takes both families; v6-only takes IPv6
+ * only */
+static void t_dual_listener(void **state)
+{
+	union ns_sockaddr any = sa6(-1, 9000), to4 = sa4(0xc6120002u, 9000),
+			  to6 = sa6(2, 9000), peer;
+	socklen_t pl = 0;
+	int lsd, c4, c6, a4, a6, one = 1;
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	(void)state;
+	lsd = ns_socket_af(V(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_bind_sa(V(), lsd, &any, sizeof(any.in6)), 0);
+	assert_int_equal(ns_listen(V(), lsd, 8), 0);
+	c4 = ns_socket(C(), SOCK_STREAM);
+	assert_int_equal(ns_connect_sa(C(), c4, &to4, sizeof(to4.in)),
+			 -EINPROGRESS);
+	a4 = accept_within(lsd, &peer, &pl);
+	assert_true(a4 >= 0);
+	assert_int_equal(pl, sizeof(struct sockaddr_in6));
+	assert_memory_equal(peer.in6.sin6_addr.s6_addr, mapped, 12);
+	assert_int_equal(peer.in6.sin6_addr.s6_addr[15], 1); /* .1 */
+	c6 = ns_socket_af(C(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_connect_sa(C(), c6, &to6, sizeof(to6.in6)),
+			 -EINPROGRESS);
+	a6 = accept_within(lsd, &peer, &pl);
+	assert_true(a6 >= 0);
+	assert_int_equal(peer.in6.sin6_addr.s6_addr[0], 0x20);
+	/* the IPv4 connection is IPv4 on the wire: its local name is the
+	 * mapped address */
+	assert_int_equal(ns_getsockname_sa(V(), a4, &peer, &pl), 0);
+	assert_memory_equal(peer.in6.sin6_addr.s6_addr, mapped, 12);
+	assert_int_equal(ns_send(C(), c4, "four", 4, 0), 4);
+	assert_int_equal(ns_send(C(), c6, "six", 3, 0), 3);
+	run_ms(20);
+	{
+		char b[8];
+		assert_int_equal(ns_recv(V(), a4, b, sizeof(b), 0), 4);
+		assert_memory_equal(b, "four", 4);
+		assert_int_equal(ns_recv(V(), a6, b, sizeof(b), 0), 3);
+		assert_memory_equal(b, "six", 3);
+	}
+	ns_abort(C(), c4);
+	ns_abort(C(), c6);
+	ns_abort(V(), a4);
+	ns_abort(V(), a6);
+	ns_close(V(), lsd);
+	run_ms(10);
+
+	/* v6-only: an IPv4 SYN finds no listener (RST: refused) */
+	lsd = ns_socket_af(V(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_setsockopt(V(), lsd, IPPROTO_IPV6, IPV6_V6ONLY,
+				       &one, sizeof(one)), 0);
+	assert_int_equal(ns_bind_sa(V(), lsd, &any, sizeof(any.in6)), 0);
+	assert_int_equal(ns_setsockopt(V(), lsd, IPPROTO_IPV6, IPV6_V6ONLY,
+				       &one, sizeof(one)), -EINVAL);
+	assert_int_equal(ns_listen(V(), lsd, 8), 0);
+	c4 = ns_socket(C(), SOCK_STREAM);
+	assert_int_equal(ns_connect_sa(C(), c4, &to4, sizeof(to4.in)),
+			 -EINPROGRESS);
+	run_ms(50);
+	assert_true(ns_sock_events(C(), c4) & NS_EV_ERR);
+	assert_int_equal(ns_connect_sa(C(), c4, &to4, sizeof(to4.in)),
+			 -ECONNREFUSED);
+	ns_close(C(), c4);
+	ns_close(V(), lsd);
+}
+
+/* bind: the families' address sets as Linux has them */
+static void t_bind_families(void **state)
+{
+	union ns_sockaddr any6 = sa6(-1, 7000), any4 = sa4(0, 7000),
+			  me6 = sa6(2, 7001), other6 = sa6(9, 7001),
+			  mapped = sa6(-1, 7002);
+	int a = ns_socket(V(), SOCK_STREAM), b, c, one = 1;
+	(void)state;
+	assert_int_equal(ns_bind_sa(V(), a, &any4, sizeof(any4.in)), 0);
+	/* [::] (dual) overlaps 0.0.0.0 */
+	b = ns_socket_af(V(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_bind_sa(V(), b, &any6, sizeof(any6.in6)),
+			 -EADDRINUSE);
+	ns_close(V(), b);
+	/* [::] v6-only does not */
+	b = ns_socket_af(V(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_setsockopt(V(), b, IPPROTO_IPV6, IPV6_V6ONLY,
+				       &one, sizeof(one)), 0);
+	assert_int_equal(ns_bind_sa(V(), b, &any6, sizeof(any6.in6)), 0);
+	/* our IPv6 address; not another's */
+	c = ns_socket_af(V(), AF_INET6, SOCK_DGRAM);
+	assert_int_equal(ns_bind_sa(V(), c, &other6, sizeof(other6.in6)),
+			 -EADDRNOTAVAIL);
+	assert_int_equal(ns_bind_sa(V(), c, &me6, sizeof(me6.in6)), 0);
+	ns_close(V(), c);
+	/* a mapped address on a v6-only socket: EINVAL; a short one:
+	 * EINVAL; an AF_INET address on an AF_INET6 socket: EAFNOSUPPORT */
+	c = ns_socket_af(V(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_setsockopt(V(), c, IPPROTO_IPV6, IPV6_V6ONLY,
+				       &one, sizeof(one)), 0);
+	mapped.in6.sin6_addr.s6_addr[10] = 0xff;
+	mapped.in6.sin6_addr.s6_addr[11] = 0xff;
+	mapped.in6.sin6_addr.s6_addr[12] = 198;
+	mapped.in6.sin6_addr.s6_addr[13] = 18;
+	mapped.in6.sin6_addr.s6_addr[15] = 2;
+	assert_int_equal(ns_bind_sa(V(), c, &mapped, sizeof(mapped.in6)),
+			 -EINVAL);
+	assert_int_equal(ns_bind_sa(V(), c, &me6, 20), -EINVAL);
+	assert_int_equal(ns_bind_sa(V(), c, &any4, sizeof(any6.in6)),
+			 -EAFNOSUPPORT);
+	ns_close(V(), c);
+	/* an AF_INET socket takes no sockaddr_in6 */
+	c = ns_socket(V(), SOCK_DGRAM);
+	assert_int_equal(ns_bind_sa(V(), c, &me6, sizeof(me6.in6)),
+			 -EAFNOSUPPORT);
+	ns_close(V(), c);
+	ns_close(V(), a);
+	ns_close(V(), b);
+}
+
+/* UDP over IPv6 both ways, and to a dual socket from IPv4 */
+static void t_udp6(void **state)
+{
+	union ns_sockaddr srv = sa6(-1, 5353), to6 = sa6(2, 5353),
+			  to4 = sa4(0xc6120002u, 5353), from;
+	socklen_t fl = 0;
+	int s = ns_socket_af(V(), AF_INET6, SOCK_DGRAM);
+	int c6 = ns_socket_af(C(), AF_INET6, SOCK_DGRAM);
+	int c4 = ns_socket(C(), SOCK_DGRAM);
+	struct iovec v;
+	char buf[64];
+	int i, got = 0;
+	(void)state;
+	assert_int_equal(ns_bind_sa(V(), s, &srv, sizeof(srv.in6)), 0);
+	v.iov_base = "over six";
+	v.iov_len = 8;
+	assert_int_equal(ns_sendmsg_sa(C(), c6, &v, 1, 0, &to6,
+				       sizeof(to6.in6)), 8);
+	v.iov_base = "over four";
+	v.iov_len = 9;
+	assert_int_equal(ns_sendmsg_sa(C(), c4, &v, 1, 0, &to4,
+				       sizeof(to4.in)), 9);
+	run_ms(10);
+	v.iov_base = buf;
+	v.iov_len = sizeof(buf);
+	/* the IPv6 one waited for neighbour discovery: either order */
+	for (i = 0; i < 2; i++) {
+		ssize_t n = ns_recvmsg_sa(V(), s, &v, 1, 0, &from, &fl);
+		assert_int_equal(fl, sizeof(struct sockaddr_in6));
+		assert_int_equal(from.in6.sin6_addr.s6_addr[15], 1);
+		if (n == 8) {
+			assert_memory_equal(buf, "over six", 8);
+			assert_int_equal(from.in6.sin6_addr.s6_addr[0], 0x20);
+		} else {
+			assert_int_equal(n, 9);
+			assert_memory_equal(buf, "over four", 9);
+			/* IPv4's source, mapped */
+			assert_int_equal(from.in6.sin6_addr.s6_addr[11], 0xff);
+		}
+		got |= n == 8 ? 1 : 2;
+	}
+	assert_int_equal(got, 3);
+	/* the answer goes back to where the first came from */
+	{
+		union ns_sockaddr back;
+		socklen_t bl = 0;
+		v.iov_base = "reply";
+		v.iov_len = 5;
+		assert_int_equal(ns_getsockname_sa(C(), c6, &back, &bl), 0);
+		back.in6.sin6_addr = sa6(1, 0).in6.sin6_addr;
+		assert_int_equal(ns_sendmsg_sa(V(), s, &v, 1, 0, &back,
+					       sizeof(back.in6)), 5);
+		run_ms(10);
+		v.iov_base = buf;
+		v.iov_len = sizeof(buf);
+		assert_int_equal(ns_recvmsg_sa(C(), c6, &v, 1, 0, &from, &fl),
+				 5);
+		assert_memory_equal(buf, "reply", 5);
+	}
+	assert_int_equal(CNT(V(), drop_udp_cksum), 0);
+	ns_close(C(), c4);
+	ns_close(C(), c6);
+	ns_close(V(), s);
+}
+
+/* a SYN to a closed IPv6 port: RST, the connect is refused */
+static void t_rst6(void **state)
+{
+	union ns_sockaddr to = sa6(2, 1);
+	int c = ns_socket_af(C(), AF_INET6, SOCK_STREAM);
+	uint64_t rst = CNT(V(), tcp_rst_sent);
+	(void)state;
+	assert_int_equal(ns_connect_sa(C(), c, &to, sizeof(to.in6)),
+			 -EINPROGRESS);
+	run_ms(50);
+	assert_int_equal(CNT(V(), tcp_rst_sent), rst + 1);
+	assert_int_equal(ns_connect_sa(C(), c, &to, sizeof(to.in6)),
+			 -ECONNREFUSED);
+	ns_close(C(), c);
+	/* off-link without a gateway: unreachable at once */
+	c = ns_socket_af(C(), AF_INET6, SOCK_STREAM);
+	to.in6.sin6_addr.s6_addr[1] = 0x02;
+	assert_int_equal(ns_connect_sa(C(), c, &to, sizeof(to.in6)),
+			 -ENETUNREACH);
+	ns_close(C(), c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(t_tcp6_transfer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(t_dual_listener, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(t_bind_families, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(t_udp6, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_rst6, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
