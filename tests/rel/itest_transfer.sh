@@ -39,7 +39,9 @@
 # the kernel peer (the user stack stays at 1500: its MSS option keeps the
 # peer's segments within it, and its frames must all fit 1514 bytes); and
 # with NETFUSE_MTU=1280 on the stack (net_tap gives nf0 the same) and the
-# peer's link (frames within 1294 bytes).
+# peer's link (frames within 1294 bytes). Then over IPv6 (AF_INET6
+# sockets both ends, 2001:2::2 <-> 2001:2::1), both ways: loss 1%; loss
+# 5% delay 10ms reorder 25%; duplicate 5% corrupt 1%.
 # SIZE: 4 MiB each way in `make test` (~2 min for the script); 64 MiB with
 # NETFUSE_TEST_LONG=1 (needs NETFUSE_TEST_TIMEOUT=3600 in tests/run.sh);
 # NETFUSE_REL_MB=N overrides; NETFUSE_REL_CASES=REGEX runs only the
@@ -134,13 +136,24 @@ set_peer_sysctls() {    # 0|1: SACK, timestamps, window scaling
 		net.ipv4.tcp_window_scaling="$1"
 }
 
-# run_case NAME MODE NETEM PEEROPTS APPOPTS [MTU [STACK_MTU]]
+# the kernel peer's IPv6 (the IPv6 cases): vethK 2001:2::1/64, the
+# stack's NETFUSE_ADDR6 default 2001:2::2
+peer_ip6() {    # 0|1
+	in_k sysctl -qw net.ipv6.conf.vethK.disable_ipv6=$((1 - $1))
+	[ "$1" = 1 ] && in_k ip addr add 2001:2::1/64 dev vethK nodad 2>/dev/null
+	return 0
+}
+
+# run_case NAME MODE NETEM PEEROPTS APPOPTS [MTU [STACK_MTU [FAMILY]]]
 #   MODE server: netfuse (hooked) is the server; client: netfuse connects out
 #   MTU: of nf0's kernel side, vethR and vethK (the kernel peer's link)
 #   STACK_MTU: the user stack's (NETFUSE_MTU; default its device's 1500:
 #   DPDK 22.11's net_tap takes no more)
+#   FAMILY: 4 (default) or 6 (AF_INET6 sockets, IPv6 on the wire)
 run_case() {
 	local name=$1 mode=$2 netem=$3 popt=$4 aopt=$5 mtu=${6:-1500} smtu=${7:-1500}
+	local fam=${8:-4} any=0.0.0.0 kaddr=198.18.0.1 saddr=198.18.0.2
+	[ "$fam" = 6 ] && { any=::; kaddr=2001:2::1; saddr=2001:2::2; }
 	local port=$((7200 + ${#PIDS[@]}))
 	# NETFUSE_REL_INFO=SECS: the user stack's TCP_INFO every SECS into
 	# $B/rel-results/tcpinfo.log (what limits its sender)
@@ -149,19 +162,20 @@ run_case() {
 	rm -f "$TMP"/{a,k}.{out,err} "$TMP/go" "$TMP/hold" "$TMP/rst" "$TMP/sniff"
 	in_k ip neigh flush dev vethK            # the new stack has a new MAC
 	in_k ip tcp_metrics flush all 2>/dev/null
+	in_k ip -6 tcp_metrics flush all 2>/dev/null
 	if [ "$mode" = server ]; then
 		timeout $LIM ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off NETFUSE_MTU="$smtu" \
-			$PY "$REL/xfer.py" server 0.0.0.0 $port $SIZE hold="$TMP/hold" $aopt \
+			$PY "$REL/xfer.py" server $any $port $SIZE hold="$TMP/hold" $aopt \
 			>"$TMP/a.out" 2>"$TMP/a.err" &
 		P=$!; PIDS+=("$P")
 		wait_for "$TMP/a.out" READY "$P" && wait_nf0 || why="hooked server not up"
 	else
-		timeout $LIM ip netns exec "$NSK" $PY "$REL/xfer.py" server 198.18.0.1 \
+		timeout $LIM ip netns exec "$NSK" $PY "$REL/xfer.py" server $kaddr \
 			$port $SIZE $popt >"$TMP/k.out" 2>"$TMP/k.err" &
 		Q=$!; PIDS+=("$Q")
 		wait_for "$TMP/k.out" READY "$Q" || why="kernel server not up"
 		timeout $LIM ip netns exec "$NS" env LD_PRELOAD="$HOOK" NETFUSE_HUGE=off NETFUSE_MTU="$smtu" \
-			$PY "$REL/xfer.py" client 198.18.0.1 $port $SIZE \
+			$PY "$REL/xfer.py" client $kaddr $port $SIZE \
 			go="$TMP/go" warm=$((port + 100)) hold="$TMP/hold" $aopt \
 			>"$TMP/a.out" 2>"$TMP/a.err" &
 		P=$!; PIDS+=("$P")
@@ -189,7 +203,7 @@ run_case() {
 		if [ "$mode" = server ]; then
 			# in the background: a TERM to this script runs the trap now
 			timeout $LIM ip netns exec "$NSK" $PY "$REL/xfer.py" client \
-				198.18.0.2 $port $SIZE $popt >"$TMP/k.out" 2>"$TMP/k.err" &
+				$saddr $port $SIZE $popt >"$TMP/k.out" 2>"$TMP/k.err" &
 			Q=$!; PIDS+=("$Q")
 			wait "$Q"
 		else
@@ -289,14 +303,19 @@ both ways: duplicate 5% corrupt 1%|dup=5 corrupt=1|||1
 both ways: peer SACK/timestamps/window scaling off, loss 1%|loss=1|||0
 MTU 9000 on the tap and the kernel peer, both ways: loss 1%|loss=1|||1|9000
 NETFUSE_MTU=1280 (stack, tap and peer), both ways: loss 1%|loss=1|||1|1280|1280
+IPv6, both ways: loss 1%|loss=1|||1|||6
+IPv6, both ways: loss 5% delay 10ms reorder 25%|loss=5 delay=10 reorder=25|||1|||6
+IPv6, both ways: duplicate 5% corrupt 1%|dup=5 corrupt=1|||1|||6
 C
 }
-while IFS='|' read -r name netem popt aopt sc mtu smtu; do
+while IFS='|' read -r name netem popt aopt sc mtu smtu fam; do
 	set_peer_sysctls "$sc"
+	[ "${fam:-4}" = 6 ] && peer_ip6 1
 	for mode in server client; do
 		run_case "$name" "$mode" "$netem" "$popt" "$aopt" "${mtu:-1500}" \
-			"${smtu:-1500}"
+			"${smtu:-1500}" "${fam:-4}"
 	done
+	[ "${fam:-4}" = 6 ] && peer_ip6 0
 	set_peer_sysctls 1
 done < <(cases | grep -E -- "${NETFUSE_REL_CASES:-.}")
 echo "# itest_transfer.sh: $(( $(date +%s) - T0 )) s"

@@ -4,14 +4,16 @@
 # exists), warm=PORT (client: listen there first so the user stack starts),
 # hold=FILE (wait for FILE, at most 60 s, before close: vfs/ gives unsent
 # data only 20 ms at exit, see vfs/README.md "Process exit"), info=SECS
-# (every SECS, TCP_INFO of the connection to stderr: what limits a sender)
+# (every SECS, TCP_INFO of the connection to stderr: what limits a sender).
+# A HOST with ':' is IPv6 (AF_INET6 sockets).
 import hashlib, os, socket, sys, threading, time
 role, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 opt = dict(a.split("=", 1) for a in sys.argv[5:])
 CH = 1 << 16
 def block(i):                        # deterministic, incompressible enough
     return hashlib.sha256(b"%d" % (i >> 5)).digest() * (CH // 32)
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+FAM = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(FAM, socket.SOCK_STREAM)
 if "mss" in opt:
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, int(opt["mss"]))
 if role == "server":
