@@ -56,9 +56,37 @@ struct srv_thread {
 	int ok;
 };
 
+/* the address of -a (IPv4 or IPv6) and port: its length */
+static socklen_t pp_sockaddr(const struct pp_opts *o, uint16_t port,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (o->v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		a->sin6_addr = o->addr6;
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	a->sin_addr = o->addr;
+	return sizeof(*a);
+}
+
+/* -a as text */
+static const char *pp_addr_str(const struct pp_opts *o, char *buf, size_t n)
+{
+	return inet_ntop(o->v6 ? AF_INET6 : AF_INET,
+			 o->v6 ? (const void *)&o->addr6 : (const void *)&o->addr,
+			 buf, (socklen_t)n);
+}
+
 static int srv_listen(const struct pp_opts *o, uint16_t port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(o->v6 ? AF_INET6 : AF_INET,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	int one = 1;
@@ -66,9 +94,9 @@ static int srv_listen(const struct pp_opts *o, uint16_t port)
 	if (o->reuseport &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		goto fail;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr = o->addr };
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4096) != 0)
+	struct sockaddr_storage sa;
+	socklen_t sl = pp_sockaddr(o, port, &sa);
+	if (bind(fd, (struct sockaddr *)&sa, sl) != 0 || listen(fd, 4096) != 0)
 		goto fail;
 	return fd;
 fail:;
@@ -213,6 +241,7 @@ static void *srv_main(void *arg)
 
 static int run_server(const struct pp_opts *o)
 {
+	char abuf[INET6_ADDRSTRLEN];
 	struct srv_thread *ts = calloc(o->threads, sizeof(*ts));
 	_Atomic int stop = 0;
 	if (ts == NULL)
@@ -221,16 +250,17 @@ static int run_server(const struct pp_opts *o)
 	int lfd0 = srv_listen(o, o->port);
 	if (lfd0 < 0) {
 		fprintf(stderr, "pingpong server: listen on %s:%u: %s\n",
-			inet_ntoa(o->addr), o->port, strerror(-lfd0));
+			pp_addr_str(o, abuf, sizeof(abuf)), o->port,
+			strerror(-lfd0));
 		return 1;
 	}
-	struct sockaddr_in sa;
+	struct sockaddr_in6 sa; /* the port is at the same offset in both */
 	socklen_t sl = sizeof(sa);
 	if (getsockname(lfd0, (struct sockaddr *)&sa, &sl) != 0) {
 		perror("pingpong server: getsockname");
 		return 1;
 	}
-	uint16_t port = ntohs(sa.sin_port);
+	uint16_t port = ntohs(sa.sin6_port);
 	for (unsigned i = 0; i < o->threads; i++) {
 		ts[i].o = o;
 		ts[i].stop = &stop;
@@ -263,7 +293,7 @@ static int run_server(const struct pp_opts *o)
 		}
 	}
 	printf("pingpong server listening on %s:%u threads=%u%s\n",
-	       inet_ntoa(o->addr), port, o->threads,
+	       pp_addr_str(o, abuf, sizeof(abuf)), port, o->threads,
 	       o->reuseport ? " reuseport" : "");
 	fflush(stdout);
 	if (o->duration_s > 0) {
@@ -469,12 +499,12 @@ static void cli_read(struct cli_thread *t, struct cli_conn *c, unsigned char *bu
 
 static int cli_connect(const struct pp_opts *o)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(o->v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(o->port),
-				  .sin_addr = o->addr };
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	struct sockaddr_storage sa;
+	socklen_t sl = pp_sockaddr(o, o->port, &sa);
+	if (connect(fd, (struct sockaddr *)&sa, sl) != 0) {
 		int e = -errno;
 		close(fd);
 		return e;
@@ -504,9 +534,11 @@ static void *cli_main(void *arg)
 		struct cli_conn *c = &t->conns[i];
 		c->fd = cli_connect(o);
 		if (c->fd < 0) {
+			char abuf[INET6_ADDRSTRLEN];
 			if (t->conn_errors++ == 0)
 				fprintf(stderr, "pingpong client: connect %s:%u: %s\n",
-					inet_ntoa(o->addr), o->port, strerror(-c->fd));
+					pp_addr_str(o, abuf, sizeof(abuf)), o->port,
+					strerror(-c->fd));
 			c->fd = -1;
 			continue;
 		}

@@ -22,6 +22,8 @@ enum pp_mode { PP_SERVER, PP_CLIENT };
 struct pp_opts {
 	enum pp_mode mode;
 	struct in_addr addr;       /* server: bind address; client: server's */
+	bool v6;                   /* -a was an IPv6 address: addr6 */
+	struct in6_addr addr6;
 	uint16_t port;             /* server: 0 picks a free port (printed) */
 	unsigned threads;
 	unsigned conns;            /* client: per thread */
@@ -139,7 +141,10 @@ static inline int pp_parse_args(int argc, char **argv, struct pp_opts *o,
 		int rc = 0;
 		switch (a[1]) {
 		case 'a':
-			rc = app_parse_addr(v, &o->addr);
+			o->v6 = strchr(v, ':') != NULL;
+			rc = o->v6 ? (inet_pton(AF_INET6, v, &o->addr6) == 1 ?
+				      0 : -EINVAL) :
+			     app_parse_addr(v, &o->addr);
 			break;
 		case 'p':
 			rc = app_parse_u64(v, client ? 1 : 0, 65535, &u);

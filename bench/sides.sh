@@ -56,11 +56,12 @@ free_port() {
 
 # nf_env ROLE SOCK: the environment of a netfuse process on the memif pair
 nf_env() {
-	local role=$1 sock=$2 addr=198.18.0.2/24
-	[ "$role" = client ] && addr=198.18.0.3/24
+	local role=$1 sock=$2 addr=198.18.0.2/24 addr6=2001:2::2/64
+	[ "$role" = client ] && { addr=198.18.0.3/24; addr6=2001:2::3/64; }
 	echo "LD_PRELOAD=$HOOK${NF_EXTRA_ENV:+ $NF_EXTRA_ENV}" \
 	     "NETFUSE_DEV=--vdev=net_memif0,role=$role,socket=$sock" \
-	     "NETFUSE_ADDR=$addr NETFUSE_TAP_ADDR=none"
+	     "NETFUSE_ADDR=$addr NETFUSE_TAP_ADDR=none" \
+	     "NETFUSE_ADDR6=$addr6 NETFUSE_TAP_ADDR6=none"
 }
 
 # log_cmd SIDE ROLE [ENV] -- CMD...: append the command to SIDES_CMDLOG
@@ -143,16 +144,20 @@ wait_port() {
 	return 1
 }
 
-# pingpong_side SIDE CONNS: one pingpong run; prints its summary line
+# pingpong_side SIDE CONNS: one pingpong run; prints its summary line.
+# PP_FAMILY=6: over IPv6 (server on ::, client to the server's IPv6
+# address; netfuse only)
 pingpong_side() {
-	local side=$1 conns=$2 port log
+	local side=$1 conns=$2 port log any=0.0.0.0 to
 	port=$(free_port)
 	log=$SIDES_TMP/pp-$side-$conns.log
-	start_server "$side" "$log" "$PP" server -a 0.0.0.0 -p "$port"
+	to=$(server_addr "$side")
+	[ "${PP_FAMILY:-4}" = 6 ] && { any=::; to=2001:2::2; }
+	start_server "$side" "$log" "$PP" server -a "$any" -p "$port"
 	if ! wait_listen "$log" "listening"; then
 		echo "FAILED pingpong server ($side): $(tail -3 "$log")"; stop_server; return 1
 	fi
-	run_client "$side" "$PP" client -a "$(server_addr "$side")" -p "$port" \
+	run_client "$side" "$PP" client -a "$to" -p "$port" \
 		-c "$conns" -s 1 -d "$DURATION" -w "$WARMUP" "${@:3}" 2>&1 | summary
 	stop_server
 }
