@@ -130,7 +130,7 @@ void ns_ip6_input(struct ns_stack *st, struct nf_buf *b)
 {
 	const struct ns_ip6_hdr *ih;
 	struct ns_ip6_info ii;
-	uint32_t len, plen, off, n;
+	uint32_t len, plen, off, n, nxt_at = 6;
 	uint8_t nxt;
 
 	if (b->seg_next || b->len < NS_ETH_HLEN + NS_IP6_HLEN) {
@@ -196,6 +196,7 @@ void ns_ip6_input(struct ns_stack *st, struct nf_buf *b)
 			goto drop;
 		}
 		nxt = e[0];
+		nxt_at = off - NS_ETH_HLEN; /* where the next one is named */
 		off += elen;
 	}
 	ii.ih = ih;
@@ -214,8 +215,14 @@ void ns_ip6_input(struct ns_stack *st, struct nf_buf *b)
 		deliver(st, b, &ii);
 		return;
 	}
-	if (nxt != NS_IP6_NH_NONE)
+	if (nxt != NS_IP6_NH_NONE) {
 		NS_CNT(st, drop_ip6_proto);
+		/* RFC 8200 4: an unrecognised next header is a parameter
+		 * problem (code 1) pointing at the field that named it */
+		if (ns_ip6_is_ours(st, ih->dst))
+			ns_icmp6_error(st, ih, len - NS_ETH_HLEN,
+				       NS_ICMP6_PARAM_PROB, 1, nxt_at);
+	}
 drop:
 	ns_buf_free(st, b);
 }

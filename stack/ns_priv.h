@@ -551,6 +551,11 @@ uint32_t ns_cksum_pseudo46(const union ns_in46 *src, const union ns_in46 *dst,
 			   uint8_t proto, uint32_t len);
 void ns_icmp6_input(struct ns_stack *st, struct nf_buf *b,
 		    const struct ns_ip6_info *ii);
+/* an ICMPv6 error (RFC 4443 2.4) about the datagram whose IPv6 header is
+ * ih, avail bytes of it readable: type, code, and the word after the
+ * checksum (PTB's MTU, parameter problem's pointer) */
+void ns_icmp6_error(struct ns_stack *st, const struct ns_ip6_hdr *ih,
+		    uint32_t avail, uint8_t type, uint8_t code, uint32_t word);
 void ns_nd_input_ns(struct ns_stack *st, struct nf_buf *b,
 		    const struct ns_ip6_info *ii);
 void ns_nd_input_na(struct ns_stack *st, struct nf_buf *b,
@@ -584,6 +589,9 @@ ssize_t ns_udp_recv(struct ns_stack *st, struct ns_sock *so,
 void ns_udp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, int err);
 void ns_udp_flush(struct ns_stack *st, struct ns_sock *so);
+/* an ICMPv6 error quoting our datagram (ih, 8 bytes of UDP after it) */
+void ns_udp_ctlinput6(struct ns_stack *st, const struct ns_ip6_hdr *ih,
+		      int err);
 
 /* ---- tcp --------------------------------------------------------------- */
 void ns_tcp_input(struct ns_stack *st, struct nf_buf *b,
@@ -634,6 +642,10 @@ int ns_rack_first_lost(const struct ns_tcb *tp, uint32_t *start,
 void ns_rack_mark_lost(struct ns_tcb *tp, uint32_t start, uint32_t end);
 void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu);
+/* an ICMPv6 error quoting our segment (ih: our IPv6 header, 8 bytes of
+ * TCP after it); mtu: packet too big's */
+void ns_tcp_ctlinput6(struct ns_stack *st, const struct ns_ip6_hdr *ih,
+		      uint8_t type, uint8_t code, uint32_t mtu);
 void ns_tcp_set_state(struct ns_stack *st, struct ns_sock *so, int state);
 /* put a TCP socket on the timer list (SF_ACTIVE) */
 void ns_tcp_act_insert(struct ns_stack *st, struct ns_sock *so);

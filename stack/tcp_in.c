@@ -1223,26 +1223,17 @@ drop:
 	ns_buf_free(st, b);
 }
 
-void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
-		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu)
+/* An ICMP error quoting our segment l:lport -> r:rport with sequence
+ * number seq. mtu: a path MTU message's link MTU (0: not one); hlen: our
+ * IP header's length; hard: an error that ends a connect. */
+static void tcp_ctl(struct ns_stack *st, const union ns_in46 *l,
+		    uint16_t lport_be, const union ns_in46 *r,
+		    uint16_t rport_be, uint32_t seq, uint32_t mtu,
+		    uint32_t min_mtu, uint32_t hlen, int hard)
 {
-	uint32_t hlen = (uint32_t)(ih->ver_ihl & 0xf) * 4, seq;
-	const uint8_t *l4 = (const uint8_t *)ih + hlen;
-	struct ns_sock *so;
+	struct ns_sock *so = ns_conn_lookup(st, l, lport_be, r, rport_be);
 	struct ns_tcb *tp;
-	union ns_in46 l, r;
-	uint16_t sport_be, dport_be;
 
-	if (avail < hlen + 8) {
-		NS_CNT(st, drop_icmp_short);
-		return;
-	}
-	sport_be = ns_get16(l4);
-	dport_be = ns_get16(l4 + 2);
-	seq = ns_ntohl(ns_get32(l4 + 4));
-	ns_in46_set4(&l, ih->src_be);
-	ns_in46_set4(&r, ih->dst_be);
-	so = ns_conn_lookup(st, &l, sport_be, &r, dport_be);
 	/* RFC 5927 4.1: only believe errors about data in flight (an
 	 * off-path attacker must guess a sequence number) */
 	if (!so || !SEQ_IN(seq, so->tcb.snd_una, so->tcb.snd_max + 1)) {
@@ -1250,18 +1241,18 @@ void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		return;
 	}
 	tp = &so->tcb;
-	if (type == NS_ICMP_UNREACH && code == NS_ICMP_UNREACH_NEEDFRAG) {
-		/* RFC 1191: lower the MSS to fit. Not below Linux's
-		 * min_pmtu (552): a forged "MTU 68" must not cut every
-		 * segment to 28 bytes (RFC 5927 7.3, RFC 8201's floor) */
+	if (mtu) {
+		/* RFC 1191 / RFC 8201: lower the MSS to fit. Not below the
+		 * family's floor: a forged "MTU 68" must not cut every
+		 * segment to 28 bytes (RFC 5927 7.3) */
 		uint32_t m;
 		if (mtu >= st->io.mtu) {
 			NS_CNT(st, drop_icmp_unmatched);
 			return;
 		}
-		if (mtu < NS_PMTU_MIN)
-			mtu = NS_PMTU_MIN;
-		m = (uint32_t)mtu - NS_IP4_HLEN_MIN - NS_TCP_HLEN_MIN -
+		if (mtu < min_mtu)
+			mtu = min_mtu;
+		m = mtu - hlen - NS_TCP_HLEN_MIN -
 		    ((tp->tf & TF_TS_OK) ? 12 : 0);
 		if (m < tp->mss) {
 			tp->mss = (uint16_t)m;
@@ -1273,7 +1264,43 @@ void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 		return;
 	}
 	/* other errors are soft (RFC 1122 4.2.3.9) except during connect */
-	if (tp->state == NS_TCPS_SYN_SENT && type == NS_ICMP_UNREACH &&
-	    code != NS_ICMP_UNREACH_NEEDFRAG && code >= 2 && code <= 3)
+	if (tp->state == NS_TCPS_SYN_SENT && hard)
 		ns_tcp_drop(st, so, ECONNREFUSED);
+}
+
+void ns_tcp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
+		     uint32_t avail, uint8_t type, uint8_t code, uint16_t mtu)
+{
+	uint32_t hlen = (uint32_t)(ih->ver_ihl & 0xf) * 4;
+	const uint8_t *l4 = (const uint8_t *)ih + hlen;
+	union ns_in46 l, r;
+
+	if (avail < hlen + 8) {
+		NS_CNT(st, drop_icmp_short);
+		return;
+	}
+	ns_in46_set4(&l, ih->src_be);
+	ns_in46_set4(&r, ih->dst_be);
+	tcp_ctl(st, &l, ns_get16(l4), &r, ns_get16(l4 + 2),
+		ns_ntohl(ns_get32(l4 + 4)),
+		type == NS_ICMP_UNREACH && code == NS_ICMP_UNREACH_NEEDFRAG ?
+		(mtu ? mtu : 1) : 0, NS_PMTU_MIN, NS_IP4_HLEN_MIN,
+		type == NS_ICMP_UNREACH && code >= 2 && code <= 3);
+}
+
+void ns_tcp_ctlinput6(struct ns_stack *st, const struct ns_ip6_hdr *ih,
+		      uint8_t type, uint8_t code, uint32_t mtu)
+{
+	const uint8_t *l4 = (const uint8_t *)(ih + 1);
+	union ns_in46 l, r;
+
+	memcpy(l.b, ih->src, 16);
+	memcpy(r.b, ih->dst, 16);
+	/* RFC 8201: a packet too big below 1280 leaves the path MTU at
+	 * 1280; port unreachable ends a connect (Linux, icmpv6_err_convert) */
+	tcp_ctl(st, &l, ns_get16(l4), &r, ns_get16(l4 + 2),
+		ns_ntohl(ns_get32(l4 + 4)),
+		type == NS_ICMP6_PKT_TOO_BIG ? (mtu ? mtu : 1) : 0,
+		NS_IP6_MIN_MTU, NS_IP6_HLEN,
+		type == NS_ICMP6_DST_UNREACH && code == 4);
 }

@@ -56,6 +56,9 @@ void ns_udp_input(struct ns_stack *st, struct nf_buf *b,
 		if (!b->seg_next && ours && !ii->v6)
 			ns_icmp_unreach(st, ii->ih, ii->hlen + ulen,
 					NS_ICMP_UNREACH_PORT, 0);
+		else if (ours && ii->v6)
+			ns_icmp6_error(st, ii->ih6, ii->hlen + ulen,
+				       NS_ICMP6_DST_UNREACH, 4, 0);
 		goto drop;
 	}
 	if (so->uq_bytes + ulen > st->cfg.udp_rcvbuf ||
@@ -359,6 +362,24 @@ void ns_udp_ctlinput(struct ns_stack *st, const struct ns_ip4_hdr *ih,
 	/* only connected sockets learn of errors (Linux, RFC 1122 4.1.3.3) */
 	if (!so || !(so->sf & SF_CONNECTED) || !ns_in46_is4(&so->raddr) ||
 	    so->rip_be != ih->dst_be || so->rport_be != uh->dport_be)
+		return;
+	so->so_error = err;
+	ns_sock_event(st, so);
+}
+
+void ns_udp_ctlinput6(struct ns_stack *st, const struct ns_ip6_hdr *ih,
+		      int err)
+{
+	const struct ns_udp_hdr *uh = (const struct ns_udp_hdr *)(ih + 1);
+	union ns_in46 l, r;
+	struct ns_sock *so;
+
+	memcpy(l.b, ih->src, 16);
+	memcpy(r.b, ih->dst, 16);
+	so = ns_bind_lookup(st, NS_SOCK_UDP, &l, uh->sport_be);
+	/* only connected sockets learn of errors (Linux, RFC 1122 4.1.3.3) */
+	if (!so || !(so->sf & SF_CONNECTED) || !ns_in46_eq(&so->raddr, &r) ||
+	    so->rport_be != uh->dport_be)
 		return;
 	so->so_error = err;
 	ns_sock_event(st, so);

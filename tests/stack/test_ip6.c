@@ -400,11 +400,33 @@ static void t_ip6_hostile(void **state)
 	fr[56] ^= 0xff;
 	fx_inject(f, fr, n);
 	assert_int_equal(CNT(f, drop_icmp6_cksum), 1);
-	/* an upper layer the stack does not speak (SCTP) */
+	assert_null(sent(f));
+	/* an upper layer the stack does not speak (SCTP): parameter
+	 * problem, code 1, pointing at the next header field (RFC 8200 4) */
 	n = mk6(fr, us_mac, peer6, us6, 64, 132, NULL, 0, m, 20);
 	fx_inject(f, fr, n);
 	assert_int_equal(CNT(f, drop_ip6_proto), 1);
-	assert_null(sent(f));
+	{
+		struct nf_buf *ns; /* the error waits for the peer's MAC */
+		while ((ns = sent(f)) != NULL)
+			fio_pool_put(ns);
+	}
+	learn_peer(f, peer6);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_ip6_proto), 2);
+	{
+		struct nf_buf *ob = sent(f);
+		const uint8_t *o;
+		assert_non_null(ob);
+		o = ob->data;
+		assert_int_equal(o[14 + 6], NS_IP6_NH_ICMP6);
+		assert_int_equal(o[54], NS_ICMP6_PARAM_PROB);
+		assert_int_equal(o[55], 1);
+		assert_int_equal(o[61], 6);        /* pointer */
+		assert_memory_equal(o + 62, fr + 14, 40); /* quoted */
+		fio_pool_put(ob);
+		assert_null(sent(f));
+	}
 	/* padding options are skipped: an echo behind them is answered */
 	memset(ext, 0, sizeof(ext));
 	ext[0] = NS_IP6_NH_ICMP6;

@@ -9,7 +9,8 @@
  * ::ffff:198.18.0.1) and IPv6 ones, an IPV6_V6ONLY one refuses IPv4;
  * bind conflicts across the families are Linux's; UDP datagrams go
  * both ways with their source addresses; a SYN to a closed IPv6 port
- * gets a RST.
+ * gets a RST; ICMPv6 port unreachable and packet too big reach UDP and
+ * TCP.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -395,6 +396,77 @@ static void t_rst6(void **state)
 	ns_close(C(), c);
 }
 
+/* ICMPv6 errors: a datagram to a closed port gets port unreachable,
+ * which a connected UDP socket reports as ECONNREFUSED; a packet too big
+ * about a segment in flight lowers the connection's MSS (never below
+ * 1280's), one about a sequence number not in flight is ignored */
+static void t_icmp6_errors(void **state)
+{
+	union ns_sockaddr to = sa6(2, 4444), a = sa6(2, 8081);
+	int u = ns_socket_af(C(), AF_INET6, SOCK_DGRAM), lsd, csd, asd;
+	socklen_t ol = sizeof(int);
+	struct ns_ip6_hdr ih;
+	uint8_t seg[sizeof(ih) + 8];
+	struct ns_tcb *tp;
+	int err = 0;
+	char big[4000];
+	(void)state;
+	assert_int_equal(ns_connect_sa(C(), u, &to, sizeof(to.in6)), 0);
+	assert_int_equal(ns_send(C(), u, "x", 1, 0), 1);
+	run_ms(20);
+	assert_int_equal(CNT(V(), icmp6_errors_sent), 1);
+	assert_int_equal(ns_getsockopt(C(), u, SOL_SOCKET, SO_ERROR, &err,
+				       &ol), 0);
+	assert_int_equal(err, ECONNREFUSED);
+	ns_close(C(), u);
+
+	lsd = ns_socket_af(V(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_bind_sa(V(), lsd, &a, sizeof(a.in6)), 0);
+	assert_int_equal(ns_listen(V(), lsd, 8), 0);
+	csd = ns_socket_af(C(), AF_INET6, SOCK_STREAM);
+	assert_int_equal(ns_connect_sa(C(), csd, &a, sizeof(a.in6)),
+			 -EINPROGRESS);
+	asd = accept_within(lsd, NULL, NULL);
+	assert_true(asd >= 0);
+	tp = &C()->socks[csd].tcb;
+	memset(big, 'b', sizeof(big));
+	assert_int_equal(ns_send(C(), csd, big, sizeof(big), 0),
+			 (ssize_t)sizeof(big));
+	/* our segment as a router would quote it */
+	memset(&ih, 0, sizeof(ih));
+	ih.nxt = NS_IP6_NH_TCP;
+	memcpy(ih.src, C()->socks[csd].laddr.b, 16);
+	memcpy(ih.dst, C()->socks[csd].raddr.b, 16);
+	memcpy(seg, &ih, sizeof(ih));
+	memcpy(seg + 40, &C()->socks[csd].lport_be, 2);
+	memcpy(seg + 42, &C()->socks[csd].rport_be, 2);
+	{
+		uint32_t q = htonl(tp->snd_una + 100000); /* not in flight */
+		memcpy(seg + 44, &q, 4);
+		ns_tcp_ctlinput6(C(), (const struct ns_ip6_hdr *)seg,
+				 NS_ICMP6_PKT_TOO_BIG, 0, 1280);
+		assert_true(tp->mss > 1400);
+		q = htonl(tp->snd_una + 1);
+		memcpy(seg + 44, &q, 4);
+		ns_tcp_ctlinput6(C(), (const struct ns_ip6_hdr *)seg,
+				 NS_ICMP6_PKT_TOO_BIG, 0, 600);
+	}
+	/* 1280 - 40 - 20 - 12 (timestamps): RFC 8201's floor */
+	assert_int_equal(tp->mss, 1280 - 60 - ((tp->tf & TF_TS_OK) ? 12 : 0));
+	assert_int_equal(CNT(C(), icmp_pmtu_updates), 1);
+	run_ms(100);
+	{
+		char b[8192];
+		ssize_t n, got = 0;
+		while ((n = ns_recv(V(), asd, b, sizeof(b), 0)) > 0)
+			got += n;
+		assert_int_equal(got, (ssize_t)sizeof(big));
+	}
+	ns_close(C(), csd);
+	ns_close(V(), asd);
+	ns_close(V(), lsd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +478,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(t_udp6, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_rst6, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_icmp6_errors, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
