@@ -95,182 +95,42 @@ static void ip_deliver(struct ns_stack *st, struct nf_buf *b,
 	ns_buf_free(st, b);
 }
 
-static void reass_free(struct ns_stack *st, struct ns_reass *r)
-{
-	struct nf_buf *f, *n;
-
-	for (f = r->frags; f; f = n) {
-		n = f->q_next;
-		f->q_next = NULL;
-		ns_buf_free(st, f);
-	}
-	st->reass_used -= r->have;
-	memset(r, 0, sizeof(*r));
-}
-
-void ns_reass_fini(struct ns_stack *st)
-{
-	uint32_t i;
-	for (i = 0; i < st->cfg.reass_slots; i++)
-		if (st->reass[i].in_use)
-			reass_free(st, &st->reass[i]);
-}
-
-void ns_reass_age(struct ns_stack *st)
-{
-	uint32_t i;
-
-	for (i = 0; i < st->cfg.reass_slots; i++) {
-		struct ns_reass *r = &st->reass[i];
-		if (!r->in_use)
-			continue;
-		if (st->now >= r->expire_ns) {
-			NS_CNT(st, drop_frag_timeout);
-			reass_free(st, r);
-		} else if (r->expire_ns < st->aging_due) {
-			st->aging_due = r->expire_ns;
-		}
-	}
-}
-
 /* b: whole frame; ih/hlen/tot validated. Consumes b. */
 static void reass_input(struct ns_stack *st, struct nf_buf *b,
 			const struct ns_ip4_hdr *ih, uint16_t hlen,
 			uint16_t tot, uint16_t frag)
 {
 	uint32_t off = (uint32_t)(frag & NS_IP4_OFFMASK) * 8;
-	uint32_t plen = (uint32_t)tot - hlen, end = off + plen;
-	int mf = !!(frag & NS_IP4_MF);
-	struct ns_reass *r = NULL, *fr = NULL;
-	struct nf_buf **pp, *f;
+	uint32_t plen = (uint32_t)tot - hlen;
+	struct ns_reass_key k;
 	struct ns_ip_info ii;
-	uint32_t i;
+	struct nf_buf *head;
+	uint16_t first_hlen;
 
 	if (ih->proto != NS_IPPROTO_UDP) {
 		NS_CNT(st, drop_frag_proto);
-		goto drop;
-	}
-	if (plen == 0 || (mf && (plen & 7))) {
-		NS_CNT(st, drop_ip_len);
-		goto drop;
-	}
-	if (end + hlen > 65535) {
-		/* RFC 791: a datagram is at most 65535 bytes */
-		NS_CNT(st, drop_frag_too_big);
-		goto drop;
-	}
-	for (i = 0; i < st->cfg.reass_slots; i++) {
-		struct ns_reass *s = &st->reass[i];
-		if (!s->in_use) {
-			if (!fr)
-				fr = s;
-			continue;
-		}
-		if (s->id_be == ih->id_be && s->src_be == ih->src_be &&
-		    s->dst_be == ih->dst_be && s->proto == ih->proto) {
-			r = s;
-			break;
-		}
-	}
-	if (!r) {
-		if (!fr) {
-			/* every slot busy: the oldest datagram gives way, so
-			 * stale fragments cannot block reassembly for the
-			 * whole timeout */
-			struct ns_reass *old = NULL;
-			for (i = 0; i < st->cfg.reass_slots; i++)
-				if (!old || st->reass[i].expire_ns < old->expire_ns)
-					old = &st->reass[i];
-			if (!old) {
-				NS_CNT(st, drop_frag_nomem);
-				goto drop;
-			}
-			NS_CNT(st, drop_frag_nomem);
-			reass_free(st, old);
-			fr = old;
-		}
-		r = fr;
-		r->in_use = 1;
-		r->id_be = ih->id_be;
-		r->src_be = ih->src_be;
-		r->dst_be = ih->dst_be;
-		r->proto = ih->proto;
-		r->expire_ns = st->now + NS_REASS_TIMEOUT_NS;
-		if (r->expire_ns < st->aging_due)
-			st->aging_due = r->expire_ns;
-	}
-	if (st->reass_used + plen > st->cfg.reass_bytes ||
-	    r->nfrags >= NS_REASS_MAX_FRAGS) {
-		NS_CNT(st, drop_frag_nomem);
-		reass_free(st, r);
-		goto drop;
-	}
-	if ((r->total && end > r->total) ||
-	    (!mf && r->total && end != r->total)) {
-		NS_CNT(st, drop_frag_overlap);
-		reass_free(st, r);
-		goto drop;
-	}
-	/* find the insertion point; any overlap kills the datagram */
-	for (pp = &r->frags; (f = *pp) != NULL; pp = &f->q_next) {
-		uint32_t foff = (uint32_t)f->user, fend = foff + f->len;
-		if (off < fend && foff < end) {
-			NS_CNT(st, drop_frag_overlap);
-			reass_free(st, r);
-			goto drop;
-		}
-		if (end <= foff)
-			break;
-	}
-	if (!mf) {
-		/* the last fragment fixes the length; nothing may lie past it */
-		struct nf_buf *g;
-		for (g = r->frags; g; g = g->q_next)
-			if ((uint32_t)g->user + g->len > end) {
-				NS_CNT(st, drop_frag_overlap);
-				reass_free(st, r);
-				goto drop;
-			}
-		r->total = end;
-	}
-	if (off == 0)
-		r->first_hlen = hlen;
-	b->data += NS_ETH_HLEN + hlen;
-	b->len = plen;
-	b->user = off;
-	b->q_next = *pp;
-	*pp = b;
-	r->nfrags++;
-	r->have += plen;
-	st->reass_used += plen;
-	if (!r->total || r->have != r->total)
+		ns_buf_free(st, b);
 		return;
-	/* complete: no overlaps and have == total means no holes */
-	{
-		struct nf_buf *head = r->frags;
-		for (f = head; f; f = f->q_next)
-			f->seg_next = f->q_next;
-		for (f = head; f; f = f->seg_next)
-			f->q_next = NULL;
-		head->pkt_len = r->total;
-		ii.ih = (const struct ns_ip4_hdr *)(head->data - r->first_hlen);
-		ii.ih6 = NULL;
-		ns_in46_set4(&ii.src, r->src_be);
-		ns_in46_set4(&ii.dst, r->dst_be);
-		ii.v6 = 0;
-		ii.hlen = r->first_hlen;
-		ii.plen = (uint16_t)r->total;
-		ii.proto = r->proto;
-		st->reass_used -= r->have;
-		r->frags = NULL;
-		r->have = 0;
-		memset(r, 0, sizeof(*r));
-		NS_CNT(st, frag_reassembled);
-		ip_deliver(st, head, &ii);
 	}
-	return;
-drop:
-	ns_buf_free(st, b);
+	memset(&k, 0, sizeof(k));
+	ns_in46_set4(&k.src, ih->src_be);
+	ns_in46_set4(&k.dst, ih->dst_be);
+	k.id = ih->id_be;
+	k.proto = ih->proto;
+	b->data += NS_ETH_HLEN + hlen;
+	head = ns_reass_add(st, b, &k, off, plen, !!(frag & NS_IP4_MF), hlen,
+			    &first_hlen);
+	if (!head)
+		return;
+	ii.ih = (const struct ns_ip4_hdr *)(head->data - first_hlen);
+	ii.ih6 = NULL;
+	ii.src = k.src;
+	ii.dst = k.dst;
+	ii.v6 = 0;
+	ii.hlen = first_hlen;
+	ii.plen = (uint16_t)head->pkt_len;
+	ii.proto = k.proto;
+	ip_deliver(st, head, &ii);
 }
 
 void ns_ip_input(struct ns_stack *st, struct nf_buf *b)

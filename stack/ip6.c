@@ -126,6 +126,63 @@ static void deliver(struct ns_stack *st, struct nf_buf *b,
 		ns_udp_input(st, b, &ii);
 }
 
+/* A fragment (its header at off; the datagram ends at end): into
+ * reassembly (reass.c); a complete UDP datagram is delivered. Consumes
+ * b. */
+static void frag_input(struct ns_stack *st, struct nf_buf *b,
+		       const struct ns_ip6_hdr *ih, uint32_t off, uint32_t end)
+{
+	const uint8_t *e = b->data + off;
+	uint16_t ol = ns_ntohs(ns_get16(e + 2)), hlen;
+	uint32_t foff = ol & 0xfff8u, plen = end - off - 8;
+	struct ns_reass_key k;
+	struct ns_ip_info ii;
+	struct nf_buf *head;
+
+	if (!ns_ip6_is_ours(st, ih->dst)) {
+		NS_CNT(st, drop_ip6_frag); /* to a group */
+		goto drop;
+	}
+	/* RFC 8200 4.5 / RFC 7112: the first fragment holds the upper-layer
+	 * header (UDP's 8 bytes; we take no extension header after the
+	 * fragment header) */
+	if (foff == 0 && (e[0] == NS_IP6_NH_UDP ? plen < NS_UDP_HLEN :
+			  e[0] == NS_IP6_NH_TCP ? plen < NS_TCP_HLEN_MIN : 0)) {
+		NS_CNT(st, drop_ip6_frag);
+		goto drop;
+	}
+	memset(&k, 0, sizeof(k));
+	memcpy(k.src.b, ih->src, 16);
+	memcpy(k.dst.b, ih->dst, 16);
+	k.id = ns_get32(e + 4);
+	k.proto = e[0];
+	k.v6 = 1;
+	b->data += off + 8;
+	head = ns_reass_add(st, b, &k, foff, plen, ol & 1,
+			    (uint16_t)(off + 8 - NS_ETH_HLEN), &hlen);
+	if (!head)
+		return;
+	if (k.proto != NS_IP6_NH_UDP) {
+		/* TCP sizes its segments; an ICMPv6 message this long is
+		 * not one we answer */
+		NS_CNT(st, drop_frag_proto);
+		ns_buf_free(st, head);
+		return;
+	}
+	ii.ih = NULL;
+	ii.ih6 = (const struct ns_ip6_hdr *)(head->data - hlen);
+	ii.src = k.src;
+	ii.dst = k.dst;
+	ii.hlen = hlen;
+	ii.plen = (uint16_t)head->pkt_len;
+	ii.proto = k.proto;
+	ii.v6 = 1;
+	ns_udp_input(st, head, &ii);
+	return;
+drop:
+	ns_buf_free(st, b);
+}
+
 void ns_ip6_input(struct ns_stack *st, struct nf_buf *b)
 {
 	const struct ns_ip6_hdr *ih;
@@ -172,8 +229,17 @@ void ns_ip6_input(struct ns_stack *st, struct nf_buf *b)
 			goto drop;
 		}
 		if (nxt == NS_IP6_NH_FRAGMENT) {
-			NS_CNT(st, drop_ip6_frag); /* reassembly: not yet */
-			goto drop;
+			uint16_t ol = ns_ntohs(ns_get16(e + 2));
+			if ((ol & 0xfff8) == 0 && !(ol & 1)) {
+				/* an atomic fragment (RFC 6946): the packet
+				 * as it is */
+				nxt = e[0];
+				nxt_at = off - NS_ETH_HLEN;
+				off += 8;
+				continue;
+			}
+			frag_input(st, b, ih, off, len);
+			return;
 		}
 		elen = 8u + 8u * e[1];
 		if (off + elen > len ||

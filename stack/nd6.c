@@ -28,6 +28,18 @@ static struct ns_nd_ent *nd_find(struct ns_stack *st, const uint8_t *ip6)
 	return NULL;
 }
 
+static void pending_free(struct ns_stack *st, struct ns_nd_ent *e)
+{
+	struct nf_buf *b, *n;
+	for (b = e->pending; b; b = n) {
+		n = b->q_next;
+		b->q_next = NULL;
+		ns_buf_free(st, b);
+	}
+	e->pending = NULL;
+	e->npending = 0;
+}
+
 /* a free entry, else the STALE/REACHABLE one that expires first */
 static struct ns_nd_ent *nd_new(struct ns_stack *st, const uint8_t *ip6)
 {
@@ -44,18 +56,21 @@ static struct ns_nd_ent *nd_new(struct ns_stack *st, const uint8_t *ip6)
 	}
 	if (!victim)
 		return NULL;
-	if (victim->pending)
-		ns_buf_free(st, victim->pending);
+	pending_free(st, victim);
 	memset(victim, 0, sizeof(*victim));
 	memcpy(victim->ip6, ip6, 16);
 	return victim;
 }
 
+/* the frames that waited for e's MAC, in the order they came */
 static void send_to(struct ns_stack *st, struct ns_nd_ent *e)
 {
-	struct nf_buf *b = e->pending;
+	struct nf_buf *b = e->pending, *n;
 	e->pending = NULL;
-	if (b) {
+	e->npending = 0;
+	for (; b; b = n) {
+		n = b->q_next;
+		b->q_next = NULL;
 		ns_eth_fill(st, b, e->mac, NS_ETHERTYPE_IP6);
 		ns_tx(st, b);
 	}
@@ -259,11 +274,24 @@ void ns_nd_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *nh)
 		ns_aging_at(st, e->expire_ns);
 		solicit(st, nh);
 	}
-	if (e->pending) { /* 7.2.2: keep the newest */
+	if (e->npending >= NS_ND_QUEUE) { /* 7.2.2: the oldest gives way */
+		struct nf_buf *old = e->pending;
 		NS_CNT(st, drop_nd_queue);
-		ns_buf_free(st, e->pending);
+		e->pending = old->q_next;
+		old->q_next = NULL;
+		ns_buf_free(st, old);
+		e->npending--;
 	}
-	e->pending = b;
+	b->q_next = NULL;
+	if (e->pending) {
+		struct nf_buf *t = e->pending;
+		while (t->q_next)
+			t = t->q_next;
+		t->q_next = b;
+	} else {
+		e->pending = b;
+	}
+	e->npending++;
 }
 
 void ns_nd_age(struct ns_stack *st)
@@ -278,10 +306,8 @@ void ns_nd_age(struct ns_stack *st)
 			continue;
 		}
 		if (e->tries >= NS_ND_RETRIES) { /* unreachable */
-			if (e->pending) {
-				NS_CNT(st, drop_nd_queue);
-				ns_buf_free(st, e->pending);
-			}
+			st->cnt.drop_nd_queue += e->npending;
+			pending_free(st, e);
 			memset(e, 0, sizeof(*e));
 			continue;
 		}
@@ -296,8 +322,5 @@ void ns_nd_fini(struct ns_stack *st)
 {
 	unsigned i;
 	for (i = 0; i < NS_ND_ENTRIES; i++)
-		if (st->nd[i].pending) {
-			ns_buf_free(st, st->nd[i].pending);
-			st->nd[i].pending = NULL;
-		}
+		pending_free(st, &st->nd[i]);
 }

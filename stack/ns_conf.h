@@ -42,6 +42,8 @@
 #define NS_ND_ENTRIES           32           /* neighbour cache size */
 #define NS_ND_RETRANS_NS        (1000 * NS_MS) /* RFC 4861 10 RETRANS_TIMER */
 #define NS_ND_RETRIES           3            /* MAX_MULTICAST_SOLICIT */
+#define NS_ND_QUEUE             64           /* frames waiting per neighbour
+						* (Linux: unres_qlen_bytes) */
 #define NS_ND_REACHABLE_NS      (30000 * NS_MS) /* REACHABLE_TIME */
 
 #endif

@@ -347,7 +347,7 @@ struct ns_arp_ent {
 };
 
 /* a neighbour (RFC 4861 5.1); state: 0 free, 1 INCOMPLETE (NS sent,
- * one frame waiting), 2 REACHABLE (until expire_ns), 3 STALE (used as is;
+ * frames waiting), 2 REACHABLE (until expire_ns), 3 STALE (used as is;
  * the next use after expiry asks again) */
 struct ns_nd_ent {
 	uint8_t ip6[16];
@@ -355,22 +355,29 @@ struct ns_nd_ent {
 	uint8_t state;
 	uint8_t tries;
 	uint64_t expire_ns;     /* INCOMPLETE: next NS; REACHABLE: to STALE */
-	struct nf_buf *pending; /* INCOMPLETE: the newest frame for it */
+	struct nf_buf *pending; /* INCOMPLETE: frames waiting (q_next) */
+	uint32_t npending;      /* at most NS_ND_QUEUE */
 };
 
-/* a datagram being reassembled (RFC 791 3.2, RFC 815) */
+/* a datagram being reassembled (RFC 791 3.2, RFC 815; IPv6: RFC 8200
+ * 4.5), keyed by its addresses, identification, protocol and family */
+struct ns_reass_key {
+	union ns_in46 src, dst;
+	uint32_t id;            /* IPv4: the 16-bit ID; IPv6: 32 bits */
+	uint8_t proto;
+	uint8_t v6;
+};
 struct ns_reass {
 	uint8_t in_use;
-	uint8_t proto;
-	uint16_t id_be;
-	uint32_t src_be, dst_be;
+	struct ns_reass_key k;
 	uint64_t expire_ns;
 	struct nf_buf *frags;   /* sorted by offset (q_next); data = payload,
 				 * user = byte offset */
 	uint32_t total;         /* payload length, 0 until the last fragment */
 	uint32_t have;          /* payload bytes held */
 	uint32_t nfrags;
-	uint16_t first_hlen;    /* IP header length of the offset-0 fragment */
+	uint16_t first_hlen;    /* offset-0 fragment: from its IP header to
+				 * its payload */
 };
 
 /* the IP header of the datagram being delivered to UDP / TCP / ICMP */
@@ -518,6 +525,17 @@ int ns_ip_output_ex(struct ns_stack *st, struct nf_buf *b, uint32_t src_be,
 		    uint32_t dst_be, uint8_t proto, uint16_t l4len,
 		    uint16_t id, uint16_t frag);
 int ns_ip_route(struct ns_stack *st, uint32_t dst_be, uint32_t *nh_be);
+
+/* ---- reass.c ----------------------------------------------------------- */
+/* Add fragment b (data: its payload, plen bytes at byte offset off; mf:
+ * more follow; hlen: from its IP header to data) to the datagram k. The
+ * whole datagram once complete (a chain: seg_next, pkt_len the total;
+ * *hlen_out the first fragment's hlen), else NULL. Consumes b; overlaps
+ * (RFC 5722), oversize and memory limits drop the datagram, counted. */
+struct nf_buf *ns_reass_add(struct ns_stack *st, struct nf_buf *b,
+			    const struct ns_reass_key *k, uint32_t off,
+			    uint32_t plen, int mf, uint16_t hlen,
+			    uint16_t *hlen_out);
 void ns_reass_age(struct ns_stack *st);
 void ns_reass_fini(struct ns_stack *st);
 

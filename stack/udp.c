@@ -145,7 +145,59 @@ static ssize_t udp_send_frags(struct ns_stack *st, struct ns_sock *so,
 	return (ssize_t)len;
 }
 
-/* one frame's datagram over IPv6 (no fragments: -EMSGSIZE) */
+/* a datagram larger than the MTU over IPv6: fragments with a fragment
+ * header (RFC 8200 4.5), each within the MTU, the UDP checksum over the
+ * whole datagram */
+static ssize_t udp_send6_frags(struct ns_stack *st, struct ns_sock *so,
+			       const struct iovec *iov, int iovcnt,
+			       size_t len, const union ns_in46 *src,
+			       const union ns_in46 *dst, uint16_t dport_be)
+{
+	uint8_t *p = st->scratch;
+	struct ns_udp_hdr *uh = (struct ns_udp_hdr *)p;
+	uint32_t total = (uint32_t)len + NS_UDP_HLEN, off, fs, room;
+	uint32_t id = (uint32_t)ns_rand(st);
+	size_t o = NS_UDP_HLEN;
+	uint16_t c;
+	int i;
+
+	room = st->hdr_room - NS_ETH_HLEN;
+	if (room > st->io.mtu)
+		room = st->io.mtu;
+	fs = (room - NS_IP6_HLEN - 8) & ~7u;
+	for (i = 0; i < iovcnt; i++) {
+		memcpy(p + o, iov[i].iov_base, iov[i].iov_len);
+		o += iov[i].iov_len;
+	}
+	uh->sport_be = so->lport_be;
+	uh->dport_be = dport_be;
+	uh->len_be = ns_htons((uint16_t)total);
+	uh->cksum_be = 0;
+	c = ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo46(src, dst,
+			NS_IPPROTO_UDP, total), p, total));
+	uh->cksum_be = c ? c : 0xffff;
+	for (off = 0; off < total; off += fs) {
+		uint32_t n = total - off < fs ? total - off : fs;
+		struct nf_buf *b = ns_buf_alloc(st);
+		uint8_t *fh;
+		int rc;
+		if (!b)
+			return off ? (ssize_t)len : -ENOBUFS;
+		fh = b->data + NS_ETH_HLEN + NS_IP6_HLEN;
+		fh[0] = NS_IP6_NH_UDP;
+		fh[1] = 0;
+		ns_put16(fh + 2, ns_htons((uint16_t)(off | (off + n < total))));
+		memcpy(fh + 4, &id, 4);
+		memcpy(fh + 8, p + off, n);
+		rc = ns_ip6_output(st, b, src->b, dst->b, NS_IP6_NH_FRAGMENT,
+				   (uint16_t)(8 + n), NS_IP6_HLIM);
+		if (rc && !off)
+			return rc;
+	}
+	return (ssize_t)len;
+}
+
+/* one frame's datagram over IPv6, or fragments */
 static ssize_t udp_send6(struct ns_stack *st, struct ns_sock *so,
 			 const struct iovec *iov, int iovcnt, size_t len,
 			 const union ns_in46 *src, const union ns_in46 *dst,
@@ -159,7 +211,8 @@ static ssize_t udp_send6(struct ns_stack *st, struct ns_sock *so,
 
 	if (l4 + NS_IP6_HLEN > st->io.mtu ||
 	    l4 + NS_IP6_HLEN + NS_ETH_HLEN > st->hdr_room)
-		return -EMSGSIZE; /* IPv6 fragments: not yet */
+		return udp_send6_frags(st, so, iov, iovcnt, len, src, dst,
+				       dport_be);
 	b = ns_buf_alloc(st);
 	if (!b)
 		return -ENOBUFS;

@@ -335,10 +335,24 @@ case("IPv6 chain of 9 destination options headers",
 case("IPv6 hop-by-hop header after another extension header",
      [ip6() / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / echo6()],
      expect={"drop_ip6_exthdr": 1})
-case("IPv6 tiny overlapping fragments",
-     [ip6() / IPv6ExtHdrFragment(offset=0, m=1, id=77) / Raw(b"A" * 8),
-      ip6() / IPv6ExtHdrFragment(offset=0, m=0, id=77) / Raw(b"B" * 16)],
-     expect={"drop_ip6_frag": 2})
+case("IPv6 tiny overlapping fragments (RFC 5722)",
+     [ip6() / IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=77) /
+      Raw(b"A" * 8),
+      ip6() / IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=77) /
+      Raw(b"B" * 16)],
+     expect={"drop_frag_overlap": 1})
+case("TCP over IPv6: SYN with a bad checksum",
+     [ip6() / syn(chksum=0xbeef)], expect={"drop_tcp_cksum": 1})
+case("UDP over IPv6 with a zero checksum (RFC 8200 8.1)",
+     [ip6() / UDP(sport=5, dport=7, chksum=0) / Raw(b"z")],
+     expect={"drop_udp_cksum": 1})
+case("UDP over IPv6 to a closed port: port unreachable",
+     [ip6() / UDP(sport=5, dport=9) / Raw(b"p")],
+     expect={"drop_udp_noport": 1, "icmp6_errors_sent": 1})
+case("IPv6 first fragment without the whole UDP header (RFC 7112)",
+     [ip6() / IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=78) /
+      Raw(b"C" * 4)],
+     expect={"drop_ip6_frag": 1})
 case("ND solicitation with hop limit 64 (from off-link, RFC 4861 7.1.1)",
      [L2() / IPv6(src=ME6, dst=SN6, hlim=64) / ICMPv6ND_NS(tgt=HIM6) /
       ICMPv6NDOptSrcLLAddr(lladdr=SMAC)], expect={"drop_nd_bad": 1})

@@ -389,12 +389,34 @@ static void t_ip6_hostile(void **state)
 	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_DSTOPTS, ext, 8, m, ml);
 	fx_inject(f, fr, n);
 	assert_int_equal(CNT(f, drop_ip6_exthdr), 4);
-	/* a fragment (reassembly: not yet) */
+	/* an atomic fragment (offset 0, M 0: RFC 6946) is the packet
+	 * itself: its echo is answered */
 	memset(ext, 0, sizeof(ext));
 	ext[0] = NS_IP6_NH_ICMP6;
 	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_FRAGMENT, ext, 8, m, ml);
 	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, icmp6_echo_replied), 1);
+	fio_pool_put(sent(f));
+	/* a first fragment too short for the UDP header (RFC 7112) */
+	ext[0] = NS_IP6_NH_UDP;
+	ext[3] = 1; /* M */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_FRAGMENT, ext, 8, m, 4);
+	fx_inject(f, fr, n);
 	assert_int_equal(CNT(f, drop_ip6_frag), 1);
+	/* overlapping fragments (RFC 5722): the datagram is dropped */
+	ext[4] = 9; /* id */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_FRAGMENT, ext, 8, m, 16);
+	fx_inject(f, fr, n);
+	ext[2] = 0; ext[3] = 8; /* offset 8 bytes, more: inside the first */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_FRAGMENT, ext, 8, m, 16);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_frag_overlap), 1);
+	assert_int_equal(CNT(f, frag_reassembled), 0);
+	/* a fragment of a datagram past 65535 bytes */
+	ext[2] = 0xff; ext[3] = 0xf8 | 1;
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_FRAGMENT, ext, 8, m, 16);
+	fx_inject(f, fr, n);
+	assert_int_equal(CNT(f, drop_frag_too_big), 1);
 	/* a bad ICMPv6 checksum */
 	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m, ml);
 	fr[56] ^= 0xff;
