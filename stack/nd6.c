@@ -125,10 +125,13 @@ static int opt_lla(const uint8_t *p, uint32_t len, uint8_t t,
 static void nd_send(struct ns_stack *st, uint8_t type, const uint8_t *src,
 		    const uint8_t *dst, const uint8_t *target, uint32_t flags)
 {
+	static const uint8_t zero[16];
 	struct nf_buf *b = ns_buf_alloc(st);
 	struct ns_nd_msg *m;
 	uint8_t *opt;
-	uint32_t len = sizeof(*m) + 8, sum;
+	/* a DAD probe (from ::) carries no link-layer address (7.1.1) */
+	int dad = memcmp(src, zero, 16) == 0;
+	uint32_t len = sizeof(*m) + (dad ? 0 : 8), sum;
 	if (!b)
 		return;
 	m = (struct ns_nd_msg *)(b->data + NS_ETH_HLEN + NS_IP6_HLEN);
@@ -137,9 +140,12 @@ static void nd_send(struct ns_stack *st, uint8_t type, const uint8_t *src,
 	m->h.word_be = ns_htonl(flags);
 	memcpy(m->target, target, 16);
 	opt = (uint8_t *)(m + 1);
-	opt[0] = type == NS_ND_NEIGHBOR_ADVERT ? NS_ND_OPT_TLLA : NS_ND_OPT_SLLA;
-	opt[1] = 1;
-	memcpy(opt + 2, st->io.mac, 6);
+	if (!dad) {
+		opt[0] = type == NS_ND_NEIGHBOR_ADVERT ? NS_ND_OPT_TLLA :
+							 NS_ND_OPT_SLLA;
+		opt[1] = 1;
+		memcpy(opt + 2, st->io.mac, 6);
+	}
 	sum = ns_cksum_pseudo6(src, dst, NS_IP6_NH_ICMP6, len);
 	sum = ns_cksum_add(sum, m, len);
 	m->h.cksum_be = ns_cksum_fold(sum);
@@ -151,12 +157,38 @@ static void nd_send(struct ns_stack *st, uint8_t type, const uint8_t *src,
 			    NS_ND_HOP_LIMIT);
 }
 
-static void solicit(struct ns_stack *st, const uint8_t *target)
+/* an NS for target to its solicited-node group, from src */
+static void solicit_from(struct ns_stack *st, const uint8_t *src,
+			 const uint8_t *target)
 {
 	uint8_t sn[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
 	memcpy(sn + 13, target + 13, 3);
-	nd_send(st, NS_ND_NEIGHBOR_SOLICIT, ns_ip6_src_for(st, target), sn,
-		target, 0);
+	nd_send(st, NS_ND_NEIGHBOR_SOLICIT, src, sn, target, 0);
+}
+
+static void solicit(struct ns_stack *st, const uint8_t *target)
+{
+	solicit_from(st, ns_ip6_src_for(st, target), target);
+}
+
+void ns_nd_dad_start(struct ns_stack *st)
+{
+	static const uint8_t zero[16];
+	/* RFC 4862 5.4 with RFC 4429's optimistic addresses: one probe for
+	 * each address (DupAddrDetectTransmits 1), usable at once; a
+	 * conflict within RetransTimer takes the global one out of use */
+	solicit_from(st, zero, st->ll6);
+	if (st->has_ip6)
+		solicit_from(st, zero, st->ip6);
+	st->dad_until = st->now + NS_ND_RETRANS_NS;
+}
+
+/* another node has target, one of our addresses, while we probe it */
+static void dad_failed(struct ns_stack *st, const uint8_t *target)
+{
+	NS_CNT(st, nd_dad_failed);
+	if (st->has_ip6 && memcmp(target, st->ip6, 16) == 0)
+		st->has_ip6 = 0; /* the link-local one stays: one link */
 }
 
 /* RFC 4861 7.1.1/7.1.2 checks common to NS and NA; the target */
@@ -195,6 +227,12 @@ void ns_nd_input_ns(struct ns_stack *st, struct nf_buf *b,
 		NS_CNT(st, drop_nd_target);
 		goto drop;
 	}
+	if (dad && st->now < st->dad_until) {
+		/* RFC 4862 5.4.3: another node probes the address we are
+		 * probing: a duplicate */
+		dad_failed(st, target);
+		goto drop;
+	}
 	if (dad) { /* 7.2.4: answer all nodes, not solicited */
 		nd_send(st, NS_ND_NEIGHBOR_ADVERT, target, all_nodes, target,
 			NS_ND_NA_OVERRIDE);
@@ -229,6 +267,8 @@ void ns_nd_input_na(struct ns_stack *st, struct nf_buf *b,
 	}
 	if (ns_ip6_is_ours(st, target)) { /* someone else claims it */
 		NS_CNT(st, nd_dad_conflict);
+		if (st->now < st->dad_until)
+			dad_failed(st, target); /* RFC 4862 5.4.4 */
 		goto drop;
 	}
 	/* an answer to another instance's solicitation (the device put it

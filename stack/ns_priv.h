@@ -425,6 +425,7 @@ struct ns_stack {
 	 * one, the neighbour cache */
 	uint8_t ip6[16], ll6[16];
 	uint8_t has_ip6, prefix6_len;
+	uint64_t dad_until;     /* our DAD probes' time (nd6.c) */
 	struct ns_nd_ent nd[NS_ND_ENTRIES];
 
 	struct ns_sock *socks;
@@ -582,6 +583,8 @@ void ns_nd_input_na(struct ns_stack *st, struct nf_buf *b,
  * its MAC, or queued while a solicitation goes out. Consumes b. */
 void ns_nd_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *nh);
 int ns_nd_lookup(struct ns_stack *st, const uint8_t *ip6, uint8_t mac[6]);
+/* probe our addresses (duplicate address detection, at start) */
+void ns_nd_dad_start(struct ns_stack *st);
 void ns_nd_age(struct ns_stack *st);
 void ns_nd_fini(struct ns_stack *st);
 

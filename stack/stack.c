@@ -223,6 +223,10 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 		ns_arp_send_request(st, st->ip_be, 1);
 		ns_tx_flush(st);
 	}
+	if (!c->no_garp) {
+		ns_nd_dad_start(st);
+		ns_tx_flush(st);
+	}
 	return st;
 }
 

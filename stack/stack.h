@@ -58,7 +58,8 @@ struct ns_config {
 	 * from getrandom() (vfs/ does); all zero: derived from seed
 	 * (tests, where reproducible is the point). */
 	uint8_t secret[16];
-	uint8_t no_garp;         /* 1: do not send gratuitous ARP at init */
+	uint8_t no_garp;         /* 1: do not announce at init (gratuitous
+				  * ARP, IPv6 duplicate address detection) */
 	uint8_t syncookies;      /* 1 (default): SYN cookies when the SYN
 				  * queue of a listener is full */
 	/* Buffer auto-tuning (Linux tcp_rmem/tcp_wmem[1]): a TCP socket
@@ -134,7 +135,7 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(drop_ip6_proto) X(drop_icmp6_short) X(drop_icmp6_cksum) \
 	X(drop_icmp6_type) X(drop_nd_bad) X(drop_nd_target) X(drop_nd_queue) \
 	X(nd_ns_sent) X(nd_na_sent) X(nd_dad_conflict) X(icmp6_echo_replied) \
-	X(icmp6_errors_sent)
+	X(icmp6_errors_sent) X(nd_dad_failed)
 
 struct ns_counters {
 #define NS_X_FIELD(n) uint64_t n;

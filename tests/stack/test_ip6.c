@@ -464,6 +464,71 @@ static void t_ip6_hostile(void **state)
 	}
 }
 
+/* duplicate address detection (RFC 4862 5.4, optimistic): at start a
+ * probe from :: for each address, no link-layer option; an
+ * advertisement for the global address within RetransTimer takes it out
+ * of use; after that, a claim is only counted (and a probe defended) */
+static void t_dad(void **state)
+{
+	struct fx g;
+	struct ns_config c;
+	uint8_t fr[200], m[64];
+	struct nf_buf *b;
+	uint32_t n, i;
+	static const uint8_t zero[16];
+	static const uint8_t an_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	uint8_t sn_ll[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+	uint8_t sn_mac[6] = { 0x33, 0x33, 0xff };
+	(void)state;
+	fx_default_cfg(&c);
+	memcpy(c.ip6, us6, 16);
+	c.prefix6_len = 64;
+	c.no_garp = 0;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(fx_setup_cfg(&g, &c), 0);
+	/* the gratuitous ARP, then the two probes */
+	b = sent(&g);
+	assert_non_null(b);
+	assert_int_equal(b->data[12], 0x08);
+	fio_pool_put(b);
+	for (i = 0; i < 2; i++) {
+		b = sent(&g);
+		assert_non_null(b);
+		assert_int_equal(b->data[12], 0x86);
+		assert_int_equal(b->len, 14 + 40 + 24); /* no option */
+		assert_memory_equal(b->data + 22, zero, 16); /* from :: */
+		assert_int_equal(b->data[54], NS_ND_NEIGHBOR_SOLICIT);
+		assert_memory_equal(b->data + 62, i ? us6 : us_ll, 16);
+		fio_pool_put(b);
+	}
+	assert_null(sent(&g));
+	/* another node answers for the global address: a duplicate */
+	n = mk6(fr, an_mac, peer_ll, all_nodes, 255,
+		NS_IP6_NH_ICMP6, NULL, 0, m, mk_na(m, us6, 0x20000000u));
+	fx_inject(&g, fr, n);
+	assert_int_equal(CNT(&g, nd_dad_failed), 1);
+	/* the address is out of use: an echo to it is not ours */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_echo(m, 1, 1, 8));
+	fx_inject(&g, fr, n);
+	assert_int_equal(CNT(&g, drop_ip6_dst), 1);
+	assert_null(sent(&g));
+	/* later: a probe for the link-local address is defended, a claim
+	 * only counted */
+	fx_advance(&g, 2000000000ull);
+	memcpy(sn_ll + 13, us_ll + 13, 3);
+	memcpy(sn_mac + 3, us_ll + 13, 3);
+	n = mk6(fr, sn_mac, zero, sn_ll, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_ns(m, us_ll, 0));
+	fx_inject(&g, fr, n);
+	b = sent(&g);
+	assert_non_null(b);
+	assert_int_equal(b->data[54], NS_ND_NEIGHBOR_ADVERT);
+	fio_pool_put(b);
+	assert_int_equal(CNT(&g, nd_dad_failed), 1);
+	fx_teardown(&g);
+}
+
 /* a stack with no global address answers on its link-local one only */
 static void t_link_local_only(void **state)
 {
@@ -528,6 +593,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_nd_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_ip6_hostile, setup, teardown),
 		cmocka_unit_test(t_link_local_only),
+		cmocka_unit_test(t_dad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
