@@ -19,6 +19,9 @@
 
 static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
 
+/* neighbour states (RFC 4861 7.3.2); 0 is a free entry */
+enum { ND_INCOMPLETE = 1, ND_REACHABLE, ND_STALE, ND_DELAY, ND_PROBE };
+
 static struct ns_nd_ent *nd_find(struct ns_stack *st, const uint8_t *ip6)
 {
 	unsigned i;
@@ -51,7 +54,8 @@ static struct ns_nd_ent *nd_new(struct ns_stack *st, const uint8_t *ip6)
 			victim = e;
 			break;
 		}
-		if (e->state != 1 && (!victim || e->expire_ns < victim->expire_ns))
+		if (e->state != ND_INCOMPLETE &&
+		    (!victim || e->expire_ns < victim->expire_ns))
 			victim = e;
 	}
 	if (!victim)
@@ -86,7 +90,7 @@ static void nd_learn(struct ns_stack *st, const uint8_t *ip6,
 	if (!e && !(e = nd_new(st, ip6)))
 		return;
 	memcpy(e->mac, mac, 6);
-	e->state = reachable ? 2 : 3;
+	e->state = reachable ? ND_REACHABLE : ND_STALE;
 	e->tries = 0;
 	e->expire_ns = st->now + NS_ND_REACHABLE_NS;
 	send_to(st, e);
@@ -95,7 +99,7 @@ static void nd_learn(struct ns_stack *st, const uint8_t *ip6,
 int ns_nd_lookup(struct ns_stack *st, const uint8_t *ip6, uint8_t mac[6])
 {
 	struct ns_nd_ent *e = nd_find(st, ip6);
-	if (!e || e->state == 1)
+	if (!e || e->state == ND_INCOMPLETE)
 		return -1;
 	memcpy(mac, e->mac, 6);
 	return 0;
@@ -290,12 +294,16 @@ void ns_nd_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *nh)
 {
 	struct ns_nd_ent *e = nd_find(st, nh);
 
-	if (e && e->state != 1) {
-		if (e->state == 2 && st->now >= e->expire_ns)
-			e->state = 3; /* STALE: used; asked again below */
-		if (e->state == 3 && st->now >= e->expire_ns) {
-			e->expire_ns = st->now + NS_ND_REACHABLE_NS;
-			solicit(st, nh); /* unicast probing: simplified */
+	if (e && e->state != ND_INCOMPLETE) {
+		/* RFC 4861 7.3.3: REACHABLE turns STALE after ReachableTime;
+		 * a STALE entry used waits DELAY_FIRST_PROBE_TIME, then is
+		 * probed (nd_age) */
+		if (e->state == ND_REACHABLE && st->now >= e->expire_ns)
+			e->state = ND_STALE;
+		if (e->state == ND_STALE) {
+			e->state = ND_DELAY;
+			e->expire_ns = st->now + NS_ND_DELAY_NS;
+			ns_aging_at(st, e->expire_ns);
 		}
 		ns_eth_fill(st, b, e->mac, NS_ETHERTYPE_IP6);
 		ns_tx(st, b);
@@ -308,7 +316,7 @@ void ns_nd_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *nh)
 			ns_buf_free(st, b);
 			return;
 		}
-		e->state = 1;
+		e->state = ND_INCOMPLETE;
 		e->tries = 1;
 		e->expire_ns = st->now + NS_ND_RETRANS_NS;
 		ns_aging_at(st, e->expire_ns);
@@ -339,14 +347,21 @@ void ns_nd_age(struct ns_stack *st)
 	unsigned i;
 	for (i = 0; i < NS_ND_ENTRIES; i++) {
 		struct ns_nd_ent *e = &st->nd[i];
-		if (e->state != 1)
+		if (e->state != ND_INCOMPLETE && e->state != ND_DELAY &&
+		    e->state != ND_PROBE)
 			continue;
 		if (st->now < e->expire_ns) {
 			ns_aging_at(st, e->expire_ns);
 			continue;
 		}
+		if (e->state == ND_DELAY) { /* 7.3.3: on to unicast probes */
+			e->state = ND_PROBE;
+			e->tries = 0;
+		}
 		if (e->tries >= NS_ND_RETRIES) { /* unreachable */
 			st->cnt.drop_nd_queue += e->npending;
+			if (e->state == ND_PROBE)
+				NS_CNT(st, nd_unreachable);
 			pending_free(st, e);
 			memset(e, 0, sizeof(*e));
 			continue;
@@ -354,7 +369,11 @@ void ns_nd_age(struct ns_stack *st)
 		e->tries++;
 		e->expire_ns = st->now + NS_ND_RETRANS_NS;
 		ns_aging_at(st, e->expire_ns);
-		solicit(st, e->ip6);
+		if (e->state == ND_PROBE) /* to its cached address */
+			nd_send(st, NS_ND_NEIGHBOR_SOLICIT,
+				ns_ip6_src_for(st, e->ip6), e->ip6, e->ip6, 0);
+		else
+			solicit(st, e->ip6);
 	}
 }
 

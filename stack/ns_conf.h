@@ -45,5 +45,6 @@
 #define NS_ND_QUEUE             64           /* frames waiting per neighbour
 						* (Linux: unres_qlen_bytes) */
 #define NS_ND_REACHABLE_NS      (30000 * NS_MS) /* REACHABLE_TIME */
+#define NS_ND_DELAY_NS          (5000 * NS_MS) /* DELAY_FIRST_PROBE_TIME */
 
 #endif

@@ -346,9 +346,10 @@ struct ns_arp_ent {
 	uint64_t expire_ns;     /* resolved: lifetime; pending: next retry */
 };
 
-/* a neighbour (RFC 4861 5.1); state: 0 free, 1 INCOMPLETE (NS sent,
- * frames waiting), 2 REACHABLE (until expire_ns), 3 STALE (used as is;
- * the next use after expiry asks again) */
+/* a neighbour (RFC 4861 5.1, 7.3): state INCOMPLETE (NS sent, frames
+ * waiting), REACHABLE (until expire_ns), STALE, DELAY (used while
+ * stale: probed at expire_ns), PROBE (unicast NS, tries of them); nd6.c
+ */
 struct ns_nd_ent {
 	uint8_t ip6[16];
 	uint8_t mac[6];

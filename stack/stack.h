@@ -135,7 +135,7 @@ uint64_t ns_stack_rx_poll(struct ns_stack *st, uint64_t now_ns);
 	X(drop_ip6_proto) X(drop_icmp6_short) X(drop_icmp6_cksum) \
 	X(drop_icmp6_type) X(drop_nd_bad) X(drop_nd_target) X(drop_nd_queue) \
 	X(nd_ns_sent) X(nd_na_sent) X(nd_dad_conflict) X(icmp6_echo_replied) \
-	X(icmp6_errors_sent) X(nd_dad_failed)
+	X(icmp6_errors_sent) X(nd_dad_failed) X(nd_unreachable)
 
 struct ns_counters {
 #define NS_X_FIELD(n) uint64_t n;

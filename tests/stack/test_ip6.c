@@ -529,6 +529,65 @@ static void t_dad(void **state)
 	fx_teardown(&g);
 }
 
+/* neighbour unreachability detection (RFC 4861 7.3): a STALE entry
+ * used goes to DELAY, then PROBE: unicast solicitations to the cached
+ * MAC; a solicited advertisement makes it REACHABLE, three unanswered
+ * probes remove it (the next use asks the group again) */
+static void t_nud(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fr[200], m[64];
+	struct nf_buf *b;
+	uint32_t n, i;
+	learn_peer(f, peer6);                       /* STALE */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_echo(m, 1, 1, 8));
+	fx_inject(f, fr, n);
+	b = sent(f);                                /* the reply, at once */
+	assert_non_null(b);
+	assert_int_equal(b->data[54], NS_ICMP6_ECHO_REPLY);
+	fio_pool_put(b);
+	assert_null(sent(f));
+	fx_advance(f, 5100000000ull);               /* DELAY -> PROBE */
+	b = sent(f);
+	assert_non_null(b);
+	assert_memory_equal(b->data, peer_mac, 6);  /* unicast */
+	assert_memory_equal(b->data + 38, peer6, 16);
+	assert_int_equal(b->data[54], NS_ND_NEIGHBOR_SOLICIT);
+	fio_pool_put(b);
+	/* answered: REACHABLE, no more probes */
+	n = mk6(fr, us_mac, peer6, us6, 255, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_na(m, peer6, 0x60000000u));
+	fx_inject(f, fr, n);
+	fx_advance(f, 3000000000ull);
+	assert_null(sent(f));
+	/* 30 s later it is STALE again; used, then never answered */
+	fx_advance(f, 30000000000ull);
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_echo(m, 1, 2, 8));
+	fx_inject(f, fr, n);
+	fio_pool_put(sent(f));                      /* the reply */
+	fx_advance(f, 5100000000ull);
+	for (i = 0; i < 3; i++) {
+		b = sent(f);
+		assert_non_null(b);
+		assert_int_equal(b->data[54], NS_ND_NEIGHBOR_SOLICIT);
+		fio_pool_put(b);
+		fx_advance(f, 1100000000ull);
+	}
+	assert_int_equal(CNT(f, nd_unreachable), 1);
+	assert_null(sent(f));
+	/* gone: the next reply waits for a multicast solicitation */
+	n = mk6(fr, us_mac, peer6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_echo(m, 1, 3, 8));
+	fx_inject(f, fr, n);
+	b = sent(f);
+	assert_non_null(b);
+	assert_int_equal(b->data[0], 0x33);
+	assert_int_equal(b->data[54], NS_ND_NEIGHBOR_SOLICIT);
+	fio_pool_put(b);
+}
+
 /* a stack with no global address answers on its link-local one only */
 static void t_link_local_only(void **state)
 {
@@ -594,6 +653,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_ip6_hostile, setup, teardown),
 		cmocka_unit_test(t_link_local_only),
 		cmocka_unit_test(t_dad),
+		cmocka_unit_test_setup_teardown(t_nud, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
