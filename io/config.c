@@ -299,6 +299,34 @@ int nf_io_config_parse(struct nf_io_config *c, nf_io_getenv_fn get,
 		return bad(c->err, "NETFUSE_ADDR6='%.64s': want a global IPv6 "
 			   "unicast address with prefix, e.g. 2001:2::2/64, "
 			   "or none", v);
+	/* default routers: off-subnet destinations go through them */
+	v = get_or(get, arg, "NETFUSE_GW", "none");
+	if (strcmp(v, "none") != 0) {
+		struct in_addr g;
+		uint8_t pl = c->prefix_len;
+		uint32_t m = pl ? htonl(~0u << (32 - pl)) : 0;
+		if (inet_pton(AF_INET, v, &g) != 1 ||
+		    (g.s_addr & m) != (c->addr_be & m) || g.s_addr == c->addr_be)
+			return bad(c->err, "NETFUSE_GW='%.64s': want the IPv4 "
+				   "address of a router in NETFUSE_ADDR's "
+				   "subnet, or none", v);
+		c->gw_be = g.s_addr;
+	}
+	v = get_or(get, arg, "NETFUSE_GW6", "none");
+	if (strcmp(v, "none") != 0) {
+		int ll = 0, ok = inet_pton(AF_INET6, v, c->gw6) == 1;
+		unsigned k;
+		if (ok)
+			ll = c->gw6[0] == 0xfe && (c->gw6[1] & 0xc0) == 0x80;
+		/* on the link: link-local, or in NETFUSE_ADDR6's prefix */
+		for (k = 0; ok && !ll && k < c->prefix6_len; k++)
+			if (((c->gw6[k / 8] ^ c->addr6[k / 8]) >> (7 - k % 8)) & 1)
+				ok = 0;
+		if (!ok || (!ll && !c->prefix6_len))
+			return bad(c->err, "NETFUSE_GW6='%.64s': want the IPv6 "
+				   "address of a router on the link (link-local, "
+				   "or in NETFUSE_ADDR6's prefix), or none", v);
+	}
 	v = get_or(get, arg, "NETFUSE_TAP_ADDR6", DEFAULT_TAP_ADDR6);
 	if (strcmp(v, "none") != 0 &&
 	    parse_addr6(v, c->tap_addr6, &c->tap_prefix6_len) < 0)

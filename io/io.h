@@ -107,6 +107,8 @@ struct nf_io_config {
 	uint8_t tap_prefix_len;
 	uint32_t tap_addr_be;         /* NETFUSE_TAP_ADDR; 0 = leave alone */
 	char tap_iface[16];           /* iface= of a net_tap dev, else "" */
+	uint32_t gw_be;               /* NETFUSE_GW (0: none) */
+	uint8_t gw6[16];              /* NETFUSE_GW6 (all zero: none) */
 	uint8_t addr6[16];            /* NETFUSE_ADDR6 (all zero: none) */
 	uint8_t prefix6_len;
 	uint8_t tap_addr6[16];        /* NETFUSE_TAP_ADDR6 (zero: leave) */

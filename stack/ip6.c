@@ -314,8 +314,9 @@ static int on_link(const struct ns_stack *st, const uint8_t *dst)
 
 int ns_ip6_route(const struct ns_stack *st, const uint8_t *dst)
 {
-	if (is_multicast(dst) || is_unspecified(dst) || !on_link(st, dst))
-		return -ENETUNREACH; /* no IPv6 gateway yet */
+	if (is_multicast(dst) || is_unspecified(dst) ||
+	    (!on_link(st, dst) && !st->has_gw6))
+		return -ENETUNREACH;
 	return 0;
 }
 
@@ -331,8 +332,9 @@ int ns_ip6_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *src,
 		ns_buf_free(st, b);
 		return -EMSGSIZE;
 	}
-	if (!is_multicast(dst) && !on_link(st, dst)) {
-		NS_CNT(st, drop_ip_noroute); /* no IPv6 gateway yet */
+	if (!is_multicast(dst) && !on_link(st, dst) &&
+	    (!st->has_gw6 || (dst[0] == 0xfe && (dst[1] & 0xc0) == 0x80))) {
+		NS_CNT(st, drop_ip_noroute);
 		ns_buf_free(st, b);
 		return -ENETUNREACH;
 	}
@@ -357,6 +359,7 @@ int ns_ip6_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *src,
 		ns_buf_free(st, b);
 		return -EINVAL;
 	}
-	ns_nd_output(st, b, dst);
+	/* off the link: through the default router */
+	ns_nd_output(st, b, on_link(st, dst) ? dst : st->gw6);
 	return 0;
 }

@@ -426,6 +426,7 @@ struct ns_stack {
 	 * one, the neighbour cache */
 	uint8_t ip6[16], ll6[16];
 	uint8_t has_ip6, prefix6_len;
+	uint8_t gw6[16], has_gw6; /* the default router */
 	uint64_t dad_until;     /* our DAD probes' time (nd6.c) */
 	struct ns_nd_ent nd[NS_ND_ENTRIES];
 

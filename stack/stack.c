@@ -155,6 +155,11 @@ struct ns_stack *ns_stack_init(void *mem, size_t len,
 	st->prefix6_len = c->prefix6_len > 128 ? 128 : c->prefix6_len;
 	memset(st->nd, 0, sizeof(st->nd));
 	st->gw_be = c->gw_be;
+	memcpy(st->gw6, c->gw6, 16);
+	{
+		static const uint8_t none[16];
+		st->has_gw6 = memcmp(c->gw6, none, 16) != 0;
+	}
 	st->now = now_ns;
 	st->now_ms = (uint32_t)(now_ns / NS_MS);
 	{

@@ -42,6 +42,8 @@ struct ns_config {
 	uint8_t ip6[16];
 	uint8_t prefix6_len;
 	uint32_t gw_be;          /* default gateway, 0 for none */
+	uint8_t gw6[16];         /* IPv6 default router (on the link), all
+				  * zero for none */
 	uint32_t max_socks;      /* sockets (TCP + UDP, incl. SYN_RECEIVED) */
 	uint32_t sndbuf;         /* TCP send buffer bytes (power of 2) */
 	uint32_t rcvbuf;         /* TCP receive buffer bytes (power of 2) */

@@ -941,6 +941,8 @@ static int load_nfio(void)
 	sc.prefix_len = cfg.prefix_len;
 	memcpy(sc.ip6, cfg.addr6, 16);
 	sc.prefix6_len = cfg.prefix6_len;
+	sc.gw_be = cfg.gw_be;
+	memcpy(sc.gw6, cfg.gw6, 16);
 	{
 		const char *ms = getenv("NETFUSE_MAX_SOCKS");
 		if (ms && atoi(ms) > 0)

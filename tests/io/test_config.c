@@ -146,10 +146,12 @@ static void test_values(void **state)
 		{ "NETFUSE_OFFLOAD_TSO", "sw" },
 		{ "NETFUSE_DESC", "512" },
 		{ "NETFUSE_MTU", "9000" },
+		{ "NETFUSE_GW", "198.19.0.1" },
+		{ "NETFUSE_GW6", "fe80::1" },
 		{ NULL, NULL },
 	};
 	struct nf_io_config c;
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 
 	(void)state;
 	assert_int_equal(parse(&c, t), 0);
@@ -168,6 +170,10 @@ static void test_values(void **state)
 	assert_int_equal(c.ol[NF_IO_OL_TX_CKSUM], NF_IO_OL_OFF);
 	assert_int_equal(c.ol[NF_IO_OL_TSO], NF_IO_OL_SW);
 	assert_int_equal(c.ol[NF_IO_OL_RX_CKSUM], NF_IO_OL_ON);
+	inet_ntop(AF_INET, &c.gw_be, a, sizeof(a));
+	assert_string_equal(a, "198.19.0.1");
+	inet_ntop(AF_INET6, c.gw6, a, sizeof(a));
+	assert_string_equal(a, "fe80::1");
 }
 
 /* mistakes that must not cost the stack, each with its one line */
@@ -236,6 +242,11 @@ static void test_bad_values(void **state)
 		{ "NETFUSE_ADDR", "198.18.0.2/" },
 		{ "NETFUSE_TAP_ADDR", "nope" },
 		{ "NETFUSE_TAP_ADDR", "198.18.0.2/24" },  /* = NETFUSE_ADDR */
+		{ "NETFUSE_GW", "198.19.0.1" },         /* off the subnet */
+		{ "NETFUSE_GW", "198.18.0.2" },         /* ourselves */
+		{ "NETFUSE_GW", "router" },
+		{ "NETFUSE_GW6", "2001:3::1" },         /* off the prefix */
+		{ "NETFUSE_GW6", "fe80::1::2" },
 		{ "NETFUSE_QUEUES", "0" },
 		{ "NETFUSE_QUEUES", "65" },
 		{ "NETFUSE_QUEUES", "-1" },

@@ -588,6 +588,45 @@ static void t_nud(void **state)
 	fio_pool_put(b);
 }
 
+/* an IPv6 default router: an off-link destination goes through it
+ * (its MAC, resolved by ND), the IPv6 destination unchanged; without
+ * one, unreachable */
+static void t_gateway6(void **state)
+{
+	struct fx g;
+	struct ns_config c;
+	uint8_t fr[200], m[64];
+	static const uint8_t far6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 5 };
+	struct nf_buf *b;
+	uint32_t n;
+	(void)state;
+	fx_default_cfg(&c);
+	memcpy(c.ip6, us6, 16);
+	c.prefix6_len = 64;
+	memcpy(c.gw6, peer_ll, 16);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(fx_setup_cfg(&g, &c), 0);
+	learn_peer(&g, peer_ll);
+	n = mk6(fr, us_mac, far6, us6, 64, NS_IP6_NH_ICMP6, NULL, 0, m,
+		mk_echo(m, 1, 1, 8));
+	fx_inject(&g, fr, n);
+	b = sent(&g);
+	assert_non_null(b);
+	assert_memory_equal(b->data, peer_mac, 6);     /* the router's MAC */
+	assert_memory_equal(b->data + 38, far6, 16);   /* to the far host */
+	assert_int_equal(b->data[54], NS_ICMP6_ECHO_REPLY);
+	fio_pool_put(b);
+	fx_teardown(&g);
+	/* no router: the same reply is unroutable */
+	memset(c.gw6, 0, 16);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(fx_setup_cfg(&g, &c), 0);
+	fx_inject(&g, fr, n);
+	assert_null(sent(&g));
+	assert_int_equal(CNT(&g, drop_ip_noroute), 1);
+	fx_teardown(&g);
+}
+
 /* a stack with no global address answers on its link-local one only */
 static void t_link_local_only(void **state)
 {
@@ -653,6 +692,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_ip6_hostile, setup, teardown),
 		cmocka_unit_test(t_link_local_only),
 		cmocka_unit_test(t_dad),
+		cmocka_unit_test(t_gateway6),
 		cmocka_unit_test_setup_teardown(t_nud, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
