@@ -403,8 +403,10 @@ static int port_configure(struct nf_io *io)
 					     io->nb_desc, NF_IO_CACHE);
 	}
 
-	/* RSS over the TCP/UDP 4-tuple, symmetric key */
-	want = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+	/* RSS over the TCP/UDP 4-tuple of both families, symmetric key
+	 * (stack/rss.c computes the same hash to pick source ports) */
+	want = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP |
+	       RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_NONFRAG_IPV6_UDP;
 	if (io->nb_queues > 1 && c->ol[NF_IO_OL_RSS] != NF_IO_OL_OFF)
 		rss_hf = di->flow_type_rss_offloads & want;
 	if (rss_hf) {

@@ -521,6 +521,54 @@ static void t_udp6_fragments(void **state)
 	assert_true(CNT(V(), drop_frag_timeout) > 0);
 }
 
+/* the RSS hash of IPv6 tuples (rss.c ns_rss_queue46): Microsoft's
+ * IPv6 verification vectors, remote address and port first (the frame
+ * the NIC receives) */
+static void t_rss6_vectors(void **state)
+{
+	static const uint8_t key[40] = {
+		0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+		0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+		0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+		0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa };
+	static const struct { const char *src, *dst; uint16_t sp, dp;
+			      uint32_t h; } v[] = {
+		{ "3ffe:2501:200:1fff::7", "3ffe:2501:200:3::1", 2794, 1766,
+		  0x40207d3d },
+		{ "3ffe:501:8::260:97ff:fe40:efab", "ff02::1", 14230, 4739,
+		  0xdde51bbf },
+		{ "3ffe:1900:4545:3:200:f8ff:fe21:67cf",
+		  "fe80::200:f8ff:fe21:67cf", 44251, 38024, 0x02d1feef },
+	};
+	uint16_t reta[128];
+	struct nf_io_ops io;
+	unsigned i;
+	(void)state;
+	for (i = 0; i < 128; i++)
+		reta[i] = (uint16_t)(i % 7);
+	memset(&io, 0, sizeof(io));
+	memcpy(io.rss_key, key, sizeof(key));
+	io.rss_key_len = sizeof(key);
+	io.reta = reta;
+	io.reta_size = 128;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		union ns_in46 r, l;
+		uint8_t in[36];
+		assert_int_equal(inet_pton(AF_INET6, v[i].src, r.b), 1);
+		assert_int_equal(inet_pton(AF_INET6, v[i].dst, l.b), 1);
+		memcpy(in, r.b, 16);
+		memcpy(in + 16, l.b, 16);
+		in[32] = (uint8_t)(v[i].sp >> 8);
+		in[33] = (uint8_t)v[i].sp;
+		in[34] = (uint8_t)(v[i].dp >> 8);
+		in[35] = (uint8_t)v[i].dp;
+		assert_int_equal(ns_toeplitz(key, sizeof(key), in, 36), v[i].h);
+		assert_int_equal(ns_rss_queue46(&io, &r, &l, htons(v[i].sp),
+						htons(v[i].dp)),
+				 reta[v[i].h % 128]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +584,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(t_udp6_fragments, setup,
 						teardown),
+		cmocka_unit_test(t_rss6_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
