@@ -4,7 +4,8 @@
  * advances the fake clock by 100 ms instead). They are fed to an
  * instance that has a listener on port 80, an established connection
  * from 198.18.0.1:40000 (timestamps, SACK, window scale) and a UDP socket
- * on port 53, and IPv6 addresses 2001:2::2/64 and fe80::ff:fe00:2.
+ * on port 53 (both AF_INET6 on [::]: IPv4 and IPv6 reach them), and IPv6
+ * addresses 2001:2::2/64 and its link-local one.
  * Buffers must all come back after every input.
  *
  *   libFuzzer: clang-14 -fsanitize=fuzzer,address,undefined -DNS_LIBFUZZER
@@ -74,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fake_io io;
 	struct ns_config c;
 	struct ns_stack *st;
-	struct sockaddr_in a;
+	union ns_sockaddr a6;
 	void *mem;
 	size_t sz, off = 0;
 	uint64_t now = 1000000000ull;
@@ -99,15 +100,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	st->iss_next_set = 1;
 	st->iss_next = 0xfffffff0u;
-	lsd = ns_socket(st, SOCK_STREAM);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(80);
-	ns_bind(st, lsd, &a);
+	/* dual-stack sockets on [::]: IPv4 and IPv6 frames reach both */
+	lsd = ns_socket_af(st, AF_INET6, SOCK_STREAM);
+	memset(&a6, 0, sizeof(a6));
+	a6.in6.sin6_family = AF_INET6;
+	a6.in6.sin6_port = htons(80);
+	ns_bind_sa(st, lsd, &a6, sizeof(a6.in6));
 	ns_listen(st, lsd, 4);
-	usd = ns_socket(st, SOCK_DGRAM);
-	a.sin_port = htons(53);
-	ns_bind(st, usd, &a);
+	usd = ns_socket_af(st, AF_INET6, SOCK_DGRAM);
+	a6.in6.sin6_port = htons(53);
+	ns_bind_sa(st, usd, &a6, sizeof(a6.in6));
 	/* ARP is learned from the peer's SYN path: teach it first */
 	{
 		uint8_t fr[60];
