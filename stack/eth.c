@@ -164,8 +164,22 @@ static void arp_learnt(struct ns_stack *st, struct ns_arp_ent *e,
 		       const uint8_t *mac)
 {
 	arp_resolved(st, e, mac);
-	if (st->neigh_fn)
-		st->neigh_fn(st->steer_arg, st, e->ip_be, mac);
+	if (st->neigh_fn) {
+		union ns_in46 a;
+		ns_in46_set4(&a, e->ip_be);
+		st->neigh_fn(st->steer_arg, st, a.b, mac);
+	}
+}
+
+void ns_neigh_learn(struct ns_stack *st, const uint8_t ip[16],
+		    const uint8_t mac[6])
+{
+	union ns_in46 a;
+	memcpy(a.b, ip, 16);
+	if (ns_in46_is4(&a))
+		ns_arp_learn(st, a.a4, mac);
+	else
+		ns_nd_learn_shared(st, ip, mac);
 }
 
 void ns_arp_learn(struct ns_stack *st, uint32_t ip_be, const uint8_t mac[6])

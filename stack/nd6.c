@@ -94,6 +94,30 @@ static void nd_learn(struct ns_stack *st, const uint8_t *ip6,
 	e->tries = 0;
 	e->expire_ns = st->now + NS_ND_REACHABLE_NS;
 	send_to(st, e);
+	/* an answer may land on any instance's queue: the others learn it
+	 * too (stack.h, the neigh callback) */
+	if (reachable && st->neigh_fn)
+		st->neigh_fn(st->steer_arg, st, ip6, mac);
+}
+
+void ns_nd_learn_shared(struct ns_stack *st, const uint8_t *ip6,
+			const uint8_t mac[6])
+{
+	struct ns_nd_ent *e;
+	if (mac[0] & 1)
+		return;
+	e = nd_find(st, ip6);
+	if (!e && !(e = nd_new(st, ip6)))
+		return;
+	st->in_api++;
+	memcpy(e->mac, mac, 6);
+	e->state = ND_REACHABLE;
+	e->tries = 0;
+	e->expire_ns = st->now + NS_ND_REACHABLE_NS;
+	send_to(st, e);
+	NS_CNT(st, arp_shared_in);
+	st->in_api--;
+	ns_tx_flush(st);
 }
 
 int ns_nd_lookup(struct ns_stack *st, const uint8_t *ip6, uint8_t mac[6])

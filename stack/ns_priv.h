@@ -585,6 +585,9 @@ void ns_nd_input_na(struct ns_stack *st, struct nf_buf *b,
  * its MAC, or queued while a solicitation goes out. Consumes b. */
 void ns_nd_output(struct ns_stack *st, struct nf_buf *b, const uint8_t *nh);
 int ns_nd_lookup(struct ns_stack *st, const uint8_t *ip6, uint8_t mac[6]);
+/* a neighbour another instance learnt (ns_neigh_learn) */
+void ns_nd_learn_shared(struct ns_stack *st, const uint8_t *ip6,
+			const uint8_t mac[6]);
 /* probe our addresses (duplicate address detection, at start) */
 void ns_nd_dad_start(struct ns_stack *st);
 void ns_nd_age(struct ns_stack *st);

@@ -333,19 +333,24 @@ void ns_stack_set_event_cb(struct ns_stack *st, ns_event_fn fn, void *arg);
  *     (it hands the frame to another instance, which polls it with
  *     ns_stack_poll as if it had come from its own queue); 0 to let this
  *     instance answer it as usual. Not called for a reassembled datagram.
- *   - neigh: called when ARP taught this instance a neighbour's MAC
- *     (a reply to any instance may land on any queue); the embedder
- *     passes it on to the others with ns_arp_learn().
+ *   - neigh: called when ARP or Neighbor Discovery taught this
+ *     instance a neighbour's MAC (a reply to any instance may land on
+ *     any queue); ip is IPv6, or IPv4 as ::ffff:a.b.c.d; the embedder
+ *     passes it on to the others with ns_neigh_learn().
  * Both run inside ns_stack_poll, under the caller's lock of this
  * instance: they must not call into this instance. */
 typedef int (*ns_foreign_fn)(void *arg, struct ns_stack *st, struct nf_buf *b);
-typedef void (*ns_neigh_fn)(void *arg, struct ns_stack *st, uint32_t ip_be,
-			    const uint8_t mac[6]);
+typedef void (*ns_neigh_fn)(void *arg, struct ns_stack *st,
+			    const uint8_t ip[16], const uint8_t mac[6]);
 void ns_stack_set_steer_cb(struct ns_stack *st, ns_foreign_fn foreign,
 			   ns_neigh_fn neigh, void *arg);
 /* A neighbour another instance learnt: resolve (or refresh) ip_be and
  * send what waited for it. Ignored if the table has no room. */
 void ns_arp_learn(struct ns_stack *st, uint32_t ip_be, const uint8_t mac[6]);
+/* The same for either family: ip an IPv6 address or ::ffff:a.b.c.d (what
+ * the neigh callback gives) */
+void ns_neigh_learn(struct ns_stack *st, const uint8_t ip[16],
+		    const uint8_t mac[6]);
 
 /* Up to max sds whose readiness may have changed since the last call
  * (each reported once; the list is then emptied). */

@@ -68,7 +68,7 @@ static int foreign(void *arg, struct ns_stack *st, struct nf_buf *b)
 	return 1;
 }
 
-static void neigh(void *arg, struct ns_stack *st, uint32_t ip_be,
+static void neigh(void *arg, struct ns_stack *st, const uint8_t ip[16],
 		  const uint8_t mac[6])
 {
 	struct vfs_inst *in = arg;
@@ -83,12 +83,12 @@ static void neigh(void *arg, struct ns_stack *st, uint32_t ip_be,
 		if (o == in)
 			continue;
 		vfs_mutex_lock(&ib->m);
-		for (k = 0; k < ib->nn && ib->neigh[k].ip_be != ip_be; k++)
+		for (k = 0; k < ib->nn && memcmp(ib->neigh[k].ip, ip, 16); k++)
 			;
 		if (k == ib->nn && ib->nn < VFS_NEIGH_CAP)
 			ib->nn++;
 		if (k < ib->nn) {
-			ib->neigh[k].ip_be = ip_be;
+			memcpy(ib->neigh[k].ip, ip, 16);
 			memcpy(ib->neigh[k].mac, mac, 6);
 		}
 		was = atomic_exchange(&ib->pending, 1);
@@ -112,7 +112,7 @@ unsigned vfs_steer_drain_locked(struct vfs_inst *in, uint64_t now)
 {
 	struct vfs_inbox *ib = &in->inbox;
 	struct { struct nf_buf *b; uint8_t hops; } q[64];
-	struct { uint32_t ip_be; uint8_t mac[6]; } nb[VFS_NEIGH_CAP];
+	struct { uint8_t ip[16]; uint8_t mac[6]; } nb[VFS_NEIGH_CAP];
 	unsigned n = 0, nn, i, total = 0;
 
 	do {
@@ -129,7 +129,7 @@ unsigned vfs_steer_drain_locked(struct vfs_inst *in, uint64_t now)
 			atomic_store(&ib->pending, 0);
 		pthread_mutex_unlock(&ib->m);
 		for (i = 0; i < nn; i++)
-			ns_arp_learn(in->st, nb[i].ip_be, nb[i].mac);
+			ns_neigh_learn(in->st, nb[i].ip, nb[i].mac);
 		for (i = 0; i < n; i++) {
 			in->rx_hops = q[i].hops;
 			in->next_deadline = ns_stack_poll(in->st, &q[i].b, 1, now);

@@ -278,7 +278,8 @@ struct vfs_inbox {
 	unsigned h, n;
 	struct { struct nf_buf *b; uint8_t hops; } q[VFS_INBOX_CAP];
 	unsigned nn;
-	struct { uint32_t ip_be; uint8_t mac[6]; } neigh[VFS_NEIGH_CAP];
+	/* neighbours another instance learnt: IPv6, or IPv4 mapped */
+	struct { uint8_t ip[16]; uint8_t mac[6]; } neigh[VFS_NEIGH_CAP];
 };
 
 struct vfs_inst {

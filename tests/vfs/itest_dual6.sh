@@ -19,6 +19,7 @@
 #      nf0, sources seen as the kernel sent them
 #   4. a hooked python3 client connecting out to the kernel over IPv6
 #      (a kernel listener on [2001:2::1]): 1 MB echoed byte-exact
+#   4b. the echo server with two stack instances: 6 IPv6 clients at once
 #   5. unmodified nginx with `listen [::]:8080` (ipv6only=off): a page
 #      fetched over IPv4 and over IPv6
 set -u
@@ -304,6 +305,29 @@ else
 	bad "hooked IPv6 client: $(tail -2 "$TMP/c6.out" | tr '\n' ' ') / $(tr '\n' ' ' <"$TMP/k6.out")"
 fi
 kill -TERM $KP 2>/dev/null; wait $KP 2>/dev/null
+
+# 4b. two stack instances (NETFUSE_QUEUES=2): IPv6 flows spread over
+# both queues; frames on the wrong one are handed over (vfs/steer.c)
+NETFUSE_QUEUES=2 hooked 60 python3 "$TMP/echo6.py" 7615 >"$TMP/q2.out" 2>&1
+QP=$P
+if wait_for "$TMP/q2.out" READY $QP && wait_port $STACK 7615; then
+	CL=()
+	for i in 1 2 3 4 5 6; do
+		in_ns timeout 40 python3 "$TMP/client.py" $STACK6 7615 \
+			>"$TMP/q2c.$i" 2>&1 &
+		CL+=($!)
+	done
+	for c in "${CL[@]}"; do wait "$c"; done
+	n=$(cat "$TMP"/q2c.* 2>/dev/null | grep -c '^OK')
+	if [ "$n" = 6 ]; then
+		ok "NETFUSE_QUEUES=2: 6 IPv6 clients at once, 1 MiB each echoed byte-exact (flows over two instances)"
+	else
+		bad "NETFUSE_QUEUES=2, IPv6 clients: $n of 6 OK ($(cat "$TMP"/q2c.* | sort | uniq -c | tr '\n' ' '))"
+	fi
+else
+	bad "python3 server with NETFUSE_QUEUES=2: not listening"
+fi
+kill -TERM $QP 2>/dev/null; wait $QP 2>/dev/null
 
 # 5. nginx, listen [::]:8080 (dual: ipv6only=off)
 if command -v nginx >/dev/null; then
