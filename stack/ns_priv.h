@@ -34,6 +34,7 @@
 #include "stack/wire_tcp.h"
 #include "stack/wire_ip6.h"
 #include "stack/wire_icmp6.h"
+#include "stack/nf_backend.h"
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ns_htons(x) ((uint16_t)__builtin_bswap16((uint16_t)(x)))
@@ -458,6 +459,9 @@ struct ns_stack {
 	ns_foreign_fn foreign_fn;
 	ns_neigh_fn neigh_fn;
 	void *steer_arg;
+	/* the same, as the backend interface gave them (backend.c) */
+	nf_be_foreign_fn be_foreign;
+	nf_be_neigh_fn be_neigh;
 	/* the frame being input, as it came (the foreign callback gets it
 	 * back whole) */
 	uint8_t *rx_frame_data;

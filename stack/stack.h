@@ -31,6 +31,11 @@
 #include "stack/nf_io.h"
 
 struct ns_stack;
+struct nf_backend;
+
+/* This stack as a netfuse backend (stack/nf_backend.h, backend.c): the
+ * table vfs/ drives it through; an instance handle is its ns_stack. */
+const struct nf_backend *ns_backend(void);
 
 /* Configuration of one instance. Addresses in network byte order. */
 struct ns_config {

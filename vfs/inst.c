@@ -139,7 +139,7 @@ static int concerns(const struct vfs_waiter *w, const struct vfs_sock *s)
 static void notify_locked(struct vfs_inst *in)
 {
 	int sds[64], n, i;
-	while ((n = ns_stack_changed(in->st, sds, 64)) > 0) {
+	while ((n = in->be->changed(in->st, sds, 64)) > 0) {
 		for (i = 0; i < n; i++) {
 			struct vfs_sock *s;
 			struct vfs_waiter *w;
@@ -225,7 +225,7 @@ static unsigned poll_rx_locked(struct vfs_inst *in)
 	do {
 		n = in->ops->rx_burst ? in->ops->rx_burst(in->ops->q, bufs,
 							  RX_BATCH) : 0;
-		in->next_deadline = ns_stack_poll(in->st, bufs, n, now);
+		in->next_deadline = in->be->poll(in->st, bufs, n, now);
 		total += n;
 	} while (n == RX_BATCH && ++rounds < 8);
 	in->polls++;
@@ -335,7 +335,7 @@ void vfs_inst_bind(struct vfs_inst *in)
 /* ---- the progress thread ---------------------------------------------- */
 void vfs_inst_timer_check(struct vfs_inst *in)
 {
-	uint64_t d = ns_stack_poll(in->st, NULL, 0, vfs_now_ns());
+	uint64_t d = in->be->poll(in->st, NULL, 0, vfs_now_ns());
 	in->next_deadline = d;
 	if (d < in->sleep_until) {
 		in->sleep_until = 0;
@@ -549,9 +549,9 @@ static int insts_mem(void)
 	return the_insts ? 0 : -ENOMEM;
 }
 
-static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
-		      struct nf_io_ops *ops, uint32_t ip_be, uint8_t plen,
-		      int idx)
+static int inst_setup(struct vfs_inst *in, const struct nf_backend *be,
+		      struct nf_be_inst *st, struct nf_io_ops *ops,
+		      uint32_t ip_be, uint8_t plen, int idx)
 {
 	memset(in, 0, sizeof(*in));
 	in->idx = idx;
@@ -564,9 +564,10 @@ static int inst_setup(struct vfs_inst *in, struct ns_stack *st,
 	 * waits for the lock (tel_hold) */
 	vfs_mutex_init(&in->lock);
 	vfs_mutex_init(&in->inbox.m);
+	in->be = be;
 	in->st = st;
 	in->ops = ops;
-	in->max_socks = ns_stack_max_socks(st);
+	in->max_socks = be->max_socks(st);
 	in->by_sd = vfs_shm_alloc(in->max_socks * sizeof(*in->by_sd));
 	if (!in->by_sd)
 		return -ENOMEM;
@@ -615,8 +616,9 @@ int vfs_attach_n(int n, struct ns_stack *const *st,
 	if (vfs_fdtab_init(1024) < 0 || insts_mem() < 0)
 		return -ENOMEM;
 	for (i = 0; i < n && r == 0; i++)
-		r = inst_setup(&the_insts[i], st[i], ops[i], ip_be, prefix_len,
-			       i);
+		r = inst_setup(&the_insts[i], ns_backend(),
+			       (struct nf_be_inst *)(void *)st[i], ops[i],
+			       ip_be, prefix_len, i);
 	if (r == 0)
 		r = insts_start(n);
 	if (r < 0)
@@ -685,27 +687,29 @@ static int tel_hold(struct vfs_inst *in)
  * sum over the instances. */
 static int tel_stats(void *arg, struct nf_io_tel *t, const char *params)
 {
-	struct ns_counters c, sum;
-	const uint64_t *v = (const uint64_t *)&c;
-	uint64_t *sv = (uint64_t *)&sum, polls = 0, wakeups = 0;
-	unsigned i;
+	enum { MAXC = 150 };
+	uint64_t sv[MAXC], polls = 0, wakeups = 0;
+	const char *const *names = NULL;
+	unsigned i, n = 0;
 	int k;
 	(void)params;
 	(void)arg;
-	memset(&sum, 0, sizeof(sum));
+	memset(sv, 0, sizeof(sv));
 	for (k = 0; k < vfs_g.ninst; k++) {
 		struct vfs_inst *in = vfs_g.insts[k];
 		int held = tel_hold(in);
-		c = *ns_stack_counters(in->st);
+		const uint64_t *v = in->be->counters(in->st, &names, &n);
+		if (n > MAXC)
+			n = MAXC;
+		for (i = 0; i < n; i++)
+			sv[i] += v[i];
 		polls += in->polls;
 		wakeups += in->wakeups_sent;
 		if (held)
 			pthread_mutex_unlock(&in->lock);
-		for (i = 0; i < ns_counter_count; i++)
-			sv[i] += v[i];
 	}
-	for (i = 0; i < ns_counter_count && i < 150; i++)
-		p_tel_u64(t, ns_counter_names[i], sv[i]);
+	for (i = 0; i < n && names; i++)
+		p_tel_u64(t, names[i], sv[i]);
 	p_tel_u64(t, "vfs_socks_live",
 		  (uint64_t)atomic_load(&vfs_g.nsocks_live));
 	for (k = 0; k < VFS_FB_COUNT; k++) {
@@ -782,12 +786,12 @@ static int tel_sockets(void *arg, struct nf_io_tel *t, const char *params)
 	for (k = 0; k < vfs_g.ninst; k++) {
 		struct vfs_inst *in = vfs_g.insts[k];
 		for (sd = 0; sd < max && n < 250; sd++) {
-			struct ns_sock_info si;
+			struct nf_be_sock_info si;
 			struct nf_io_tel *o;
 			char name[24];
 			int r;
 			vfs_mutex_lock(&in->lock);
-			r = ns_sock_info(in->st, (int)sd, &si);
+			r = in->be->sock_info(in->st, (int)sd, &si);
 			pthread_mutex_unlock(&in->lock);
 			if (r < 0 || !(o = p_tel_obj_begin(t)))
 				continue;
@@ -829,30 +833,42 @@ static int tel_instance(void *arg, struct nf_io_tel *t, const char *params)
 {
 	int k = atoi(params);
 	struct vfs_inst *in;
-	struct ns_counters c;
 	uint64_t polls, steered_in, steered_out, full, conns;
+	uint64_t rx = 0, tx = 0, shared = 0;
 	int held;
 	(void)arg;
 	if (k < 0 || k >= vfs_g.ninst)
 		return -ENOENT;
 	in = vfs_g.insts[k];
 	held = tel_hold(in);
-	c = *ns_stack_counters(in->st);
+	{
+		const char *const *names;
+		unsigned n, i;
+		const uint64_t *v = in->be->counters(in->st, &names, &n);
+		for (i = 0; i < n; i++) {
+			if (!strcmp(names[i], "rx_frames"))
+				rx = v[i];
+			else if (!strcmp(names[i], "tx_frames"))
+				tx = v[i];
+			else if (!strcmp(names[i], "arp_shared_in"))
+				shared = v[i];
+		}
+	}
 	polls = in->polls;
 	steered_in = in->steered_in;
 	steered_out = in->steered_out;
 	full = in->steer_full;
-	conns = ns_stack_established(in->st); /* reads each slot's state */
+	conns = in->be->established(in->st); /* reads each slot's state */
 	if (held)
 		pthread_mutex_unlock(&in->lock);
 	p_tel_u64(t, "queue", (uint64_t)in->ops->queue_id);
 	p_tel_u64(t, "conns", conns);
-	p_tel_u64(t, "rx_packets", c.rx_frames);
-	p_tel_u64(t, "tx_packets", c.tx_frames);
+	p_tel_u64(t, "rx_packets", rx);
+	p_tel_u64(t, "tx_packets", tx);
 	p_tel_u64(t, "steered_in", steered_in);
 	p_tel_u64(t, "steered_out", steered_out);
 	p_tel_u64(t, "steer_ring_full", full);
-	p_tel_u64(t, "arp_shared_in", c.arp_shared_in);
+	p_tel_u64(t, "arp_shared_in", shared);
 	p_tel_u64(t, "cross_instance_calls",
 		  atomic_load(&in->foreign_calls));
 	p_tel_u64(t, "moved_in", atomic_load(&in->moved_in));
@@ -882,8 +898,9 @@ static int load_nfio(void)
 	struct nf_io_ops *ops;
 	uint16_t (*f_nbq)(const struct nf_io *);
 	int nq, q;
-	struct ns_config sc;
-	struct ns_stack *st;
+	struct nf_backend_conf sc;
+	const struct nf_backend *be;
+	struct nf_be_inst *st;
 	size_t sz;
 	void *mem;
 	char *slash;
@@ -936,7 +953,10 @@ static int load_nfio(void)
 			"using %d", nq, VFS_MAX_INST, VFS_MAX_INST);
 		nq = VFS_MAX_INST;
 	}
-	ns_config_default(&sc);
+	be = vfs_backend_get();
+	if (!be)
+		return -ENOENT; /* vfs_backend_get printed its one line */
+	memset(&sc, 0, sizeof(sc));
 	sc.ip_be = cfg.addr_be;
 	sc.prefix_len = cfg.prefix_len;
 	memcpy(sc.ip6, cfg.addr6, 16);
@@ -996,8 +1016,8 @@ static int load_nfio(void)
 			return -EIO;
 		}
 		/* only the first instance announces the address */
-		sc.no_garp = q > 0;
-		sz = ns_stack_size(&sc);
+		sc.announce = q == 0;
+		sz = be->inst_size(&sc);
 		/* NORESERVE: the rings are address space until a
 		 * connection writes them (overcommit's heuristic would
 		 * refuse 2 GiB on a small machine otherwise);
@@ -1014,7 +1034,7 @@ static int load_nfio(void)
 				sz >> 20);
 			return -ENOMEM;
 		}
-		st = ns_stack_init(mem, sz, &sc, ops, vfs_now_ns());
+		st = be->inst_init(mem, sz, &sc, ops, vfs_now_ns());
 		if (!st) {
 			vfs_log(0, "stack configuration rejected (NETFUSE_ADDR "
 				"/ NETFUSE_MAX_SOCKS): every socket stays on "
@@ -1022,7 +1042,7 @@ static int load_nfio(void)
 			munmap(mem, sz);
 			return -EINVAL;
 		}
-		r = inst_setup(&the_insts[q], st, ops, cfg.addr_be,
+		r = inst_setup(&the_insts[q], be, st, ops, cfg.addr_be,
 			       cfg.prefix_len, q);
 		if (r < 0)
 			return r;

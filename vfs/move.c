@@ -84,7 +84,8 @@ void vfs_sock_move_try(struct vfs_sock *s)
 	lock_pair(from, to);
 	old = s->sd;
 	if (vfs_sock_inst(s) == from && old >= 0 && s->route == VFS_R_NETFUSE)
-		nsd = ns_sock_move(from->st, old, to->st);
+		nsd = from->be->sock_move ?
+		      from->be->sock_move(from->st, old, to->st) : -EBUSY;
 	if (nsd >= 0) {
 		if ((unsigned)old < from->max_socks && from->by_sd[old] == s)
 			from->by_sd[old] = NULL;

@@ -86,12 +86,12 @@ static void take_over_flags(struct vfs_sock *s, int fd)
 /* A new stack sd with the options the program set (lock held) */
 static int new_sd_locked(struct vfs_inst *in, const struct vfs_sock *s)
 {
-	int sd = ns_socket_af(in->st, s->family, s->type), i, one = 1;
+	int sd = in->be->socket(in->st, s->family, s->type), i, one = 1;
 	if (sd >= 0 && s->v6only)
-		(void)ns_setsockopt(in->st, sd, IPPROTO_IPV6, IPV6_V6ONLY,
+		(void)in->be->setsockopt(in->st, sd, IPPROTO_IPV6, IPV6_V6ONLY,
 				    &one, sizeof(one));
 	for (i = 0; sd >= 0 && i < s->nopts; i++)
-		(void)ns_setsockopt(in->st, sd, s->opts[i].level,
+		(void)in->be->setsockopt(in->st, sd, s->opts[i].level,
 				    s->opts[i].name, &s->opts[i].val,
 				    (socklen_t)s->opts[i].len);
 	return sd;
@@ -116,7 +116,7 @@ static void detach_sd_locked(struct vfs_inst *in, struct vfs_sock *s)
 		return;
 	if ((unsigned)s->sd < in->max_socks && in->by_sd[s->sd] == s)
 		in->by_sd[s->sd] = NULL;
-	(void)ns_close(in->st, s->sd);
+	(void)in->be->close(in->st, s->sd);
 	s->sd = -1;
 }
 
@@ -159,8 +159,8 @@ static int stack_wild_port_free(const struct vfs_sock *s, uint16_t port_be)
 		vfs_inst_lock(in);
 		sd = new_sd_locked(in, s);
 		if (sd >= 0) {
-			r = ns_bind_sa(in->st, sd, &a.sa, a.len);
-			(void)ns_close(in->st, sd);
+			r = in->be->bind(in->st, sd, &a.sa.sa, a.len);
+			(void)in->be->close(in->st, sd);
 		}
 		vfs_inst_unlock(in);
 	}
@@ -186,9 +186,9 @@ static int make_dual(struct vfs_sock *s, int fd, uint16_t port_be,
 	vfs_inst_lock(in);
 	r = attach_sd_locked(in, s);
 	if (r == 0)
-		r = ns_bind_sa(in->st, s->sd, &a.sa, a.len);
+		r = in->be->bind(in->st, s->sd, &a.sa.sa, a.len);
 	if (r == 0 && s->type == SOCK_STREAM)
-		r = ns_listen(in->st, s->sd, backlog);
+		r = in->be->listen(in->st, s->sd, backlog);
 	if (r < 0)
 		detach_sd_locked(in, s);
 	else
@@ -268,7 +268,7 @@ static long undecided_bind(const struct hook_call *c, struct vfs_sock *s,
 	vfs_inst_lock(in);
 	r = attach_sd_locked(in, s);
 	if (r == 0) {
-		r = ns_bind_sa(in->st, s->sd, &a.sa, a.len);
+		r = in->be->bind(in->st, s->sd, &a.sa.sa, a.len);
 		if (r < 0)
 			detach_sd_locked(in, s);
 		else
@@ -330,7 +330,7 @@ static long decide_by_dest(struct vfs_sock *s, int fd,
 	if (r == 0 && s->wild_bound) {
 		struct vfs_addr b;
 		vfs_addr_wild(s->family, s->bound_port_be, &b);
-		r = ns_bind_sa(in->st, s->sd, &b.sa, b.len);
+		r = in->be->bind(in->st, s->sd, &b.sa.sa, b.len);
 		if (r < 0)
 			detach_sd_locked(in, s);
 	}
@@ -352,7 +352,7 @@ static long nf_connect(struct vfs_inst *in, struct vfs_sock *s,
 	socklen_t el = sizeof(err);
 	vfs_inst_link_wait(in);
 	vfs_inst_lock(in);
-	r = s->sd < 0 ? -EBADF : ns_connect_sa(in->st, s->sd, &a->sa, a->len);
+	r = s->sd < 0 ? -EBADF : in->be->connect(in->st, s->sd, &a->sa.sa, a->len);
 	vfs_inst_timer_check(in);
 	vfs_inst_unlock(in);
 	if (r != -EINPROGRESS || s->type != SOCK_STREAM)
@@ -368,10 +368,10 @@ static long nf_connect(struct vfs_inst *in, struct vfs_sock *s,
 		if (ev & (NS_EV_OUT | NS_EV_ERR | NS_EV_HUP)) {
 			err = 0;
 			el = sizeof(err);
-			(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_ERROR,
+			(void)in->be->getsockopt(in->st, s->sd, SOL_SOCKET, SO_ERROR,
 					    &err, &el);
 			if (!err) /* done: a later connect is EISCONN */
-				(void)ns_connect_sa(in->st, s->sd, &a->sa,
+				(void)in->be->connect(in->st, s->sd, &a->sa.sa,
 						    a->len);
 			vfs_inst_unlock(in);
 			return err ? -err : 0;
@@ -441,8 +441,8 @@ static long nf_send(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		int i;
 		vfs_inst_lock(in);
 		r = s->sd < 0 ? -EBADF :
-		    ns_sendmsg_sa(in->st, s->sd, iov, iovcnt, flags,
-				  to ? &to->sa : NULL, to ? to->len : 0);
+		    in->be->sendmsg(in->st, s->sd, iov, iovcnt, flags,
+				  to ? &to->sa.sa : NULL, to ? to->len : 0);
 		if (r > 0)
 			s->tx_bytes += (uint64_t)r; /* SIOCOUTQ */
 		vfs_inst_timer_check(in);
@@ -502,10 +502,12 @@ static long nf_recv(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	for (;;) {
 		vfs_inst_lock(in);
 		seq = atomic_load(&s->ev_seq);
+		if (from)
+			from->len = sizeof(from->sa);
 		r = s->sd < 0 ? -EBADF :
-		    ns_recvmsg_sa(in->st, s->sd, iov, iovcnt, flags,
-				  from ? &from->sa : NULL,
-				  from ? &from->len : NULL);
+		    in->be->recvmsg(in->st, s->sd, iov, iovcnt, flags,
+				    from ? &from->sa.sa : NULL,
+				    from ? &from->len : NULL);
 		if (r >= 0)
 			vfs_inst_timer_check(in);
 		vfs_inst_unlock(in);
@@ -578,11 +580,11 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 	for (i = 0; i < VFS_MAX_INST; i++)
 		rsd[i] = -1;
 	vfs_inst_lock(own);
-	r = s->sd < 0 ? -EBADF : ns_getsockname_sa(own->st, s->sd, &a, &alen);
+	r = s->sd < 0 ? -EBADF : own->be->getsockname(own->st, s->sd, &a.sa, &alen);
 	for (k = 0; r == 0 && k < (int)(sizeof(vals) / sizeof(vals[0])); k++) {
 		socklen_t l = sizeof(int);
 		vals[k] = -1;
-		(void)ns_getsockopt(own->st, s->sd, inherit_opts[k][0],
+		(void)own->be->getsockopt(own->st, s->sd, inherit_opts[k][0],
 				    inherit_opts[k][1], &vals[k], &l);
 	}
 	rsd[own->idx] = s->sd;
@@ -598,11 +600,11 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 		if (in == own)
 			continue;
 		vfs_inst_lock(in);
-		sd = ns_socket_af(in->st, s->family, SOCK_STREAM);
+		sd = in->be->socket(in->st, s->family, SOCK_STREAM);
 		r = sd;
 		if (sd >= 0 && s->v6only) {
 			int one = 1;
-			(void)ns_setsockopt(in->st, sd, IPPROTO_IPV6,
+			(void)in->be->setsockopt(in->st, sd, IPPROTO_IPV6,
 					    IPV6_V6ONLY, &one, sizeof(one));
 		}
 		for (k = 0; sd >= 0 && k < (int)(sizeof(vals) / sizeof(vals[0]));
@@ -610,20 +612,20 @@ static void listen_replicas(struct vfs_sock *s, int backlog)
 			if (vals[k] >= 0) {
 				int v = inherit_val(inherit_opts[k][0],
 						    inherit_opts[k][1], vals[k]);
-				(void)ns_setsockopt(in->st, sd, inherit_opts[k][0],
+				(void)in->be->setsockopt(in->st, sd, inherit_opts[k][0],
 						    inherit_opts[k][1], &v,
 						    sizeof(int));
 			}
 		if (sd >= 0)
-			r = ns_bind_sa(in->st, sd, &a, alen);
+			r = in->be->bind(in->st, sd, &a.sa, alen);
 		if (r >= 0)
-			r = ns_listen(in->st, sd, backlog);
+			r = in->be->listen(in->st, sd, backlog);
 		if (r >= 0) {
 			rsd[i] = sd;
 			if ((unsigned)sd < in->max_socks)
 				in->by_sd[sd] = s;
 		} else if (sd >= 0) {
-			(void)ns_close(in->st, sd);
+			(void)in->be->close(in->st, sd);
 		}
 		vfs_inst_unlock(in);
 		if (r < 0)
@@ -645,7 +647,7 @@ static void replicas_setopt(struct vfs_sock *s, int level, int name)
 	if (!known)
 		return;
 	vfs_inst_lock(own);
-	k = s->sd < 0 ? -EBADF : ns_getsockopt(own->st, s->sd, level, name,
+	k = s->sd < 0 ? -EBADF : own->be->getsockopt(own->st, s->sd, level, name,
 					       &v, &l);
 	vfs_inst_unlock(own);
 	v = inherit_val(level, name, v);
@@ -655,7 +657,7 @@ static void replicas_setopt(struct vfs_sock *s, int level, int name)
 			continue;
 		vfs_inst_lock(in);
 		if (s->rsd[i] >= 0)
-			(void)ns_setsockopt(in->st, s->rsd[i], level, name, &v,
+			(void)in->be->setsockopt(in->st, s->rsd[i], level, name, &v,
 					    sizeof(v));
 		vfs_inst_unlock(in);
 	}
@@ -673,7 +675,7 @@ static void close_replicas(struct vfs_sock *s)
 		if ((unsigned)s->rsd[i] < in->max_socks &&
 		    in->by_sd[s->rsd[i]] == s)
 			in->by_sd[s->rsd[i]] = NULL;
-		(void)ns_close(in->st, s->rsd[i]);
+		(void)in->be->close(in->st, s->rsd[i]);
 		s->rsd[i] = -1;
 		vfs_inst_wake_all_locked(in);
 		vfs_inst_unlock(in);
@@ -698,7 +700,7 @@ uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held)
 		if (s->sd < 0)
 			return NS_EV_HUP | NS_EV_ERR;
 		if (s->rsd[i] >= 0)
-			ev |= ns_sock_events(vfs_g.insts[i]->st, s->rsd[i]);
+			ev |= vfs_g.insts[i]->be->events(vfs_g.insts[i]->st, s->rsd[i]);
 	}
 	return ev;
 }
@@ -721,8 +723,10 @@ static long accept_any(struct vfs_inst *in, struct vfs_sock *s,
 		lsd = s->rsd ? s->rsd[j->idx] : s->sd;
 		if (s->sd < 0)
 			r = -EBADF;
-		else if (lsd >= 0)
-			r = ns_accept_sa(j->st, lsd, &peer->sa, &peer->len);
+		else if (lsd >= 0) {
+			peer->len = sizeof(peer->sa);
+			r = j->be->accept(j->st, lsd, &peer->sa.sa, &peer->len);
+		}
 		if (r >= 0) {
 			ns->sd = (int)r;
 			ns->route = VFS_R_NETFUSE;
@@ -858,7 +862,7 @@ static long nf_getsockopt(struct vfs_inst *in, struct vfs_sock *s,
 	if (r) {
 		vfs_inst_lock(in);
 		r = s->sd < 0 ? -EBADF :
-		    ns_getsockopt(in->st, s->sd, level, name, buf, &len);
+		    in->be->getsockopt(in->st, s->sd, level, name, buf, &len);
 		vfs_inst_unlock(in);
 		if (r < 0)
 			return r;
@@ -918,7 +922,7 @@ static long nf_setsockopt(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	}
 	vfs_inst_lock(in);
 	r = s->sd < 0 ? -EBADF :
-	    ns_setsockopt(in->st, s->sd, level, name, buf, (socklen_t)len);
+	    in->be->setsockopt(in->st, s->sd, level, name, buf, (socklen_t)len);
 	vfs_inst_timer_check(in);
 	vfs_inst_unlock(in);
 	if (r == 0 && s->route == VFS_R_DUAL)
@@ -991,11 +995,11 @@ static long nf_ioctl(struct vfs_inst *in, struct vfs_sock *s,
 			vfs_inst_unlock(in);
 			return -EBADF;
 		}
-		(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_ACCEPTCONN,
+		(void)in->be->getsockopt(in->st, s->sd, SOL_SOCKET, SO_ACCEPTCONN,
 				    &acc, &al);
 		memset(&ti, 0, sizeof(ti));
 		r = s->type == SOCK_STREAM ?
-		    ns_getsockopt(in->st, s->sd, IPPROTO_TCP, TCP_INFO, &ti, &tl) :
+		    in->be->getsockopt(in->st, s->sd, IPPROTO_TCP, TCP_INFO, &ti, &tl) :
 		    0;
 		tx = s->tx_bytes;
 		vfs_inst_unlock(in);
@@ -1022,11 +1026,11 @@ static long nf_ioctl(struct vfs_inst *in, struct vfs_sock *s,
 			vfs_inst_unlock(in);
 			return -EBADF;
 		}
-		if (ns_sock_events(in->st, s->sd) & NS_EV_ACCEPT) {
+		if (in->be->events(in->st, s->sd) & NS_EV_ACCEPT) {
 			vfs_inst_unlock(in);
 			return -EINVAL; /* a listener, as Linux */
 		}
-		(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_RCVBUF,
+		(void)in->be->getsockopt(in->st, s->sd, SOL_SOCKET, SO_RCVBUF,
 				    &bufsz, &bl);
 		if (bufsz <= 0 || bufsz > (64 << 20))
 			bufsz = 1 << 20;
@@ -1037,8 +1041,9 @@ static long nf_ioctl(struct vfs_inst *in, struct vfs_sock *s,
 		}
 		iov.iov_base = tmp;
 		iov.iov_len = (size_t)bufsz;
-		r = ns_recvmsg(in->st, s->sd, &iov, 1, MSG_PEEK | MSG_DONTWAIT |
-			       (s->type == SOCK_DGRAM ? MSG_TRUNC : 0), NULL);
+		r = in->be->recvmsg(in->st, s->sd, &iov, 1, MSG_PEEK |
+				    MSG_DONTWAIT | (s->type == SOCK_DGRAM ?
+						    MSG_TRUNC : 0), NULL, NULL);
 		vfs_inst_unlock(in);
 		free(tmp);
 		v = r > 0 ? (int)r : 0;
@@ -1171,7 +1176,7 @@ uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s)
 {
 	if (s->sd < 0)
 		return NS_EV_HUP | NS_EV_ERR;
-	return ns_sock_events(in->st, s->sd);
+	return in->be->events(in->st, s->sd);
 }
 
 void vfs_exit_close_all(void)
@@ -1210,7 +1215,7 @@ void vfs_exit_close_all(void)
 			in = vfs_g.insts[i];
 			vfs_inst_poll_try(in);
 			vfs_inst_lock(in);
-			left += ns_stack_closing(in->st, &b);
+			left += in->be->closing(in->st, &b);
 			vfs_inst_unlock(in);
 			bytes += b;
 		}
@@ -1333,7 +1338,7 @@ static long nf_splice(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		return 0;
 	for (;;) { /* room in the socket first */
 		vfs_inst_lock(in);
-		ev = s->sd < 0 ? NS_EV_HUP : ns_sock_events(in->st, s->sd);
+		ev = s->sd < 0 ? NS_EV_HUP : in->be->events(in->st, s->sd);
 		vfs_inst_unlock(in);
 		if (ev & (NS_EV_OUT | NS_EV_ERR | NS_EV_HUP))
 			break;
@@ -1347,9 +1352,9 @@ static long nf_splice(struct vfs_inst *in, struct vfs_sock *s, int fd,
 	vfs_inst_lock(in);
 	if (s->sd >= 0) {
 		bl = sizeof(limit);
-		(void)ns_getsockopt(in->st, s->sd, SOL_SOCKET, SO_SNDBUF, &limit,
+		(void)in->be->getsockopt(in->st, s->sd, SOL_SOCKET, SO_SNDBUF, &limit,
 				    &bl);
-		(void)ns_getsockopt(in->st, s->sd, IPPROTO_TCP, TCP_INFO, &ti,
+		(void)in->be->getsockopt(in->st, s->sd, IPPROTO_TCP, TCP_INFO, &ti,
 				    &tl);
 	}
 	queued = s->tx_bytes > ti.tcpi_bytes_acked ?
@@ -1817,7 +1822,7 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 		if (s->type != SOCK_STREAM)
 			return -EOPNOTSUPP;
 		vfs_inst_lock(in);
-		r = s->sd < 0 ? -EBADF : ns_listen(in->st, s->sd, (int)c->arg[1]);
+		r = s->sd < 0 ? -EBADF : in->be->listen(in->st, s->sd, (int)c->arg[1]);
 		vfs_inst_unlock(in);
 		if (r == 0)
 			listen_replicas(s, (int)c->arg[1]);
@@ -1830,7 +1835,7 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 			return -EINVAL;
 		vfs_inst_lock(in);
 		r = s->sd < 0 ? -EBADF :
-		    ns_shutdown(in->st, s->sd, (int)c->arg[1]);
+		    in->be->shutdown(in->st, s->sd, (int)c->arg[1]);
 		vfs_inst_timer_check(in);
 		vfs_inst_unlock(in);
 		if (s->route == VFS_R_DUAL)
@@ -1841,8 +1846,8 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 		vfs_inst_lock(in);
 		a.len = sizeof(a.sa);
 		r = s->sd < 0 ? -EBADF : c->nr == SYS_getsockname ?
-		    ns_getsockname_sa(in->st, s->sd, &a.sa, &a.len) :
-		    ns_getpeername_sa(in->st, s->sd, &a.sa, &a.len);
+		    in->be->getsockname(in->st, s->sd, &a.sa.sa, &a.len) :
+		    in->be->getpeername(in->st, s->sd, &a.sa.sa, &a.len);
 		vfs_inst_unlock(in);
 		if (r < 0)
 			return r;

@@ -41,7 +41,7 @@ static void kick(struct vfs_inst *in)
 				       0, 0);
 }
 
-static int foreign(void *arg, struct ns_stack *st, struct nf_buf *b)
+static int foreign(void *arg, struct nf_be_inst *st, struct nf_buf *b)
 {
 	struct vfs_inst *in = arg, *next;
 	struct vfs_inbox *ib;
@@ -68,7 +68,7 @@ static int foreign(void *arg, struct ns_stack *st, struct nf_buf *b)
 	return 1;
 }
 
-static void neigh(void *arg, struct ns_stack *st, const uint8_t ip[16],
+static void neigh(void *arg, struct nf_be_inst *st, const uint8_t ip[16],
 		  const uint8_t mac[6])
 {
 	struct vfs_inst *in = arg;
@@ -102,10 +102,11 @@ void vfs_steer_setup(void)
 {
 	int i;
 	for (i = 0; i < vfs_g.ninst; i++)
-		ns_stack_set_steer_cb(vfs_g.insts[i]->st,
-				      vfs_g.ninst > 1 ? foreign : NULL,
-				      vfs_g.ninst > 1 ? neigh : NULL,
-				      vfs_g.insts[i]);
+		if (vfs_g.insts[i]->be->set_steer)
+			vfs_g.insts[i]->be->set_steer(vfs_g.insts[i]->st,
+				vfs_g.ninst > 1 ? foreign : NULL,
+				vfs_g.ninst > 1 ? neigh : NULL,
+				vfs_g.insts[i]);
 }
 
 unsigned vfs_steer_drain_locked(struct vfs_inst *in, uint64_t now)
@@ -129,10 +130,12 @@ unsigned vfs_steer_drain_locked(struct vfs_inst *in, uint64_t now)
 			atomic_store(&ib->pending, 0);
 		pthread_mutex_unlock(&ib->m);
 		for (i = 0; i < nn; i++)
-			ns_neigh_learn(in->st, nb[i].ip, nb[i].mac);
+			if (in->be->neigh_learn)
+				in->be->neigh_learn(in->st, nb[i].ip,
+						    nb[i].mac);
 		for (i = 0; i < n; i++) {
 			in->rx_hops = q[i].hops;
-			in->next_deadline = ns_stack_poll(in->st, &q[i].b, 1, now);
+			in->next_deadline = in->be->poll(in->st, &q[i].b, 1, now);
 		}
 		in->rx_hops = 0;
 		in->steered_in += n;

@@ -36,6 +36,7 @@
 
 #include "hook/hook.h"
 #include "stack/stack.h"
+#include "stack/nf_backend.h"
 #include "vfs/vfs.h"
 
 /* ---- objects --------------------------------------------------------- */
@@ -286,7 +287,8 @@ struct vfs_inst {
 	pthread_mutex_t lock;     /* every stack call and the fields below */
 	int idx;                  /* in vfs_g.insts[]; = its queue id */
 	char label[24];           /* "netfuse#IDX": where a traced call went */
-	struct ns_stack *st;
+	const struct nf_backend *be; /* the stack driving it (backend.c) */
+	struct nf_be_inst *st;    /* its instance */
 	struct nf_io_ops *ops;
 	struct vfs_sock **by_sd;  /* sd -> socket (for readiness seqs) */
 	uint32_t max_socks;
@@ -559,6 +561,12 @@ uint64_t vfs_sig_deferred(void);
 long vfs_sys_rt_sigaction(const struct hook_call *c);
 /* Async-signal-safe: make the calling thread's sleep return (inst.c) */
 void vfs_wake_self(void);
+
+/* ---- the backend (backend.c) ----------------------------------------- */
+/* NETFUSE_STACK's backend (loaded once; NULL: refused, one line said
+ * why); vfs_backend_load: the same for spec, for tests */
+const struct nf_backend *vfs_backend_get(void);
+const struct nf_backend *vfs_backend_load(const char *spec);
 
 /* ---- addresses (addr.c) ------------------------------------------------ */
 /* A program's address for a socket of family fam, as given (sockaddr_in,

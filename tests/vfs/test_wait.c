@@ -278,7 +278,7 @@ static void test_exit_delivers_unsent(void **state)
 	t0 = fx_now();
 	vfs_exit_close_all();
 	vfs_inst_lock(vfs_g.inst);
-	left = ns_stack_closing(vfs_g.inst->st, NULL);
+	left = vfs_g.inst->be->closing(vfs_g.inst->st, NULL);
 	vfs_inst_unlock(vfs_g.inst);
 	print_message("  exit waited %.0f ms; %ld bytes read by then\n",
 		      (fx_now() - t0) / 1e6, rd.got);
