@@ -252,7 +252,7 @@ install: all
 	install -m 644 tools/nftel.py tools/nfcmds.py $(DESTDIR)$(LIBDIR_NF)/tools/
 	sed 's|@LIBDIR@|$(LIBDIR_NF)|' tools/netfuse >$(DESTDIR)$(PREFIX)/bin/netfuse
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/netfuse
-	install -m 644 stack/stack.h stack/nf_io.h $(DESTDIR)$(PREFIX)/include/netfuse/stack/
+	install -m 644 stack/stack.h stack/nf_io.h stack/nf_backend.h $(DESTDIR)$(PREFIX)/include/netfuse/stack/
 	install -m 644 io/io.h $(DESTDIR)$(PREFIX)/include/netfuse/io/
 	sed 's|@PREFIX@|$(PREFIX)|' docs/netfuse.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/netfuse.pc
 	install -m 644 docs/netfuse.1 $(DESTDIR)$(PREFIX)/share/man/man1/

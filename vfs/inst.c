@@ -861,6 +861,8 @@ static int tel_instance(void *arg, struct nf_io_tel *t, const char *params)
 	conns = in->be->established(in->st); /* reads each slot's state */
 	if (held)
 		pthread_mutex_unlock(&in->lock);
+	if (p_tel_str)
+		p_tel_str(t, "backend", in->be->name);
 	p_tel_u64(t, "queue", (uint64_t)in->ops->queue_id);
 	p_tel_u64(t, "conns", conns);
 	p_tel_u64(t, "rx_packets", rx);
