@@ -141,8 +141,10 @@ static ssize_t be_recvmsg(struct nf_be_inst *bi, int sd,
 {
 	union ns_sockaddr u;
 	socklen_t n = 0;
-	ssize_t r = ns_recvmsg_sa(S(bi), sd, iov, iovcnt, flags,
-				  from ? &u : NULL, &n);
+	ssize_t r;
+	if (!from) /* a stream's read: a tail call */
+		return ns_recvmsg_sa(S(bi), sd, iov, iovcnt, flags, NULL, NULL);
+	r = ns_recvmsg_sa(S(bi), sd, iov, iovcnt, flags, &u, &n);
 	if (r >= 0)
 		sa_copy(from, fromlen, &u, n);
 	return r;
