@@ -71,6 +71,7 @@ const struct nf_backend *vfs_backend_load(const char *spec)
 const struct nf_backend *vfs_backend_get(void)
 {
 	static const struct nf_backend *chosen;
+	vfs_g.be_netfuse = ns_backend();
 	if (!chosen)
 		chosen = vfs_backend_load(getenv("NETFUSE_STACK"));
 	return chosen;

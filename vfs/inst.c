@@ -139,7 +139,7 @@ static int concerns(const struct vfs_waiter *w, const struct vfs_sock *s)
 static void notify_locked(struct vfs_inst *in)
 {
 	int sds[64], n, i;
-	while ((n = in->be->changed(in->st, sds, 64)) > 0) {
+	while ((n = vfs_be_changed(in, sds, 64)) > 0) {
 		for (i = 0; i < n; i++) {
 			struct vfs_sock *s;
 			struct vfs_waiter *w;
@@ -225,7 +225,7 @@ static unsigned poll_rx_locked(struct vfs_inst *in)
 	do {
 		n = in->ops->rx_burst ? in->ops->rx_burst(in->ops->q, bufs,
 							  RX_BATCH) : 0;
-		in->next_deadline = in->be->poll(in->st, bufs, n, now);
+		in->next_deadline = vfs_be_poll(in, bufs, n, now);
 		total += n;
 	} while (n == RX_BATCH && ++rounds < 8);
 	in->polls++;
@@ -335,7 +335,7 @@ void vfs_inst_bind(struct vfs_inst *in)
 /* ---- the progress thread ---------------------------------------------- */
 void vfs_inst_timer_check(struct vfs_inst *in)
 {
-	uint64_t d = in->be->poll(in->st, NULL, 0, vfs_now_ns());
+	uint64_t d = vfs_be_poll(in, NULL, 0, vfs_now_ns());
 	in->next_deadline = d;
 	if (d < in->sleep_until) {
 		in->sleep_until = 0;
@@ -615,6 +615,7 @@ int vfs_attach_n(int n, struct ns_stack *const *st,
 		return -EBUSY;
 	if (vfs_fdtab_init(1024) < 0 || insts_mem() < 0)
 		return -ENOMEM;
+	vfs_g.be_netfuse = ns_backend();
 	for (i = 0; i < n && r == 0; i++)
 		r = inst_setup(&the_insts[i], ns_backend(),
 			       (struct nf_be_inst *)(void *)st[i], ops[i],

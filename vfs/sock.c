@@ -441,7 +441,7 @@ static long nf_send(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		int i;
 		vfs_inst_lock(in);
 		r = s->sd < 0 ? -EBADF :
-		    in->be->sendmsg(in->st, s->sd, iov, iovcnt, flags,
+		    vfs_be_sendmsg(in, s->sd, iov, iovcnt, flags,
 				  to ? &to->sa.sa : NULL, to ? to->len : 0);
 		if (r > 0)
 			s->tx_bytes += (uint64_t)r; /* SIOCOUTQ */
@@ -504,10 +504,10 @@ static long nf_recv(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		seq = atomic_load(&s->ev_seq);
 		if (from)
 			from->len = sizeof(from->sa);
-		r = s->sd < 0 ? -EBADF :
+		r = s->sd < 0 ? -EBADF : !from ?
+		    vfs_be_recv(in, s->sd, iov, iovcnt, flags) :
 		    in->be->recvmsg(in->st, s->sd, iov, iovcnt, flags,
-				    from ? &from->sa.sa : NULL,
-				    from ? &from->len : NULL);
+				    &from->sa.sa, &from->len);
 		if (r >= 0)
 			vfs_inst_timer_check(in);
 		vfs_inst_unlock(in);
@@ -700,7 +700,7 @@ uint32_t vfs_sock_events_sw(struct vfs_sock *s, struct vfs_inst **held)
 		if (s->sd < 0)
 			return NS_EV_HUP | NS_EV_ERR;
 		if (s->rsd[i] >= 0)
-			ev |= vfs_g.insts[i]->be->events(vfs_g.insts[i]->st, s->rsd[i]);
+			ev |= vfs_be_events(vfs_g.insts[i], s->rsd[i]);
 	}
 	return ev;
 }
@@ -1026,7 +1026,7 @@ static long nf_ioctl(struct vfs_inst *in, struct vfs_sock *s,
 			vfs_inst_unlock(in);
 			return -EBADF;
 		}
-		if (in->be->events(in->st, s->sd) & NS_EV_ACCEPT) {
+		if (vfs_be_events(in, s->sd) & NS_EV_ACCEPT) {
 			vfs_inst_unlock(in);
 			return -EINVAL; /* a listener, as Linux */
 		}
@@ -1176,7 +1176,7 @@ uint32_t vfs_sock_events(struct vfs_inst *in, struct vfs_sock *s)
 {
 	if (s->sd < 0)
 		return NS_EV_HUP | NS_EV_ERR;
-	return in->be->events(in->st, s->sd);
+	return vfs_be_events(in, s->sd);
 }
 
 void vfs_exit_close_all(void)
@@ -1338,7 +1338,7 @@ static long nf_splice(struct vfs_inst *in, struct vfs_sock *s, int fd,
 		return 0;
 	for (;;) { /* room in the socket first */
 		vfs_inst_lock(in);
-		ev = s->sd < 0 ? NS_EV_HUP : in->be->events(in->st, s->sd);
+		ev = s->sd < 0 ? NS_EV_HUP : vfs_be_events(in, s->sd);
 		vfs_inst_unlock(in);
 		if (ev & (NS_EV_OUT | NS_EV_ERR | NS_EV_HUP))
 			break;

@@ -135,7 +135,7 @@ unsigned vfs_steer_drain_locked(struct vfs_inst *in, uint64_t now)
 						    nb[i].mac);
 		for (i = 0; i < n; i++) {
 			in->rx_hops = q[i].hops;
-			in->next_deadline = in->be->poll(in->st, &q[i].b, 1, now);
+			in->next_deadline = vfs_be_poll(in, &q[i].b, 1, now);
 		}
 		in->rx_hops = 0;
 		in->steered_in += n;

@@ -520,6 +520,7 @@ struct vfs_state {
 				   * they were accepted (move.c) */
 	int log_level;            /* 0 error .. 3 debug */
 	struct vfs_route_cfg route;
+	const struct nf_backend *be_netfuse; /* ns_backend(), for VFS_BE_IS_NETFUSE */
 	atomic_int inst_state;    /* 0 not tried, 1 ready, -1 failed */
 	struct vfs_inst *inst;    /* insts[0] */
 	struct vfs_inst *insts[VFS_MAX_INST];
@@ -563,6 +564,50 @@ long vfs_sys_rt_sigaction(const struct hook_call *c);
 void vfs_wake_self(void);
 
 /* ---- the backend (backend.c) ----------------------------------------- */
+/* The hottest operations of the default backend (this repository's
+ * stack) are called directly, others through the table: Linux's
+ * INDIRECT_CALL_1. An indirect call per readiness check, poll, send and
+ * receive cost memcached about 5% on this VM (bench/README.md, "The
+ * backend table"); a compare of the table's address costs nothing. */
+#define VFS_BE_IS_NETFUSE(in) ((in)->be == vfs_g.be_netfuse)
+#define VFS_NS(in) ((struct ns_stack *)(void *)(in)->st)
+static inline uint32_t vfs_be_events(struct vfs_inst *in, int sd)
+{
+	return VFS_BE_IS_NETFUSE(in) ? ns_sock_events(VFS_NS(in), sd) :
+				       in->be->events(in->st, sd);
+}
+static inline uint64_t vfs_be_poll(struct vfs_inst *in, struct nf_buf **b,
+				   uint16_t n, uint64_t now)
+{
+	return VFS_BE_IS_NETFUSE(in) ? ns_stack_poll(VFS_NS(in), b, n, now) :
+				       in->be->poll(in->st, b, n, now);
+}
+static inline int vfs_be_changed(struct vfs_inst *in, int *sds, int max)
+{
+	return VFS_BE_IS_NETFUSE(in) ? ns_stack_changed(VFS_NS(in), sds, max) :
+				       in->be->changed(in->st, sds, max);
+}
+static inline ssize_t vfs_be_sendmsg(struct vfs_inst *in, int sd,
+				     const struct iovec *iov, int iovcnt,
+				     int flags, const struct sockaddr *to,
+				     socklen_t tolen)
+{
+	if (VFS_BE_IS_NETFUSE(in))
+		return ns_sendmsg_sa(VFS_NS(in), sd, iov, iovcnt, flags,
+				     (const union ns_sockaddr *)(const void *)to,
+				     tolen);
+	return in->be->sendmsg(in->st, sd, iov, iovcnt, flags, to, tolen);
+}
+static inline ssize_t vfs_be_recv(struct vfs_inst *in, int sd,
+				  const struct iovec *iov, int iovcnt,
+				  int flags)
+{
+	if (VFS_BE_IS_NETFUSE(in))
+		return ns_recvmsg_sa(VFS_NS(in), sd, iov, iovcnt, flags, NULL,
+				     NULL);
+	return in->be->recvmsg(in->st, sd, iov, iovcnt, flags, NULL, NULL);
+}
+
 /* NETFUSE_STACK's backend (loaded once; NULL: refused, one line said
  * why); vfs_backend_load: the same for spec, for tests */
 const struct nf_backend *vfs_backend_get(void);
