@@ -76,3 +76,9 @@ const struct nf_backend *vfs_backend_get(void)
 		chosen = vfs_backend_load(getenv("NETFUSE_STACK"));
 	return chosen;
 }
+
+const char *vfs_backend_name(void)
+{
+	return vfs_g.ninst > 0 && vfs_g.insts[0] && vfs_g.insts[0]->be ?
+	       vfs_g.insts[0]->be->name : "";
+}

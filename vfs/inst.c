@@ -604,12 +604,13 @@ static int insts_start(int n)
 	return 0;
 }
 
-int vfs_attach_n(int n, struct ns_stack *const *st,
-		 struct nf_io_ops *const *ops, uint32_t ip_be,
-		 uint8_t prefix_len)
+int vfs_attach_be(int n, const struct nf_backend *be,
+		  struct nf_be_inst *const *insts,
+		  struct nf_io_ops *const *ops, uint32_t ip_be,
+		  uint8_t prefix_len)
 {
 	int r = 0, i;
-	if (n < 1 || n > VFS_MAX_INST)
+	if (n < 1 || n > VFS_MAX_INST || !be)
 		return -EINVAL;
 	if (atomic_load(&vfs_g.inst_state) == 1)
 		return -EBUSY;
@@ -617,15 +618,27 @@ int vfs_attach_n(int n, struct ns_stack *const *st,
 		return -ENOMEM;
 	vfs_g.be_netfuse = ns_backend();
 	for (i = 0; i < n && r == 0; i++)
-		r = inst_setup(&the_insts[i], ns_backend(),
-			       (struct nf_be_inst *)(void *)st[i], ops[i],
-			       ip_be, prefix_len, i);
+		r = inst_setup(&the_insts[i], be, insts[i], ops[i], ip_be,
+			       prefix_len, i);
 	if (r == 0)
 		r = insts_start(n);
 	if (r < 0)
 		return r;
 	atomic_store(&vfs_g.inst_state, 1);
 	return 0;
+}
+
+int vfs_attach_n(int n, struct ns_stack *const *st,
+		 struct nf_io_ops *const *ops, uint32_t ip_be,
+		 uint8_t prefix_len)
+{
+	struct nf_be_inst *bi[VFS_MAX_INST];
+	int i;
+	if (n < 1 || n > VFS_MAX_INST)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		bi[i] = (struct nf_be_inst *)(void *)st[i];
+	return vfs_attach_be(n, ns_backend(), bi, ops, ip_be, prefix_len);
 }
 
 int vfs_attach(struct ns_stack *st, struct nf_io_ops *ops, uint32_t ip_be,

@@ -43,6 +43,16 @@ int vfs_attach(struct ns_stack *st, struct nf_io_ops *ops, uint32_t ip_be,
 int vfs_attach_n(int n, struct ns_stack *const *st,
 		 struct nf_io_ops *const *ops, uint32_t ip_be,
 		 uint8_t prefix_len);
+/* The same for any backend (stack/nf_backend.h): insts[i] are its
+ * instances, built on queue ops[i]. */
+struct nf_backend;
+struct nf_be_inst;
+int vfs_attach_be(int n, const struct nf_backend *be,
+		  struct nf_be_inst *const *insts,
+		  struct nf_io_ops *const *ops, uint32_t ip_be,
+		  uint8_t prefix_len);
+/* The name of the backend driving the instances ("" before any) */
+const char *vfs_backend_name(void);
 /* Stop the progress thread and forget the instance (tests). The caller
  * finishes the stack itself. Sockets still open become unusable (EIO). */
 void vfs_detach(void);

@@ -35,6 +35,7 @@
 #include "hook/hook.h"
 #include "stack/stack.h"
 #include "vfs/vfs.h"
+#include "stack/nf_backend.h"
 #include "tests/stack/fake_io.h"
 
 #define LQ_CAP 4096
@@ -321,19 +322,33 @@ static inline int fx_up_n(const char *const *env, int nvfs, int mode)
 		return -1;
 	if (vfs_setup(fx_env, (void *)env) < 0)
 		return -1;
-	if (nvfs > 1) {
-		struct ns_stack *sts[2];
+	{
+		/* FX_TABLE=1 in the environment: the stack behind a copy of
+		 * its backend table, so vfs/ takes the path every backend
+		 * but the default one takes (no direct calls; the
+		 * conformance run, tests/vfs/itest_table.sh) */
+		static struct nf_backend copy;
+		const struct nf_backend *be = ns_backend();
+		struct nf_be_inst *bi[2];
 		struct nf_io_ops *ops[2] = { &g_link.ops[0], &g_link.ops[2] };
-		g_peer.vst2 = fx_stack(VFS_IP, &g_link.ops[2], &g_peer.vmem2, 33);
-		if (!g_peer.vst2)
+		if (getenv("FX_TABLE") && !strcmp(getenv("FX_TABLE"), "1")) {
+			copy = *be;
+			copy.name = "netfuse-table";
+			be = &copy;
+		}
+		if (nvfs > 1) {
+			g_peer.vst2 = fx_stack(VFS_IP, &g_link.ops[2],
+					       &g_peer.vmem2, 33);
+			if (!g_peer.vst2)
+				return -1;
+		}
+		bi[0] = (struct nf_be_inst *)(void *)g_peer.vst;
+		bi[1] = (struct nf_be_inst *)(void *)g_peer.vst2;
+		if (vfs_attach_be(nvfs > 1 ? 2 : 1, be, bi, ops,
+				  inet_addr(VFS_IP), 24) < 0)
 			return -1;
-		sts[0] = g_peer.vst;
-		sts[1] = g_peer.vst2;
-		if (vfs_attach_n(2, sts, ops, inet_addr(VFS_IP), 24) < 0)
-			return -1;
-	} else if (vfs_attach(g_peer.vst, &g_link.ops[0], inet_addr(VFS_IP),
-			      24) < 0) {
-		return -1;
+		if (strcmp(vfs_backend_name(), be->name) != 0)
+			return -1; /* the table asked for is the one used */
 	}
 	if (pthread_create(&g_peer.thr, NULL, peer_main, NULL))
 		return -1;
