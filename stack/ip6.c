@@ -105,19 +105,27 @@ static int walk_options(const uint8_t *p, uint32_t len)
 	return 0;
 }
 
+/* what TCP and UDP are told of an IPv6 datagram (header ih, hlen bytes
+ * from it to the upper layer, plen bytes of that) */
+static void ip_info6(struct ns_ip_info *ii, const struct ns_ip6_hdr *ih,
+		     uint32_t hlen, uint32_t plen, uint8_t proto)
+{
+	ii->ih = NULL;
+	ii->ih6 = ih;
+	memcpy(ii->src.b, ih->src, 16);
+	memcpy(ii->dst.b, ih->dst, 16);
+	ii->hlen = (uint16_t)hlen;
+	ii->plen = (uint16_t)plen;
+	ii->proto = proto;
+	ii->v6 = 1;
+}
+
 /* a TCP segment or UDP datagram to one of our unicast addresses */
 static void deliver(struct ns_stack *st, struct nf_buf *b,
 		    const struct ns_ip6_info *i6)
 {
 	struct ns_ip_info ii;
-	ii.ih = NULL;
-	ii.ih6 = i6->ih;
-	memcpy(ii.src.b, i6->src, 16);
-	memcpy(ii.dst.b, i6->dst, 16);
-	ii.hlen = (uint16_t)(i6->l4off - NS_ETH_HLEN);
-	ii.plen = (uint16_t)i6->l4len;
-	ii.proto = i6->nxt;
-	ii.v6 = 1;
+	ip_info6(&ii, i6->ih, i6->l4off - NS_ETH_HLEN, i6->l4len, i6->nxt);
 	b->data += i6->l4off;
 	b->len = b->pkt_len = i6->l4len;
 	if (ii.proto == NS_IP6_NH_TCP)
@@ -169,14 +177,8 @@ static void frag_input(struct ns_stack *st, struct nf_buf *b,
 		ns_buf_free(st, head);
 		return;
 	}
-	ii.ih = NULL;
-	ii.ih6 = (const struct ns_ip6_hdr *)(head->data - hlen);
-	ii.src = k.src;
-	ii.dst = k.dst;
-	ii.hlen = hlen;
-	ii.plen = (uint16_t)head->pkt_len;
-	ii.proto = k.proto;
-	ii.v6 = 1;
+	ip_info6(&ii, (const struct ns_ip6_hdr *)(head->data - hlen), hlen,
+		 head->pkt_len, k.proto);
 	ns_udp_input(st, head, &ii);
 	return;
 drop:

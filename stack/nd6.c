@@ -80,42 +80,42 @@ static void send_to(struct ns_stack *st, struct ns_nd_ent *e)
 	}
 }
 
-/* learn ip6 -> mac; create: make an entry if there is none */
-static void nd_learn(struct ns_stack *st, const uint8_t *ip6,
-		     const uint8_t *mac, int create, int reachable)
+/* ip6 is at mac: the entry (made if there is none and create),
+ * REACHABLE or STALE; what waited for it goes out. Or NULL. */
+static struct ns_nd_ent *nd_set(struct ns_stack *st, const uint8_t *ip6,
+				const uint8_t *mac, int create, int reachable)
 {
 	struct ns_nd_ent *e = nd_find(st, ip6);
 	if (!e && !create)
-		return;
+		return NULL;
 	if (!e && !(e = nd_new(st, ip6)))
-		return;
+		return NULL;
 	memcpy(e->mac, mac, 6);
 	e->state = reachable ? ND_REACHABLE : ND_STALE;
 	e->tries = 0;
 	e->expire_ns = st->now + NS_ND_REACHABLE_NS;
 	send_to(st, e);
-	/* an answer may land on any instance's queue: the others learn it
-	 * too (stack.h, the neigh callback) */
-	if (reachable && st->neigh_fn)
+	return e;
+}
+
+/* learnt from the wire: a reachable neighbour is told to the other
+ * instances too (an answer may land on any queue; stack.h, neigh) */
+static void nd_learn(struct ns_stack *st, const uint8_t *ip6,
+		     const uint8_t *mac, int create, int reachable)
+{
+	if (nd_set(st, ip6, mac, create, reachable) && reachable &&
+	    st->neigh_fn)
 		st->neigh_fn(st->steer_arg, st, ip6, mac);
 }
 
 void ns_nd_learn_shared(struct ns_stack *st, const uint8_t *ip6,
 			const uint8_t mac[6])
 {
-	struct ns_nd_ent *e;
 	if (mac[0] & 1)
 		return;
-	e = nd_find(st, ip6);
-	if (!e && !(e = nd_new(st, ip6)))
-		return;
 	st->in_api++;
-	memcpy(e->mac, mac, 6);
-	e->state = ND_REACHABLE;
-	e->tries = 0;
-	e->expire_ns = st->now + NS_ND_REACHABLE_NS;
-	send_to(st, e);
-	NS_CNT(st, arp_shared_in);
+	if (nd_set(st, ip6, mac, 1, 1))
+		NS_CNT(st, arp_shared_in);
 	st->in_api--;
 	ns_tx_flush(st);
 }

@@ -96,6 +96,41 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 	return t;
 }
 
+/* the UDP header at uh (checksum 0) and the payload after it; the
+ * datagram's length */
+static uint32_t udp_fill(struct ns_udp_hdr *uh, const struct ns_sock *so,
+			 const struct iovec *iov, int iovcnt, size_t len,
+			 uint16_t dport_be)
+{
+	uint8_t *p = (uint8_t *)(uh + 1);
+	int i;
+	for (i = 0; i < iovcnt; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	uh->sport_be = so->lport_be;
+	uh->dport_be = dport_be;
+	uh->len_be = ns_htons((uint16_t)(len + NS_UDP_HLEN));
+	uh->cksum_be = 0;
+	return (uint32_t)len + NS_UDP_HLEN;
+}
+
+/* the checksum of the n-byte datagram at uh from pseudo-header sum s;
+ * a computed zero is sent as all ones (RFC 768; never 0 over IPv6,
+ * RFC 8200 8.1) */
+static void udp_sum(struct ns_udp_hdr *uh, uint32_t n, uint32_t s)
+{
+	uint16_t c = ns_cksum_fold(ns_cksum_add(s, uh, n));
+	uh->cksum_be = c ? c : 0xffff;
+}
+
+/* the largest IP packet a fragment may make */
+static uint32_t frag_room(const struct ns_stack *st)
+{
+	uint32_t room = st->hdr_room - NS_ETH_HLEN;
+	return room > st->io.mtu ? st->io.mtu : room;
+}
+
 /* a datagram larger than the MTU leaves in fragments (RFC 791 2.3; only
  * UDP does this, TCP sizes its segments to the path MTU) */
 static ssize_t udp_send_frags(struct ns_stack *st, struct ns_sock *so,
@@ -105,28 +140,12 @@ static ssize_t udp_send_frags(struct ns_stack *st, struct ns_sock *so,
 {
 	uint8_t *p = st->scratch;
 	struct ns_udp_hdr *uh = (struct ns_udp_hdr *)p;
-	uint32_t total = (uint32_t)len + NS_UDP_HLEN, off, fs, room;
+	uint32_t total = udp_fill(uh, so, iov, iovcnt, len, dport_be), off;
+	uint32_t fs = (frag_room(st) - NS_IP4_HLEN_MIN) & ~7u;
 	uint16_t id = ns_ip_id(st, src_be, dst_be, NS_IPPROTO_UDP);
-	size_t o = NS_UDP_HLEN;
-	int i;
 
-	room = st->hdr_room - NS_ETH_HLEN;
-	if (room > st->io.mtu)
-		room = st->io.mtu;
-	fs = (room - NS_IP4_HLEN_MIN) & ~7u;
-	for (i = 0; i < iovcnt; i++) {
-		memcpy(p + o, iov[i].iov_base, iov[i].iov_len);
-		o += iov[i].iov_len;
-	}
-	uh->sport_be = so->lport_be;
-	uh->dport_be = dport_be;
-	uh->len_be = ns_htons((uint16_t)total);
-	uh->cksum_be = 0;
-	{
-		uint16_t c = ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo(src_be,
-				dst_be, NS_IPPROTO_UDP, (uint16_t)total), p, total));
-		uh->cksum_be = c ? c : 0xffff;
-	}
+	udp_sum(uh, total, ns_cksum_pseudo(src_be, dst_be, NS_IPPROTO_UDP,
+					   (uint16_t)total));
 	for (off = 0; off < total; off += fs) {
 		uint32_t n = total - off < fs ? total - off : fs;
 		struct nf_buf *b = ns_buf_alloc(st);
@@ -155,27 +174,11 @@ static ssize_t udp_send6_frags(struct ns_stack *st, struct ns_sock *so,
 {
 	uint8_t *p = st->scratch;
 	struct ns_udp_hdr *uh = (struct ns_udp_hdr *)p;
-	uint32_t total = (uint32_t)len + NS_UDP_HLEN, off, fs, room;
+	uint32_t total = udp_fill(uh, so, iov, iovcnt, len, dport_be), off;
+	uint32_t fs = (frag_room(st) - NS_IP6_HLEN - 8) & ~7u;
 	uint32_t id = (uint32_t)ns_rand(st);
-	size_t o = NS_UDP_HLEN;
-	uint16_t c;
-	int i;
 
-	room = st->hdr_room - NS_ETH_HLEN;
-	if (room > st->io.mtu)
-		room = st->io.mtu;
-	fs = (room - NS_IP6_HLEN - 8) & ~7u;
-	for (i = 0; i < iovcnt; i++) {
-		memcpy(p + o, iov[i].iov_base, iov[i].iov_len);
-		o += iov[i].iov_len;
-	}
-	uh->sport_be = so->lport_be;
-	uh->dport_be = dport_be;
-	uh->len_be = ns_htons((uint16_t)total);
-	uh->cksum_be = 0;
-	c = ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo46(src, dst,
-			NS_IPPROTO_UDP, total), p, total));
-	uh->cksum_be = c ? c : 0xffff;
+	udp_sum(uh, total, ns_cksum_pseudo46(src, dst, NS_IPPROTO_UDP, total));
 	for (off = 0; off < total; off += fs) {
 		uint32_t n = total - off < fs ? total - off : fs;
 		struct nf_buf *b = ns_buf_alloc(st);
@@ -203,11 +206,10 @@ static ssize_t udp_send6(struct ns_stack *st, struct ns_sock *so,
 			 const union ns_in46 *src, const union ns_in46 *dst,
 			 uint16_t dport_be)
 {
-	uint32_t l4 = (uint32_t)len + NS_UDP_HLEN, off;
+	uint32_t l4 = (uint32_t)len + NS_UDP_HLEN;
 	struct ns_udp_hdr *uh;
 	struct nf_buf *b;
-	uint16_t c;
-	int i, rc;
+	int rc;
 
 	if (l4 + NS_IP6_HLEN > st->io.mtu ||
 	    l4 + NS_IP6_HLEN + NS_ETH_HLEN > st->hdr_room)
@@ -217,18 +219,8 @@ static ssize_t udp_send6(struct ns_stack *st, struct ns_sock *so,
 	if (!b)
 		return -ENOBUFS;
 	uh = (struct ns_udp_hdr *)(b->data + NS_ETH_HLEN + NS_IP6_HLEN);
-	for (i = 0, off = 0; i < iovcnt; i++) {
-		memcpy((uint8_t *)(uh + 1) + off, iov[i].iov_base,
-		       iov[i].iov_len);
-		off += (uint32_t)iov[i].iov_len;
-	}
-	uh->sport_be = so->lport_be;
-	uh->dport_be = dport_be;
-	uh->len_be = ns_htons((uint16_t)l4);
-	uh->cksum_be = 0;
-	c = ns_cksum_fold(ns_cksum_add(ns_cksum_pseudo46(src, dst,
-			NS_IPPROTO_UDP, l4), uh, l4));
-	uh->cksum_be = c ? c : 0xffff; /* never 0 over IPv6 (RFC 8200 8.1) */
+	udp_fill(uh, so, iov, iovcnt, len, dport_be);
+	udp_sum(uh, l4, ns_cksum_pseudo46(src, dst, NS_IPPROTO_UDP, l4));
 	rc = ns_ip6_output(st, b, src->b, dst->b, NS_IPPROTO_UDP,
 			   (uint16_t)l4, NS_IP6_HLIM);
 	return rc ? rc : (ssize_t)len;
@@ -240,12 +232,11 @@ ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 {
 	uint32_t dst_be, src_be, nh;
 	uint16_t dport_be;
-	size_t len = iov_total(iov, iovcnt), off;
+	size_t len = iov_total(iov, iovcnt);
 	struct nf_buf *b;
 	struct ns_udp_hdr *uh;
 	union ns_in46 dst;
-	uint8_t *p;
-	int i, rc;
+	int rc;
 
 	if (to) {
 		dst = *to;
@@ -296,16 +287,8 @@ ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 	b = ns_buf_alloc(st);
 	if (!b)
 		return -ENOBUFS;
-	p = b->data + NS_ETH_HLEN + NS_IP4_HLEN_MIN + NS_UDP_HLEN;
-	for (i = 0, off = 0; i < iovcnt; i++) {
-		memcpy(p + off, iov[i].iov_base, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
 	uh = (struct ns_udp_hdr *)(b->data + NS_ETH_HLEN + NS_IP4_HLEN_MIN);
-	uh->sport_be = so->lport_be;
-	uh->dport_be = dport_be;
-	uh->len_be = ns_htons((uint16_t)(len + NS_UDP_HLEN));
-	uh->cksum_be = 0;
+	udp_fill(uh, so, iov, iovcnt, len, dport_be);
 	{
 		uint32_t s = ns_cksum_pseudo(src_be, dst_be, NS_IPPROTO_UDP,
 					     (uint16_t)(len + NS_UDP_HLEN));
@@ -314,10 +297,7 @@ ssize_t ns_udp_send(struct ns_stack *st, struct ns_sock *so,
 			b->ol_flags |= NF_TX_UDP_CKSUM;
 			b->l4_len = NS_UDP_HLEN;
 		} else {
-			uint16_t c = ns_cksum_fold(ns_cksum_add(s, uh,
-						len + NS_UDP_HLEN));
-			/* RFC 768: a computed zero is sent as all ones */
-			uh->cksum_be = c ? c : 0xffff;
+			udp_sum(uh, (uint32_t)len + NS_UDP_HLEN, s);
 		}
 	}
 	rc = ns_ip_output(st, b, src_be, dst_be, NS_IPPROTO_UDP,

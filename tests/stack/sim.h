@@ -272,4 +272,39 @@ static inline void sim_free(struct sim *s)
 	}
 }
 
+/* ---- a checked byte stream each way (test_sock_move, test_tcp6) ---- */
+static inline uint8_t sim_pat(uint64_t i, int dir)
+{
+	return (uint8_t)((i * 2654435761u) >> (dir ? 13 : 7));
+}
+
+struct sim_flow { uint64_t sent, rcvd, total; int dir; };
+
+/* send what tx still has, read and check what came for rx; -1 on a
+ * wrong byte */
+static inline int sim_pump(struct ns_stack *st, int sd, struct sim_flow *tx,
+			   struct sim_flow *rx)
+{
+	uint8_t buf[8192];
+	ssize_t n;
+	size_t i, k;
+	while (tx->sent < tx->total) {
+		size_t want = tx->total - tx->sent < sizeof(buf) ?
+			      (size_t)(tx->total - tx->sent) : sizeof(buf);
+		for (i = 0; i < want; i++)
+			buf[i] = sim_pat(tx->sent + i, tx->dir);
+		n = ns_send(st, sd, buf, want, 0);
+		if (n <= 0)
+			break;
+		tx->sent += (uint64_t)n;
+	}
+	while ((n = ns_recv(st, sd, buf, sizeof(buf), 0)) > 0) {
+		for (k = 0; k < (size_t)n; k++)
+			if (buf[k] != sim_pat(rx->rcvd + k, rx->dir))
+				return -1;
+		rx->rcvd += (uint64_t)n;
+	}
+	return 0;
+}
+
 #endif

@@ -145,43 +145,13 @@ static void open_conn(struct world *w)
 	assert_true(run_until(w, connected));
 }
 
-static uint8_t pat(uint64_t i, int dir)
-{
-	return (uint8_t)((i * 2654435761u) >> (dir ? 13 : 7));
-}
 
-/* a byte stream each way, checked */
-struct flow { uint64_t sent, rcvd, total; int dir; };
-
-static int pump(struct ns_stack *st, int sd, struct flow *tx, struct flow *rx)
-{
-	uint8_t buf[8192];
-	ssize_t n;
-	size_t i, k;
-	while (tx->sent < tx->total) {
-		size_t want = tx->total - tx->sent < sizeof(buf) ?
-			      (size_t)(tx->total - tx->sent) : sizeof(buf);
-		for (i = 0; i < want; i++)
-			buf[i] = pat(tx->sent + i, tx->dir);
-		n = ns_send(st, sd, buf, want, 0);
-		if (n <= 0)
-			break;
-		tx->sent += (uint64_t)n;
-	}
-	while ((n = ns_recv(st, sd, buf, sizeof(buf), 0)) > 0) {
-		for (k = 0; k < (size_t)n; k++)
-			if (buf[k] != pat(rx->rcvd + k, rx->dir))
-				return -1;
-		rx->rcvd += (uint64_t)n;
-	}
-	return 0;
-}
-
-static struct flow c2s, s2c;
+static struct sim_flow c2s, s2c;
 static int g_bsd, g_bad;
 static int both_done(struct world *w)
 {
-	if (pump(C(w), g_csd, &c2s, &s2c) || pump(w->b.st, g_bsd, &s2c, &c2s))
+	if (sim_pump(C(w), g_csd, &c2s, &s2c) ||
+	    sim_pump(w->b.st, g_bsd, &s2c, &c2s))
 		g_bad = 1;
 	return g_bad || (c2s.rcvd == c2s.total && s2c.rcvd == s2c.total);
 }
@@ -207,7 +177,7 @@ static void t_move_with_data(void **state)
 	s2c.dir = 1;
 	/* 1000 bytes from the client wait unread on A */
 	for (i = 0; i < 1000; i++)
-		buf[i] = pat((uint64_t)i, 0);
+		buf[i] = sim_pat((uint64_t)i, 0);
 	assert_int_equal(ns_send(C(w), g_csd, buf, 1000, 0), 1000);
 	c2s.sent = 1000;
 	for (i = 0; i < 20; i++)
@@ -215,10 +185,10 @@ static void t_move_with_data(void **state)
 	assert_true(ns_sock_events(A(w), g_asd) & NS_EV_IN);
 	/* 3000 bytes from A still in flight when it moves */
 	for (i = 0; i < 1000; i++)
-		buf[i] = pat((uint64_t)i, 1);
+		buf[i] = sim_pat((uint64_t)i, 1);
 	assert_int_equal(ns_send(A(w), g_asd, buf, 1000, 0), 1000);
 	for (i = 0; i < 1000; i++)
-		buf[i] = pat((uint64_t)i + 1000, 1);
+		buf[i] = sim_pat((uint64_t)i + 1000, 1);
 	assert_int_equal(ns_send(A(w), g_asd, buf, 1000, 0), 1000);
 	s2c.sent = 2000;
 

@@ -102,36 +102,6 @@ static int accept_within(int lsd, union ns_sockaddr *peer, socklen_t *pl)
 	return asd;
 }
 
-static uint8_t pat(uint64_t i, int dir)
-{
-	return (uint8_t)((i * 2654435761u) >> (dir ? 13 : 7));
-}
-
-struct flow { uint64_t sent, rcvd, total; int dir; };
-
-static int pump(struct ns_stack *st, int sd, struct flow *tx, struct flow *rx)
-{
-	uint8_t buf[8192];
-	ssize_t n;
-	size_t i, k;
-	while (tx->sent < tx->total) {
-		size_t want = tx->total - tx->sent < sizeof(buf) ?
-			      (size_t)(tx->total - tx->sent) : sizeof(buf);
-		for (i = 0; i < want; i++)
-			buf[i] = pat(tx->sent + i, tx->dir);
-		n = ns_send(st, sd, buf, want, 0);
-		if (n <= 0)
-			break;
-		tx->sent += (uint64_t)n;
-	}
-	while ((n = ns_recv(st, sd, buf, sizeof(buf), 0)) > 0) {
-		for (k = 0; k < (size_t)n; k++)
-			if (buf[k] != pat(rx->rcvd + k, rx->dir))
-				return -1;
-		rx->rcvd += (uint64_t)n;
-	}
-	return 0;
-}
 
 /* a connection over IPv6: names, MSS, 1 MiB each way through 1% loss,
  * FIN both ways */
@@ -139,7 +109,7 @@ static void t_tcp6_transfer(void **state)
 {
 	union ns_sockaddr a = sa6(2, 8080), peer, me;
 	socklen_t pl = 0, ml = 0;
-	struct flow c2s = { 0, 0, 1u << 20, 0 }, s2c = { 0, 0, 1u << 20, 1 };
+	struct sim_flow c2s = { 0, 0, 1u << 20, 0 }, s2c = { 0, 0, 1u << 20, 1 };
 	int lsd, csd, asd, i, bad = 0;
 	uint8_t buf[64];
 	(void)state;
@@ -168,7 +138,7 @@ static void t_tcp6_transfer(void **state)
 	S->loss_ppm = 10000;
 	for (i = 0; i < 60000 && !bad &&
 		    (c2s.rcvd < c2s.total || s2c.rcvd < s2c.total); i++) {
-		if (pump(C(), csd, &c2s, &s2c) || pump(V(), asd, &s2c, &c2s))
+		if (sim_pump(C(), csd, &c2s, &s2c) || sim_pump(V(), asd, &s2c, &c2s))
 			bad = 1;
 		run_ms(1);
 	}
