@@ -40,6 +40,7 @@ TRACE_SRCS := $(wildcard trace/*.c)
 VFS_SRCS   := $(wildcard vfs/*.c)
 STACK_SRCS := $(wildcard stack/*.c)
 IO_SRCS    := $(wildcard io/*.c)
+LWIP_SRCS  := $(wildcard backends/lwip/*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
 san = $(patsubst %.c,$(B)/san/%.o,$(1))
@@ -49,11 +50,16 @@ TRACE_OBJS := $(call obj,$(TRACE_SRCS))
 VFS_OBJS   := $(call obj,$(VFS_SRCS))
 STACK_OBJS := $(call obj,$(STACK_SRCS))
 IO_OBJS    := $(call obj,$(IO_SRCS))
+LWIP_OBJS  := $(call obj,$(LWIP_SRCS))
 
 LIBHOOK    := $(B)/libhook.so
 LIBSTACK   := $(B)/libnfstack.a
 LIBIO      := $(B)/libnfio.a
 LIBIO_SO   := $(B)/libnfio.so
+# NETFUSE_STACK=lwip: lwIP (Debian's liblwip) as a backend, loaded by vfs/
+# from beside libhook.so (backends/lwip/)
+LIBLWIP_BE := $(B)/libnfbe_lwip.so
+LWIP_CFLAGS := -isystem /usr/include/lwip
 
 # ---- tests --------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/*/test_*.c)
@@ -82,9 +88,12 @@ BENCH_SRCS := $(filter-out bench/zphook_pass.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all check test test-long demo clean setup fuzz bench install uninstall
-all: $(LIBHOOK) $(LIBSTACK) $(LIBIO) $(LIBIO_SO) $(UNIT_BINS) $(ITEST_BINS) $(APPS_BINS) $(BENCH_BINS) $(B)/bench/libzphook_pass.so
+all: $(LIBHOOK) $(LIBSTACK) $(LIBIO) $(LIBIO_SO) $(LIBLWIP_BE) $(UNIT_BINS) $(ITEST_BINS) $(APPS_BINS) $(BENCH_BINS) $(B)/bench/libzphook_pass.so
 
 # ---- compile rules ------------------------------------------------------
+$(B)/obj/backends/lwip/%.o: backends/lwip/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LWIP_CFLAGS) -MMD -c $< -o $@
 $(B)/obj/io/%.o: io/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -MMD -c $< -o $@
@@ -115,6 +124,9 @@ $(LIBHOOK): $(HOOK_OBJS) $(TRACE_OBJS) $(VFS_OBJS) $(LIBSTACK)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(HOOK_OBJS) $(TRACE_OBJS) $(VFS_OBJS) $(LIBSTACK) -Wl,-z,defs \
 	      -Wl,--version-script=hook/libhook.map -lopcodes -lbfd -ldl -lpthread
+$(LIBLWIP_BE): $(LWIP_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $(LWIP_OBJS) -Wl,-z,defs -llwip -lpthread
 $(LIBIO_SO): $(IO_OBJS)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(IO_OBJS) -Wl,-z,defs $(DPDK_LIBS) -lnuma -lpthread
@@ -247,7 +259,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/include/netfuse/stack \
 	    $(DESTDIR)$(PREFIX)/include/netfuse/io \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(LIBHOOK) $(LIBIO_SO) $(DESTDIR)$(LIBDIR_NF)/
+	install -m 755 $(LIBHOOK) $(LIBIO_SO) $(LIBLWIP_BE) $(DESTDIR)$(LIBDIR_NF)/
 	install -m 644 $(LIBSTACK) $(DESTDIR)$(LIBDIR_NF)/
 	install -m 644 tools/nftel.py tools/nfcmds.py $(DESTDIR)$(LIBDIR_NF)/tools/
 	sed 's|@LIBDIR@|$(LIBDIR_NF)|' tools/netfuse >$(DESTDIR)$(PREFIX)/bin/netfuse

@@ -30,7 +30,7 @@ NEED_PKGS=(
 	iproute2 ethtool python3 coreutils util-linux iputils-ping
 	memcached libmemcached-tools gnuplot-nox python3-scapy
 	redis-server redis-tools iperf3 hping3 tcpdump strace tshark
-	socat nginx-light wrk
+	socat nginx-light wrk liblwip-dev
 )
 NR_HUGE=${NETFUSE_HUGEPAGES:-512}
 failed=0

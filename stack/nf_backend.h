@@ -1,7 +1,7 @@
 /*
  * nf_backend.h: the interface between netfuse's socket layer (vfs/) and a
  * TCP/IP stack, a "backend" (docs/DESIGN.md, "Stacks as plug-ins").
- * Installed as <netfuse/backend.h>; a backend is built against it alone
+ * Installed as <netfuse/stack/nf_backend.h>; a backend is built against it alone
  * (and <netfuse/stack/nf_io.h>, the frames and queues it is given).
  *
  * Version NF_BACKEND_ABI (below). A backend built as a shared object
@@ -26,7 +26,9 @@
  * (`inst_size` bytes, mapped shared), and forked processes call it too,
  * one at a time under the lock; so a backend keeps its state there, no
  * pointers to its own static data that differ between processes, and
- * makes no system call from its socket calls. Time comes in `now_ns`
+ * makes no system call from its socket calls. A backend that cannot
+ * (lwIP: globals and malloc) says so in `flags`, and vfs/ keeps its
+ * instance to the process that started it. Time comes in `now_ns`
  * (CLOCK_MONOTONIC); `poll` returns when it wants to be called again.
  */
 #ifndef NF_BACKEND_H
@@ -40,7 +42,17 @@
 
 #include "stack/nf_io.h"
 
-#define NF_BACKEND_ABI 1
+/* 2: `flags` (NF_BE_F_*) */
+#define NF_BACKEND_ABI 2
+
+/* what a backend cannot do (nf_backend.flags) */
+#define NF_BE_F_ONE_INST 1u  /* one instance per process (its state is
+			      * global: lwIP): vfs/ runs one queue */
+#define NF_BE_F_PRIVATE  2u  /* its state is in the process's own memory,
+			      * not in `mem`: a forked child cannot use
+			      * the instance; its stack sockets fail there
+			      * (EBADF, one line) and its new sockets go
+			      * to the kernel */
 
 /* readiness bits (the values of EPOLLIN/OUT/ERR/HUP/RDHUP) */
 #define NF_BE_EV_IN     0x001u   /* data, EOF, or a pending accept */
@@ -93,6 +105,7 @@ typedef void (*nf_be_neigh_fn)(void *arg, struct nf_be_inst *bi,
 struct nf_backend {
 	uint32_t abi;             /* NF_BACKEND_ABI */
 	const char *name;         /* "netfuse", "lwip", ... */
+	uint32_t flags;           /* NF_BE_F_* */
 
 	/* ---- instances ---- */
 	/* bytes of memory an instance needs (0: the configuration is

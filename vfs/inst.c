@@ -220,6 +220,9 @@ static unsigned poll_rx_locked(struct vfs_inst *in)
 	uint64_t now = vfs_now_ns();
 	uint16_t n;
 	int rounds = 0;
+	if (__builtin_expect(atomic_load_explicit(&vfs_g.inst_state,
+			     memory_order_relaxed) == VFS_STACK_PARENTS, 0))
+		return 0; /* a fork child's copy of a private backend */
 	if (atomic_load_explicit(&in->inbox.pending, memory_order_relaxed))
 		total += vfs_steer_drain_locked(in, now);
 	do {
@@ -955,6 +958,17 @@ static int load_nfio(void)
 	}
 	if (f_cfg(&cfg) < 0) /* printed its one line */
 		return -EINVAL;
+	be = vfs_backend_get();
+	if (!be)
+		return -ENOENT; /* vfs_backend_get printed its one line */
+	if ((be->flags & NF_BE_F_ONE_INST) && cfg.nb_queues > 1) {
+		if (!cfg.queues_auto)
+			vfs_log(0, "NETFUSE_QUEUES=%u: the %s backend runs one instance "
+			"per process; using 1 (NETFUSE_STACK=netfuse runs one "
+			"per queue)", cfg.nb_queues, be->name);
+		cfg.nb_queues = 1;
+		cfg.queues_auto = 0;
+	}
 	r = f_init(&io, &cfg, 4096);
 	if (r < 0) { /* io/ printed its one line naming the fix */
 		vfs_log(r == -ENOMEM ? 0 : 2, "DPDK start-up failed (%d): "
@@ -969,9 +983,6 @@ static int load_nfio(void)
 			"using %d", nq, VFS_MAX_INST, VFS_MAX_INST);
 		nq = VFS_MAX_INST;
 	}
-	be = vfs_backend_get();
-	if (!be)
-		return -ENOENT; /* vfs_backend_get printed its one line */
 	memset(&sc, 0, sizeof(sc));
 	sc.ip_be = cfg.addr_be;
 	sc.prefix_len = cfg.prefix_len;
@@ -1219,6 +1230,13 @@ void vfs_inst_fork_parent(void)
 void vfs_inst_fork_child(void)
 {
 	pthread_mutex_init(&load_lock, NULL);
+	/* a backend whose state is this process's own memory (lwIP):
+	 * the child has a copy, which must never run (nf_backend.h) */
+	if (atomic_load(&vfs_g.inst_state) == 1 && vfs_g.ninst > 0 &&
+	    (vfs_g.insts[0]->be->flags & NF_BE_F_PRIVATE)) {
+		atomic_store(&vfs_g.inst_state, VFS_STACK_PARENTS);
+		vfs_g.stack_owner = vfs_g.pid;
+	}
 	if (p_io_fork_child)
 		p_io_fork_child();
 }

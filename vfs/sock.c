@@ -1150,7 +1150,7 @@ void vfs_sock_closed(struct vfs_sock *s)
 	struct vfs_inst *in = vfs_g.inst;
 	if (s->route != VFS_R_UNDECIDED)
 		atomic_fetch_sub(&vfs_g.nsocks_live, 1);
-	if (!in) {
+	if (!in || atomic_load(&vfs_g.inst_state) == VFS_STACK_PARENTS) {
 		s->sd = -1;
 		return;
 	}
@@ -1629,6 +1629,20 @@ static long do_recvmsg(struct vfs_inst *in, struct vfs_sock *s, int fd,
 }
 
 /* ---- the entry ----------------------------------------------------------- */
+/* a stack socket in a fork child of a process whose backend keeps its
+ * state in its own memory (NF_BE_F_PRIVATE, lwIP) */
+static long parents_socket(void)
+{
+	static int told;
+	if (!told++)
+		vfs_log(0, "NETFUSE_STACK=%s: this backend's sockets stay in "
+			"the process that made them (pid %ld); fork child %ld "
+			"cannot use them (EBADF). NETFUSE_STACK=netfuse "
+			"shares them with fork children", vfs_backend_name(),
+			vfs_g.stack_owner, vfs_g.pid);
+	return -EBADF;
+}
+
 static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 {
 	int fd = (int)c->arg[0];
@@ -1670,6 +1684,9 @@ static long sock_call(const struct hook_call *c, struct vfs_sock *s)
 	in = vfs_sock_inst(s);
 	if (!in)
 		return -EIO;
+	if (__builtin_expect(atomic_load_explicit(&vfs_g.inst_state,
+			     memory_order_relaxed) == VFS_STACK_PARENTS, 0))
+		return parents_socket();
 	if (__builtin_expect(hook_tracing(), 0))
 		hook_trace_note(in->label);
 	if (vfs_g.ninst > 1 && in != vfs_inst_mine())

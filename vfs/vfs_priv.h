@@ -283,6 +283,11 @@ struct vfs_inbox {
 	struct { uint8_t ip[16]; uint8_t mac[6]; } neigh[VFS_NEIGH_CAP];
 };
 
+/* inst_state in a fork child of a process whose backend is private
+ * (NF_BE_F_PRIVATE): the stack is the parent's; its sockets fail here
+ * and new sockets go to the kernel */
+#define VFS_STACK_PARENTS 2
+
 struct vfs_inst {
 	pthread_mutex_t lock;     /* every stack call and the fields below */
 	int idx;                  /* in vfs_g.insts[]; = its queue id */
@@ -521,7 +526,9 @@ struct vfs_state {
 	int log_level;            /* 0 error .. 3 debug */
 	struct vfs_route_cfg route;
 	const struct nf_backend *be_netfuse; /* ns_backend(), for VFS_BE_IS_NETFUSE */
-	atomic_int inst_state;    /* 0 not tried, 1 ready, -1 failed */
+	atomic_int inst_state;    /* 0 not tried, 1 ready, -1 failed,
+				   * VFS_STACK_PARENTS */
+	long stack_owner;         /* VFS_STACK_PARENTS: the pid whose it is */
 	struct vfs_inst *inst;    /* insts[0] */
 	struct vfs_inst *insts[VFS_MAX_INST];
 	int ninst;
