@@ -13,7 +13,8 @@
 # Spinning adapts to the load (vfs/spin.h) and a sleeper wakes on the memif
 # ring's interrupt (io/memif_wake.c). NF_EXTRA_ENV (default empty) adds
 # variables to every netfuse process, for an extra, labelled row only
-# (bench_pingpong.sh's "tuned" row: NETFUSE_SPIN_US=1000).
+# (bench_pingpong.sh's "tuned" row: NETFUSE_SPIN_US=1000). NF_SERVER_ENV
+# adds variables to the server only (bench_lwip.sh: NETFUSE_STACK=lwip).
 #
 # Every process started is killed on exit; every run is bounded by timeout.
 #
@@ -83,8 +84,8 @@ start_server() {
 	SIDES_RUN=$((SIDES_RUN + 1))
 	SIDES_SOCK=$SIDES_TMP/memif$SIDES_RUN.sock
 	if [ "$side" = netfuse ]; then
-		log_cmd "$side" server "$(nf_env server "$SIDES_SOCK")" -- taskset -c "$SCPU" "$@"
-		env $(nf_env server "$SIDES_SOCK") timeout 300 taskset -c "$SCPU" "$@" >"$log" 2>&1 &
+		log_cmd "$side" server "$(nf_env server "$SIDES_SOCK")${NF_SERVER_ENV:+ $NF_SERVER_ENV}" -- taskset -c "$SCPU" "$@"
+		env $(nf_env server "$SIDES_SOCK") ${NF_SERVER_ENV:-} timeout 300 taskset -c "$SCPU" "$@" >"$log" 2>&1 &
 	else
 		log_cmd "$side" server "" -- taskset -c "$SCPU" "$@"
 		timeout 300 taskset -c "$SCPU" "$@" >"$log" 2>&1 &
