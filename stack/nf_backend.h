@@ -9,7 +9,16 @@
  * whose table says the version it was built for; vfs/ refuses another
  * version with one line and leaves every socket on the kernel.
  * NETFUSE_STACK picks the backend: `netfuse` (the default, this
- * repository's stack/) or the path of such a shared object.
+ * repository's stack/), a bare name (`lwip`: libnfbe_lwip.so beside
+ * libhook.so) or the path of such a shared object.
+ *
+ * Conformance: tests/vfs/itest_conform.c checks 57 socket behaviours
+ * against Linux's own answers (vfs/README.md "Conformance"). netfuse's
+ * stack answers all 57 as Linux. lwIP (backends/lwip/) differs in two:
+ * TCP_MAXSEG reads 1460 where Linux reads 1448 (no TCP timestamps), and
+ * a connected UDP socket whose peer port is closed gets no ECONNREFUSED
+ * (lwIP gives UDP no ICMP errors). A backend documents its differences
+ * in its README and the suite holds it to that list.
  *
  * What a backend sees: instances (one per NIC queue pair, each driven by
  * one thread at a time: vfs/ holds the instance's lock around every
