@@ -15,7 +15,6 @@ ROUNDS=${2:-5}
 . "$(dirname "$0")/sides.sh"
 NEW=$BDIR
 [ -f "$OLD/libhook.so" ] || { echo "ab.sh: no $OLD/libhook.so; build that tree first" >&2; exit 2; }
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }'; }
 use() { PP=$1/apps/pingpong; MCL=$1/apps/mcload; HOOK=$1/libhook.so; }
 declare -A R
 for r in $(seq "$ROUNDS"); do
@@ -39,7 +38,7 @@ echo
 echo "| benchmark | old (req/s) | new (req/s) | median new/old |"
 echo "|---|---|---|---|"
 for w in pp32 mc32; do
-	mo=$(echo "${R[${w}old]}" | tr ' ' '\n' | grep . | median)
-	mn=$(echo "${R[${w}new]}" | tr ' ' '\n' | grep . | median)
+	mo=$(median "${R[${w}old]}")
+	mn=$(median "${R[${w}new]}")
 	echo "| $w |${R[${w}old]} |${R[${w}new]} | $(ratio "$mn" "$mo") |"
 done

@@ -15,7 +15,6 @@ SIDES_CMDLOG=${RESULTS:-$(cd "$(dirname "$0")" && pwd)/results}/lwip.cmds
 ROUNDS=${ROUNDS:-3}
 csv=$RESULTS/lwip.csv
 echo "workload,stack,round,rps,p50_us,p99_us" >"$csv"
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }'; }
 declare -A L P
 one() { # WORKLOAD STACK -> summary line
 	local w=$1 st=$2 side=netfuse env=
@@ -44,8 +43,8 @@ echo "|---|---|---|---|---|---|---|"
 declare -A M Q
 for w in pp1 pp32 mc32; do
 	for st in netfuse lwip kernel; do
-		M[$w$st]=$(echo "${L[$w$st]:-}" | tr ' ' '\n' | grep . | median)
-		Q[$w$st]=$(echo "${P[$w$st]:-}" | tr ' ' '\n' | grep . | median)
+		M[$w$st]=$(median "${L[$w$st]:-}")
+		Q[$w$st]=$(median "${P[$w$st]:-}")
 	done
 	case $w in pp1) n="pingpong, 1 conn" ;; pp32) n="pingpong, 32 conns" ;; mc32) n="memcached -t 1, 32 conns" ;; esac
 	echo "| $n | ${M[${w}netfuse]} | ${M[${w}lwip]} | ${M[${w}kernel]} |" \

@@ -14,7 +14,6 @@ SIDES_CMDLOG=${RESULTS:-$(cd "$(dirname "$0")" && pwd)/results}/pingpong6.cmds
 ROUNDS=${ROUNDS:-3}
 csv=$RESULTS/pingpong6.csv
 echo "family,conns,round,rps,p50_us,p99_us" >"$csv"
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }'; }
 declare -A L
 for conns in 1 32; do
 	for r in $(seq "$ROUNDS"); do
@@ -32,7 +31,7 @@ echo "|---|---|---|---|---|"
 declare -A M
 for conns in 1 32; do
 	for fam in 4 6; do
-		M[$fam$conns]=$(echo "${L[$fam$conns]:-}" | tr ' ' '\n' | grep . | median)
+		M[$fam$conns]=$(median "${L[$fam$conns]:-}")
 	done
 	echo "| $conns | ${M[4$conns]} | ${M[6$conns]} | $(ratio "${M[6$conns]}" "${M[4$conns]}") |${L[6$conns]:-} |"
 done

@@ -180,5 +180,11 @@ memcached_side() {
 	stop_server
 }
 
+# median "N N N ...": the median of a space-separated list (0 when empty)
+median() {
+	echo "$1" | tr ' ' '\n' | grep . | sort -n |
+		awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }'
+}
+
 # ratio A B: A/B to two decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
